@@ -1,0 +1,119 @@
+# pycstorm: make (build), make run (the default scenario), make check (tests).
+#
+#   make PYTHON_CONFIG=/usr/bin/python3.11-config   build against another CPython
+#   make V=1                                         show the commands
+#   make DEVELOPER=1                                 warnings are errors
+#   make check SANITIZE=address,undefined            sanitizer build and tests
+#   make install PREFIX=/usr DESTDIR=/tmp/stage      install
+
+PREFIX ?= /usr/local
+BINDIR = $(PREFIX)/bin
+LIBDIR = $(PREFIX)/lib/pycstorm
+SHAREDIR = $(PREFIX)/share/pycstorm
+MANDIR = $(PREFIX)/share/man
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+PYTHON_CONFIG ?= python3-config
+# The interpreter that belongs to PYTHON_CONFIG: python3-config -> python3.
+PYTHON ?= $(patsubst %-config,%,$(PYTHON_CONFIG))
+
+ifeq ($(origin CC),default)
+CC = cc
+endif
+
+BUILD = build
+BIN = bin
+
+ifneq ($(SANITIZE),)
+BUILD = build/sanitize
+BIN = build/sanitize/bin
+SAN_FLAGS = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+WARN = -Wall -Wextra -Wshadow -Wno-missing-field-initializers
+ifneq ($(DEVELOPER),)
+WARN += -Werror
+endif
+
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN_FLAGS) -MMD -MP \
+	-Irunners -Iresults -Iinject
+ALL_LDFLAGS = $(LDFLAGS) $(SAN_FLAGS)
+
+ifeq ($(V),)
+Q = @
+say = @printf '  %-7s %s\n' $(1) $(2);
+else
+Q =
+say =
+endif
+
+# Python, resolved once per make run; the worker is built against it.
+PY_INCLUDES := $(shell $(PYTHON_CONFIG) --includes 2>/dev/null)
+PY_LIBS := $(shell $(PYTHON_CONFIG) --embed --ldflags 2>/dev/null)
+PY_LIBDIR := $(shell $(PYTHON_CONFIG) --configdir >/dev/null 2>&1 && $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))' 2>/dev/null)
+PY_VERSION := $(shell $(PYTHON) -c 'import sys; print(sys.version.split()[0])' 2>/dev/null)
+PY_EXE := $(shell $(PYTHON) -c 'import sys; print(sys.executable)' 2>/dev/null)
+
+COMMON_SRC = runners/common.c runners/outcome.c runners/pyc.c \
+	runners/strategy.c runners/atomic.c $(wildcard runners/strategy-*.c) \
+	runners/worker-args.c results/stats.c
+CLI_SRC = $(wildcard runners/cmd-*.c) runners/pycstorm.c runners/orchestrator.c \
+	runners/scenario.c runners/fsinfo.c $(filter-out results/stats.c,$(wildcard results/*.c))
+WORKER_SRC = runners/worker.c
+
+COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
+WORKER_OBJ = $(WORKER_SRC:%.c=$(BUILD)/%.o)
+
+PROGRAMS = $(BIN)/pycstorm $(BIN)/pycstorm-worker
+
+.PHONY: all deps run check unit-tests integration-tests install uninstall clean bench
+all: $(PROGRAMS)
+
+# Installs what is missing (only when something is), then builds.
+deps:
+	$(Q)sh ci/install-deps.sh --if-missing
+
+$(BUILD)/%.o: %.c
+	$(call say,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(WORKER_OBJ): ALL_CFLAGS += $(PY_INCLUDES) -DPYTHON_EXE='"$(PY_EXE)"'
+$(WORKER_OBJ): $(BUILD)/python-config.stamp
+$(BUILD)/runners/pycstorm.o: ALL_CFLAGS += -DPYTHON_EXE='"$(PY_EXE)"' \
+	-DPYTHON_BUILD_VERSION='"$(PY_VERSION)"' -DSHAREDIR='"$(SHAREDIR)"' -DLIBEXECDIR='"$(LIBDIR)"'
+$(BUILD)/runners/pycstorm.o: $(BUILD)/python-config.stamp
+
+# Rebuild the worker when PYTHON_CONFIG points at another Python.
+$(BUILD)/python-config.stamp: FORCE
+	$(Q)mkdir -p $(BUILD)
+	$(Q)echo '$(PYTHON_CONFIG) $(PY_EXE) $(PY_INCLUDES) $(PY_LIBS)' > $@.new
+	$(Q)if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
+FORCE:
+
+$(BIN)/pycstorm: $(CLI_OBJ) $(COMMON_OBJ)
+	$(call say,LINK,$@)
+	$(Q)mkdir -p $(BIN)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lm
+
+$(BIN)/pycstorm-worker: $(WORKER_OBJ) $(COMMON_OBJ)
+	$(call say,LINK,$@)
+	$(Q)mkdir -p $(BIN)
+	$(Q)if [ -z '$(PY_LIBS)' ]; then echo "pycstorm: '$(PYTHON_CONFIG) --embed' failed: install python3-dev or set PYTHON_CONFIG" >&2; exit 77; fi
+	$(Q)$(CC) $(ALL_LDFLAGS) -rdynamic -o $@ $^ $(PY_LIBS) \
+		$(if $(PY_LIBDIR),-Wl$(comma)-rpath$(comma)$(PY_LIBDIR)) -ldl -lm
+
+comma := ,
+
+run: deps all
+	$(Q)$(BIN)/pycstorm run default
+
+check: deps all
+	$(Q)$(MAKE) --no-print-directory unit-tests integration-tests
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,67 @@
+/* The format registry; see format.h. */
+#include "format.h"
+
+#include "common.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+const struct format_info *const format_table[] = {
+#define X(id) &format_##id,
+	FORMAT_LIST(X)
+#undef X
+};
+
+const size_t format_count = sizeof(format_table) / sizeof(format_table[0]);
+
+const struct format_info *format_find(const char *name)
+{
+	const struct format_info *found = NULL;
+	size_t i;
+
+	for (i = 0; i < format_count && !found; i++)
+		if (strcmp(format_table[i]->name, name) == 0)
+			found = format_table[i];
+	return found;
+}
+
+int format_render(const struct format_info *fmt, const struct summary *s,
+		  char **text, size_t *len)
+{
+	FILE *f = open_memstream(text, len);
+	int rc;
+
+	if (!f)
+		return -errno;
+	rc = fmt->write(f, s);
+	if (fclose(f) != 0 && rc == 0)
+		rc = -EIO;
+	if (rc != 0) {
+		free(*text);
+		*text = NULL;
+	}
+	return rc;
+}
+
+int format_write_defaults(const char *dir, const struct summary *s)
+{
+	char *text = NULL, *path;
+	size_t i, len = 0;
+	int rc = 0, one;
+
+	for (i = 0; i < format_count; i++) {
+		if (!format_table[i]->by_default)
+			continue;
+		one = format_render(format_table[i], s, &text, &len);
+		path = xasprintf("%s/%s", dir, format_table[i]->filename);
+		if (one == 0)
+			one = write_file_atomic(path, text, len);
+		if (one != 0 && rc == 0)
+			rc = one;
+		free(path);
+		free(text);
+		text = NULL;
+	}
+	return rc;
+}

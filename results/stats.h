@@ -1,0 +1,48 @@
+/*
+ * Scoring arithmetic: Wilson score intervals for a rate, Newcombe's hybrid
+ * score interval for a difference of two rates, and a log-linear latency
+ * histogram that merges by adding counts, so shards and workers combine
+ * exactly and percentiles are recomputed from the merged buckets.
+ */
+#ifndef PYCSTORM_STATS_H
+#define PYCSTORM_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STATS_Z95 1.959963984540054
+
+/* Wilson interval for k events in n trials; n == 0 gives [0, 1]. */
+void stats_wilson(uint64_t k, uint64_t n, double z, double *lo, double *hi);
+/* Newcombe (method 10) interval for p2 - p1. */
+void stats_newcombe(uint64_t k1, uint64_t n1, uint64_t k2, uint64_t n2,
+		    double z, double *lo, double *hi);
+
+/*
+ * Buckets: values below 2^HIST_SUB_BITS are exact; above, each power of two
+ * is split into 2^HIST_SUB_BITS equal buckets (relative error < 1/32).
+ */
+#define HIST_SUB_BITS 5
+#define HIST_SUB (1u << HIST_SUB_BITS)
+#define HIST_BUCKETS ((64 - HIST_SUB_BITS + 1) * HIST_SUB)
+
+struct hist {
+	uint64_t count;
+	uint64_t sum;
+	uint64_t min;
+	uint64_t max;
+	uint64_t buckets[HIST_BUCKETS];
+};
+
+void hist_init(struct hist *h);
+void hist_add(struct hist *h, uint64_t value);
+void hist_add_n(struct hist *h, uint64_t value, uint64_t n);
+void hist_merge(struct hist *dst, const struct hist *src);
+/* The value below which a fraction q of the samples fall (upper bound of
+ * the bucket holding that rank, clamped to the maximum seen). */
+uint64_t hist_quantile(const struct hist *h, double q);
+size_t hist_index(uint64_t value);
+uint64_t hist_bucket_low(size_t index);
+uint64_t hist_bucket_high(size_t index);
+
+#endif

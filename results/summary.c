@@ -1,0 +1,122 @@
+/* The results model; see summary.h. */
+#include "summary.h"
+
+#include "common.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void summary_figures(const struct summary *s, const struct strategy_result *r,
+		     struct result_figures *f)
+{
+	int op, o;
+
+	memset(f, 0, sizeof(*f));
+	for (op = 0; op < OP_COUNT; op++)
+		for (o = 0; o < OUTCOME_COUNT; o++)
+			f->outcomes[o] += r->counts[op][o];
+	for (o = 0; o < OUTCOME_COUNT; o++) {
+		f->reads += r->counts[OP_IMPORT][o];
+		f->writes += r->counts[OP_COMPILE][o] + r->counts[OP_WRITE][o];
+		f->cycles += r->counts[OP_COMPILE][o] + r->counts[OP_IMPORT][o];
+	}
+	/* Worker deaths are not cycles of any op, but they are outcomes. */
+	f->corrupt = r->counts[OP_IMPORT][OUTCOME_BAD_MARSHAL] +
+		     r->counts[OP_IMPORT][OUTCOME_EOF];
+	f->corrupt_rate = f->reads ? (double)f->corrupt / (double)f->reads : 0.0;
+	stats_wilson(f->corrupt, f->reads, STATS_Z95, &f->ci_lo, &f->ci_hi);
+	hist_init(&f->write_latency);
+	hist_merge(&f->write_latency, &r->latency[OP_COMPILE]);
+	hist_merge(&f->write_latency, &r->latency[OP_WRITE]);
+	hist_init(&f->read_latency);
+	hist_merge(&f->read_latency, &r->latency[OP_IMPORT]);
+	f->cycles_per_s = s->elapsed_s > 0 ? (double)f->cycles / s->elapsed_s : 0.0;
+}
+
+struct strategy_result *summary_result(struct summary *s, const char *strategy)
+{
+	struct strategy_result *r;
+	size_t i;
+	int op;
+
+	for (i = 0; i < s->nresults; i++)
+		if (strcmp(s->results[i].strategy, strategy) == 0)
+			return &s->results[i];
+	s->results = xrealloc(s->results, (s->nresults + 1) * sizeof(*s->results));
+	r = &s->results[s->nresults++];
+	memset(r, 0, sizeof(*r));
+	r->strategy = xstrdup(strategy);
+	r->scenario = xstrdup(s->scenario ? s->scenario : "");
+	for (op = 0; op < OP_COUNT; op++)
+		hist_init(&r->latency[op]);
+	return r;
+}
+
+void summary_count_fault(struct strategy_result *r, const char *point, uint64_t n)
+{
+	size_t i;
+
+	for (i = 0; i < r->nfaults; i++) {
+		if (strcmp(r->faults[i].point, point) == 0) {
+			r->faults[i].count += n;
+			return;
+		}
+	}
+	if (r->nfaults < SUMMARY_MAX_FAULT_POINTS) {
+		r->faults[r->nfaults].point = xstrdup(point);
+		r->faults[r->nfaults++].count = n;
+	}
+}
+
+static void free_result(struct strategy_result *r)
+{
+	size_t i;
+
+	free(r->strategy);
+	free(r->scenario);
+	for (i = 0; i < OUTCOME_COUNT; i++)
+		free(r->first_error[i]);
+	for (i = 0; i < r->nevidence; i++)
+		free(r->evidence[i]);
+	for (i = 0; i < r->nfaults; i++)
+		free(r->faults[i].point);
+}
+
+void summary_free(struct summary *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nresults; i++)
+		free_result(&s->results[i]);
+	free(s->results);
+	for (i = 0; i < s->nfaults; i++)
+		free(s->faults[i]);
+	free(s->tool);
+	free(s->scenario);
+	free(s->scenario_file);
+	free(s->description);
+	free(s->command);
+	free(s->replay);
+	free(s->started);
+	free(s->runner);
+	free(s->python_version);
+	free(s->python_executable);
+	free(s->cache_tag);
+	free(s->cache_dir);
+	free(s->cache_fs);
+	free(s->kernel);
+	free(s->host);
+	free(s->pyc_mode);
+	free(s->shard);
+	memset(s, 0, sizeof(*s));
+}
+
+void format_rate(char *buf, size_t size, uint64_t k, uint64_t n, double hi)
+{
+	if (n == 0)
+		(void)snprintf(buf, size, "n/a");
+	else if (k == 0)
+		(void)snprintf(buf, size, "< %.2g", hi);
+	else
+		(void)snprintf(buf, size, "%.3g", (double)k / (double)n);
+}

@@ -1,0 +1,95 @@
+/*
+ * The results of a run, as counts and histograms only: everything derived
+ * (rates, intervals, percentiles) is computed from these when a report is
+ * written, so merged shards and single runs go through the same code.
+ */
+#ifndef PYCSTORM_SUMMARY_H
+#define PYCSTORM_SUMMARY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "outcome.h"
+#include "stats.h"
+
+#define SUMMARY_SCHEMA_VERSION 1
+#define SUMMARY_MAX_EVIDENCE 64
+#define SUMMARY_MAX_FAULT_POINTS 32
+
+struct fault_count {
+	char *point;            /* e.g. pycstorm/write/short */
+	uint64_t count;
+};
+
+struct strategy_result {
+	char *strategy;
+	char *scenario;
+	int expect_safe;        /* the scenario says this one must not corrupt */
+	uint64_t counts[OP_COUNT][OUTCOME_COUNT];
+	struct hist latency[OP_COUNT];
+	char *first_error[OUTCOME_COUNT];      /* first exact text per class */
+	char *evidence[SUMMARY_MAX_EVIDENCE];  /* kept files, relative to the run */
+	size_t nevidence;
+	struct fault_count faults[SUMMARY_MAX_FAULT_POINTS];
+	size_t nfaults;
+	uint64_t workers_started;
+};
+
+struct summary {
+	char *tool;
+	char *scenario;
+	char *scenario_file;
+	char *description;
+	uint64_t seed;
+	char *command;          /* how it was run */
+	char *replay;           /* the command that runs it again */
+	char *started;          /* ISO 8601, UTC */
+	double elapsed_s;
+	int interrupted;
+	char *runner;           /* embedded | interpreter */
+	char *python_version;
+	char *python_executable;
+	char *cache_tag;
+	uint32_t magic;
+	char *cache_dir;
+	char *cache_fs;
+	char *kernel;
+	char *host;
+	unsigned cpus;
+	unsigned jobs;
+	unsigned compile_jobs;
+	uint64_t iterations;
+	double duration_target_s;
+	char *pyc_mode;
+	char *faults[32];
+	size_t nfaults;
+	char *shard;            /* "I/N", or NULL */
+	struct strategy_result *results;
+	size_t nresults;
+};
+
+/* Derived figures for one strategy. */
+struct result_figures {
+	uint64_t cycles;        /* compile + import cycles */
+	uint64_t reads;         /* import cycles */
+	uint64_t writes;        /* compile cycles + writes done by imports */
+	uint64_t outcomes[OUTCOME_COUNT];
+	uint64_t corrupt;
+	double corrupt_rate;
+	double ci_lo, ci_hi;
+	struct hist write_latency;   /* compile + write ops */
+	struct hist read_latency;    /* import ops */
+	double cycles_per_s;
+};
+
+void summary_figures(const struct summary *s, const struct strategy_result *r,
+		     struct result_figures *f);
+struct strategy_result *summary_result(struct summary *s, const char *strategy);
+void summary_count_fault(struct strategy_result *r, const char *point, uint64_t n);
+void summary_free(struct summary *s);
+
+/* "1.2e-05" style, and "< 1.9e-05" for a zero with its upper bound. */
+void format_rate(char *buf, size_t size, uint64_t k, uint64_t n, double hi);
+
+#endif

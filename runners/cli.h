@@ -1,0 +1,42 @@
+/*
+ * The pycstorm command: subcommands are one file each (cmd-*.c), listed
+ * once in COMMAND_LIST, the way git's command table works.
+ */
+#ifndef PYCSTORM_CLI_H
+#define PYCSTORM_CLI_H
+
+#include <stddef.h>
+
+struct command_info {
+	const char *name;
+	const char *summary;
+	int (*main)(int argc, char **argv);
+};
+
+#define COMMAND_LIST(X)                                                      \
+	X(run)                                                               \
+	X(list)
+
+#define X(id) extern const struct command_info command_##id;
+COMMAND_LIST(X)
+#undef X
+
+extern const struct command_info *const command_table[];
+extern const size_t command_count;
+
+/* Where pycstorm's own files are, found from the running executable:
+ * <prefix>/bin/pycstorm next to <prefix>/scenarios (a checkout) or
+ * <prefix>/share/pycstorm/scenarios (installed). Malloc'd. */
+char *cli_scenarios_dir(void);
+char *cli_worker_program(void);
+/* Resolve a scenario name or file to a path; NULL with a message if unknown. */
+char *cli_find_scenario(const char *name_or_path, char *err, size_t errlen);
+/* "a, b, c": the scenario names in the scenarios folder. Malloc'd. */
+char *cli_scenario_names(void);
+/* "a, b, c": the built-in strategy names. Malloc'd. */
+char *cli_strategy_names(void);
+/* Fail with one line naming the valid options, exit 2. */
+void cli_bad_option(const char *command, const char *arg, const char *valid)
+	__attribute__((noreturn));
+
+#endif

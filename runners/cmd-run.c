@@ -1,0 +1,426 @@
+/*
+ * pycstorm run [SCENARIO]: run a scenario, score the strategies, write the
+ * run folder (summary.json, summary.md, events.jsonl, fault logs, evidence)
+ * and print the table.
+ */
+#include "cli.h"
+
+#include "common.h"
+#include "format.h"
+#include "fsinfo.h"
+#include "orchestrator.h"
+#include "scenario.h"
+#include "strategy.h"
+#include "worker.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct run_options {
+	const char *scenario;
+	const char *strategies;      /* -s, comma separated */
+	unsigned jobs;
+	uint64_t duration_ns;
+	uint64_t iterations;
+	uint64_t seed;
+	int seed_given;
+	const char *cache_dir;
+	const char *out_dir;
+	uint64_t cycle_timeout_ns;
+	int keep_cache;
+	int quiet;
+};
+
+static const char run_usage[] =
+	"usage: pycstorm run [SCENARIO|FILE.scn] [options]\n\n"
+	"Run a scenario (default: 'default') and score each strategy.\n\n"
+	"  -s, --strategy A,B,...   strategies to run (default: the scenario's)\n"
+	"  -j, --jobs N             workers per strategy (default: the scenario's)\n"
+	"  -d, --duration TIME      run for TIME (20s, 500ms, 2m)\n"
+	"  -n, --iterations N       run N cycles per worker instead\n"
+	"      --seed N             seed every random choice (default: random, printed)\n"
+	"      --cache-dir DIR      where the caches go (default: a fresh folder on\n"
+	"                           tmpfs if there is one, else under $TMPDIR)\n"
+	"  -o, --out DIR            run folder (default: results/runs/<id>)\n"
+	"      --cycle-timeout TIME a worker silent this long is hung (default: 10s)\n"
+	"      --keep-cache         do not delete the fresh cache folder afterwards\n"
+	"  -q, --quiet              print nothing but errors\n"
+	"  -h, --help               this text\n";
+
+static const char run_valid[] =
+	"-s/--strategy, -j/--jobs, -d/--duration, -n/--iterations, --seed, "
+	"--cache-dir, -o/--out, --cycle-timeout, --keep-cache, -q/--quiet, -h/--help";
+
+static void bad_value(const char *option, const char *value, const char *want)
+{
+	die(EXIT_USAGE, "run: %s '%s' is not %s", option, value, want);
+}
+
+static void parse_options(int argc, char **argv, struct run_options *o)
+{
+	static const struct option longs[] = {
+		{ "strategy", required_argument, NULL, 's' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "iterations", required_argument, NULL, 'n' },
+		{ "seed", required_argument, NULL, 'S' },
+		{ "cache-dir", required_argument, NULL, 'C' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "cycle-timeout", required_argument, NULL, 'T' },
+		{ "keep-cache", no_argument, NULL, 'K' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t n;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->cycle_timeout_ns = 10000000000ull;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+s:j:d:n:o:qh", longs, NULL)) != -1) {
+		switch (c) {
+		case 's': o->strategies = optarg; break;
+		case 'j':
+			if (parse_u64(optarg, &n) < 0 || n < 1 || n > 256)
+				bad_value("--jobs", optarg, "a number from 1 to 256");
+			o->jobs = (unsigned)n;
+			break;
+		case 'd':
+			if (parse_duration_ns(optarg, &o->duration_ns) < 0 || !o->duration_ns)
+				bad_value("--duration", optarg, "a duration like 20s or 500ms");
+			break;
+		case 'n':
+			if (parse_u64(optarg, &o->iterations) < 0 || !o->iterations)
+				bad_value("--iterations", optarg, "a positive whole number");
+			break;
+		case 'S':
+			if (parse_u64(optarg, &o->seed) < 0)
+				bad_value("--seed", optarg, "a whole number");
+			o->seed_given = 1;
+			break;
+		case 'C': o->cache_dir = optarg; break;
+		case 'o': o->out_dir = optarg; break;
+		case 'T':
+			if (parse_duration_ns(optarg, &o->cycle_timeout_ns) < 0 || !o->cycle_timeout_ns)
+				bad_value("--cycle-timeout", optarg, "a duration like 10s");
+			break;
+		case 'K': o->keep_cache = 1; break;
+		case 'q': o->quiet = 1; break;
+		case 'h':
+			(void)fputs(run_usage, stdout);
+			exit(EXIT_OK);
+		default:
+			if (optopt && strchr("sjdnoST", optopt))
+				die(EXIT_USAGE, "run: option '%s' needs a value", argv[optind - 1]);
+			cli_bad_option("run", argv[optind - 1], run_valid);
+		}
+	}
+	if (o->duration_ns && o->iterations)
+		die(EXIT_USAGE, "run: give --duration or --iterations, not both");
+	if (optind < argc)
+		o->scenario = argv[optind++];
+	if (optind < argc)
+		die(EXIT_USAGE, "run: unexpected argument '%s' (one scenario per run)", argv[optind]);
+}
+
+static void resolve_strategies(const struct run_options *o, const struct scenario *sc,
+			       struct run_plan *plan)
+{
+	char *list = NULL, *tok, *save = NULL, *names;
+	const struct strategy_info *st;
+	size_t i;
+
+	if (o->strategies) {
+		list = xstrdup(o->strategies);
+		for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			st = strategy_find(tok);
+			if (!st) {
+				names = cli_strategy_names();
+				die(EXIT_USAGE, "run: unknown strategy '%s' (valid: %s)", tok, names);
+			}
+			if (plan->nstrategies < PLAN_MAX_STRATEGIES)
+				plan->strategies[plan->nstrategies++] = st;
+		}
+		free(list);
+	} else {
+		for (i = 0; i < sc->nstrategies; i++) {
+			st = strategy_find(sc->strategies[i]);
+			if (!st) {
+				names = cli_strategy_names();
+				die(EXIT_USAGE, "%s: unknown strategy '%s' (valid: %s)", sc->path,
+				    sc->strategies[i], names);
+			}
+			plan->strategies[plan->nstrategies++] = st;
+		}
+	}
+	if (plan->nstrategies == 0)
+		die(EXIT_USAGE, "run: no strategies to run");
+}
+
+static uint64_t random_seed(void)
+{
+	uint64_t seed = 0;
+
+	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+		seed = wall_ns() ^ ((uint64_t)getpid() << 32);
+	/* Keep it short enough to type. */
+	return seed % 10000000000ull;
+}
+
+static char *make_run_dir(const struct run_options *o, uint64_t seed, char **id_out)
+{
+	char stamp[32], *dir = NULL, *id = NULL;
+	time_t t = time(NULL);
+	struct tm tm;
+	int rc, k;
+
+	if (o->out_dir) {
+		dir = xstrdup(o->out_dir);
+		rc = mkdir_p(dir, 0755);
+		if (rc < 0)
+			die(EXIT_SKIP, "cannot create run folder '%s': %s", dir, strerror(-rc));
+		*id_out = NULL;
+		return dir;
+	}
+	(void)gmtime_r(&t, &tm);
+	(void)strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	rc = mkdir_p("results/runs", 0755);
+	for (k = 1; rc == 0; k++) {
+		free(id);
+		free(dir);
+		id = k == 1 ? xasprintf("%s-%" PRIu64, stamp, seed)
+			    : xasprintf("%s-%" PRIu64 "-%d", stamp, seed, k);
+		dir = xasprintf("results/runs/%s", id);
+		if (mkdir(dir, 0755) == 0)
+			break;
+		if (errno != EEXIST)
+			rc = -errno;
+	}
+	if (rc < 0)
+		die(EXIT_SKIP, "cannot create run folder under 'results/runs': %s", strerror(-rc));
+	*id_out = id;
+	return dir;
+}
+
+static void point_latest(const char *id)
+{
+	if (!id)
+		return;
+	(void)unlink("results/runs/latest.new");
+	if (symlink(id, "results/runs/latest.new") == 0 &&
+	    rename("results/runs/latest.new", "results/runs/latest") < 0)
+		(void)unlink("results/runs/latest.new");
+}
+
+static char *make_cache_root(const struct run_options *o, int *fresh)
+{
+	char *root;
+	int rc;
+
+	*fresh = !o->cache_dir;
+	if (o->cache_dir) {
+		rc = mkdir_p(o->cache_dir, 0755);
+		if (rc < 0)
+			die(EXIT_SKIP, "cannot create cache folder '%s': %s", o->cache_dir,
+			    strerror(-rc));
+		root = realpath(o->cache_dir, NULL);
+		return root ? root : xstrdup(o->cache_dir);
+	}
+	root = xasprintf("%s/pycstorm-XXXXXX", default_cache_parent());
+	if (!mkdtemp(root))
+		die(EXIT_SKIP, "cannot create a cache folder in '%s': %s", default_cache_parent(),
+		    strerror(errno));
+	return root;
+}
+
+/* The command line that runs this again with the same seed and settings. */
+static char *replay_command(const struct run_options *o, const struct run_plan *plan,
+			    const char *scenario_arg)
+{
+	char *cmd = xasprintf("pycstorm run %s --seed %" PRIu64 " -j %u", scenario_arg,
+			      plan->seed, plan->jobs), *next;
+	size_t i;
+
+	if (plan->iterations)
+		next = xasprintf("%s -n %" PRIu64, cmd, plan->iterations);
+	else
+		next = xasprintf("%s -d %gs", cmd, (double)plan->duration_ns / 1e9);
+	free(cmd);
+	cmd = next;
+	if (o->strategies) {
+		next = xasprintf("%s -s ", cmd);
+		for (i = 0; i < plan->nstrategies; i++) {
+			char *more = xasprintf("%s%s%s", next, i ? "," : "", plan->strategies[i]->name);
+			free(next);
+			next = more;
+		}
+		free(cmd);
+		cmd = next;
+	}
+	return cmd;
+}
+
+static char *joined_argv(int argc, char **argv)
+{
+	char *s = xstrdup("pycstorm"), *next;
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		next = xasprintf("%s %s", s, argv[i]);
+		free(s);
+		s = next;
+	}
+	return s;
+}
+
+static char *iso_now(void)
+{
+	char buf[32];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	(void)gmtime_r(&t, &tm);
+	(void)strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return xstrdup(buf);
+}
+
+static void fill_metadata(struct summary *s, const struct scenario *sc,
+			  const struct run_plan *plan, const char *cache_root)
+{
+	char host[256] = "";
+	size_t i, j;
+
+	s->tool = xstrdup("pycstorm " PYCSTORM_VERSION);
+	s->scenario = xstrdup(sc->name);
+	s->scenario_file = xstrdup(sc->path);
+	s->description = sc->description ? xstrdup(sc->description) : NULL;
+	s->seed = plan->seed;
+	s->started = iso_now();
+	s->cache_dir = xstrdup(cache_root);
+	s->cache_fs = xstrdup(fs_type_name(cache_root));
+	s->kernel = kernel_description();
+	(void)gethostname(host, sizeof(host) - 1);
+	s->host = xstrdup(host);
+	s->cpus = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	s->jobs = plan->jobs;
+	s->compile_jobs = plan->compile_jobs;
+	s->iterations = plan->iterations;
+	s->duration_target_s = (double)plan->duration_ns / 1e9;
+	s->pyc_mode = xstrdup(pyc_mode_name(sc->pyc_mode));
+	for (i = 0; i < sc->nfaults && i < 32; i++)
+		s->faults[s->nfaults++] = xstrdup(sc->faults[i]);
+	for (i = 0; i < plan->nstrategies; i++) {
+		struct strategy_result *r = summary_result(s, plan->strategies[i]->name);
+		for (j = 0; j < sc->nexpect_safe; j++)
+			if (!strcmp(sc->expect_safe[j], r->strategy))
+				r->expect_safe = 1;
+	}
+}
+
+static void build_plan(const struct run_options *o, const struct scenario *sc,
+		       struct run_plan *plan)
+{
+	memset(plan, 0, sizeof(*plan));
+	plan->sc = sc;
+	resolve_strategies(o, sc, plan);
+	plan->jobs = o->jobs ? o->jobs : sc->jobs;
+	plan->compile_jobs = (unsigned)(plan->jobs * sc->compile_share + 0.5);
+	if (plan->compile_jobs > plan->jobs)
+		plan->compile_jobs = plan->jobs;
+	plan->iterations = o->iterations ? o->iterations : (o->duration_ns ? 0 : sc->iterations);
+	plan->duration_ns = plan->iterations ? 0 : (o->duration_ns ? o->duration_ns : sc->duration_ns);
+	plan->seed = o->seed_given ? o->seed : random_seed();
+	plan->cycle_timeout_ns = o->cycle_timeout_ns;
+	plan->worker_program = cli_worker_program();
+	plan->progress = !o->quiet && isatty(2) && !getenv("CI");
+}
+
+static int run_main(int argc, char **argv)
+{
+	struct run_options o;
+	struct run_plan plan;
+	struct scenario sc;
+	struct summary s = { 0 };
+	char err[2048], message[1024], *scenario_path, *run_dir, *id = NULL, *table = NULL;
+	char *scenarios_dir, *cache_root;
+	size_t table_len = 0;
+	enum run_status status;
+	int fresh_cache, rc = EXIT_OK, wrc;
+
+	parse_options(argc, argv, &o);
+	if (access(cli_worker_program(), X_OK) != 0)
+		die(EXIT_SKIP, "the worker '%s' is missing: run 'make' first",
+		    cli_worker_program());
+	scenario_path = cli_find_scenario(o.scenario ? o.scenario : "default", err, sizeof(err));
+	if (!scenario_path)
+		die(EXIT_USAGE, "run: %s", err);
+	if (scenario_load(scenario_path, &sc, err, sizeof(err)) < 0)
+		die(EXIT_USAGE, "%s", err);
+	build_plan(&o, &sc, &plan);
+	scenarios_dir = cli_scenarios_dir();
+	plan.modules_dir = xasprintf("%s/modules", scenarios_dir);
+	run_dir = make_run_dir(&o, plan.seed, &id);
+	cache_root = make_cache_root(&o, &fresh_cache);
+	plan.cache_root = cache_root;
+	plan.run_dir = run_dir;
+	fill_metadata(&s, &sc, &plan, cache_root);
+	s.command = joined_argv(argc, argv);
+	s.replay = replay_command(&o, &plan, o.scenario ? o.scenario : "default");
+	if (!o.quiet) {
+		(void)printf("pycstorm %s: scenario %s, %zu strategies x %u workers (%u compile, %u import), ",
+			     PYCSTORM_VERSION, sc.name, plan.nstrategies, plan.jobs,
+			     plan.compile_jobs, plan.jobs - plan.compile_jobs);
+		if (plan.iterations)
+			(void)printf("%" PRIu64 " cycles per worker\n", plan.iterations);
+		else
+			(void)printf("%g s\n", (double)plan.duration_ns / 1e9);
+		(void)printf("seed %" PRIu64 "; cache %s (%s); results %s\n", plan.seed, cache_root,
+			     s.cache_fs, run_dir);
+		(void)fflush(stdout);
+	}
+	status = orchestrate(&plan, &s, message, sizeof(message));
+	s.interrupted = status == RUN_INTERRUPTED;
+	wrc = format_write_defaults(run_dir, &s);
+	if (wrc < 0)
+		warn("cannot write the results into '%s': %s", run_dir, strerror(-wrc));
+	point_latest(id);
+	if (!o.quiet && format_render(&format_md, &s, &table, &table_len) == 0) {
+		(void)printf("\n%s\nResults: %s\n", table, run_dir);
+		free(table);
+	}
+	if (status == RUN_ABORTED) {
+		warn("run stopped: %s", message);
+		rc = EXIT_SKIP;
+	} else if (status == RUN_INTERRUPTED) {
+		warn("interrupted: partial results written to %s", run_dir);
+		rc = 130;
+	} else if (wrc < 0) {
+		rc = EXIT_SKIP;
+	}
+	if (fresh_cache && !o.keep_cache)
+		(void)remove_tree(cache_root);
+	summary_free(&s);
+	scenario_free(&sc);
+	free(scenario_path);
+	free(scenarios_dir);
+	free((char *)plan.modules_dir);
+	free((char *)plan.worker_program);
+	free(run_dir);
+	free(cache_root);
+	free(id);
+	return rc;
+}
+
+const struct command_info command_run = {
+	.name = "run",
+	.summary = "run a scenario and score each strategy",
+	.main = run_main,
+};

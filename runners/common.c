@@ -1,0 +1,425 @@
+/*
+ * Shared helpers; see common.h. These run inside the orchestrator and the
+ * workers alike, so they never allocate on a path that can fail silently:
+ * an allocation failure is an internal error and ends the program.
+ */
+#include "common.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *progname = "pycstorm";
+
+static void vreport(const char *prefix, const char *fmt, va_list ap)
+{
+	char line[2048];
+
+	(void)vsnprintf(line, sizeof(line), fmt, ap);
+	(void)fprintf(stderr, "%s: %s%s\n", progname, prefix, line);
+}
+
+void die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("", fmt, ap);
+	va_end(ap);
+	exit(code);
+}
+
+void warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void *xmalloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+
+	if (!p)
+		die(EXIT_INTERNAL, "out of memory allocating %zu bytes", size);
+	return p;
+}
+
+void *xcalloc(size_t nmemb, size_t size)
+{
+	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+
+	if (!p)
+		die(EXIT_INTERNAL, "out of memory allocating %zu x %zu bytes", nmemb, size);
+	return p;
+}
+
+void *xrealloc(void *ptr, size_t size)
+{
+	void *p = realloc(ptr, size ? size : 1);
+
+	if (!p)
+		die(EXIT_INTERNAL, "out of memory allocating %zu bytes", size);
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	return memcpy(xmalloc(n), s, n);
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	size_t len = strnlen(s, n);
+	char *p = xmalloc(len + 1);
+
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		die(EXIT_INTERNAL, "out of memory formatting a string");
+	return s;
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t now_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
+uint64_t wall_ns(void) { return clock_ns(CLOCK_REALTIME); }
+
+void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ull),
+			       .tv_nsec = (long)(ns % 1000000000ull) };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+uint64_t mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+uint64_t derive_seed(uint64_t seed, uint64_t a, uint64_t b, uint64_t c)
+{
+	return mix64(mix64(mix64(mix64(seed) ^ a) ^ b) ^ c);
+}
+
+void rng_init(struct rng *r, uint64_t seed)
+{
+	r->s = mix64(seed) | 1;
+}
+
+uint64_t rng_next(struct rng *r)
+{
+	/* xorshift64*: small, fast, and good enough for scheduling choices. */
+	r->s ^= r->s >> 12;
+	r->s ^= r->s << 25;
+	r->s ^= r->s >> 27;
+	return r->s * 0x2545f4914f6cdd1dull;
+}
+
+double rng_unit(struct rng *r)
+{
+	return (double)(rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+uint64_t rng_range(struct rng *r, uint64_t lo, uint64_t hi)
+{
+	if (hi <= lo)
+		return lo;
+	return lo + rng_next(r) % (hi - lo + 1);
+}
+
+int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	int rc = -1;
+
+	if (s && *s >= '0' && *s <= '9') {
+		errno = 0;
+		v = strtoull(s, &end, 10);
+		if (errno == 0 && *end == '\0') {
+			*out = v;
+			rc = 0;
+		}
+	}
+	return rc;
+}
+
+int parse_double(const char *s, double *out)
+{
+	char *end;
+	double v;
+	int rc = -1;
+
+	if (s && *s) {
+		errno = 0;
+		v = strtod(s, &end);
+		if (errno == 0 && *end == '\0' && isfinite(v)) {
+			*out = v;
+			rc = 0;
+		}
+	}
+	return rc;
+}
+
+int parse_duration_ns(const char *s, uint64_t *out)
+{
+	static const struct { const char *unit; double scale; } units[] = {
+		{ "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 },
+		{ "m", 60e9 }, { "", 1e9 },
+	};
+	char *end;
+	double v;
+	size_t i;
+	int rc = -1;
+
+	if (!s || !*s || !((*s >= '0' && *s <= '9') || *s == '.'))
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || !isfinite(v) || v < 0)
+		return -1;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].unit) == 0 && v * units[i].scale < 1.8e19) {
+			*out = (uint64_t)(v * units[i].scale + 0.5);
+			rc = 0;
+			break;
+		}
+	}
+	return rc;
+}
+
+size_t json_escape(char *buf, size_t size, const char *s)
+{
+	size_t n = 0;
+	const unsigned char *p;
+	char tmp[8];
+	const char *piece;
+	size_t plen;
+
+	for (p = (const unsigned char *)s; *p; p++) {
+		piece = tmp;
+		switch (*p) {
+		case '"': piece = "\\\""; break;
+		case '\\': piece = "\\\\"; break;
+		case '\n': piece = "\\n"; break;
+		case '\r': piece = "\\r"; break;
+		case '\t': piece = "\\t"; break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				(void)snprintf(tmp, sizeof(tmp), "\\u%04x", *p);
+			else {
+				tmp[0] = (char)*p;
+				tmp[1] = '\0';
+			}
+		}
+		plen = strlen(piece);
+		if (n + plen < size)
+			memcpy(buf + n, piece, plen);
+		n += plen;
+	}
+	if (size)
+		buf[n < size ? n : size - 1] = '\0';
+	return n;
+}
+
+void json_put_string(FILE *f, const char *s)
+{
+	char small[512];
+	size_t need = json_escape(small, sizeof(small), s);
+	char *big = NULL;
+
+	if (need >= sizeof(small)) {
+		big = xmalloc(need + 1);
+		(void)json_escape(big, need + 1, s);
+	}
+	(void)fprintf(f, "\"%s\"", big ? big : small);
+	free(big);
+}
+
+int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+	int rc = 0;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : -EIO;
+			break;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return rc;
+}
+
+int read_file(const char *path, char **data, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t cap = 65536, n = 0;
+	char *buf = NULL;
+	ssize_t got;
+	int rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	buf = xmalloc(cap + 1);
+	for (;;) {
+		if (n == cap)
+			buf = xrealloc(buf, (cap *= 2) + 1);
+		got = read(fd, buf + n, cap - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			rc = -errno;
+			break;
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
+	}
+	(void)close(fd);
+	if (rc == 0) {
+		buf[n] = '\0';
+		*data = buf;
+		*len = n;
+	} else {
+		free(buf);
+	}
+	return rc;
+}
+
+static int fsync_parent(const char *path)
+{
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	int fd, rc = 0;
+
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		strcpy(dir, ".");
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		rc = -errno;
+	if (fd >= 0)
+		(void)close(fd);
+	free(dir);
+	return rc;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len)
+{
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	int fd, rc;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	rc = write_all(fd, data, len);
+	if (rc == 0 && fsync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = fsync_parent(path);
+	else
+		(void)unlink(tmp);
+out:
+	free(tmp);
+	return rc;
+}
+
+int mkdir_p(const char *path, unsigned mode)
+{
+	char *p = xstrdup(path);
+	char *s;
+	int rc = 0;
+
+	for (s = p + 1; rc == 0; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
+			rc = -errno;
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	free(p);
+	return rc;
+}
+
+int remove_tree(const char *path)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *e;
+	char *child;
+	int rc = 0, sub;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path) < 0 ? -errno : 0;
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((e = readdir(d)) != NULL) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		child = xasprintf("%s/%s", path, e->d_name);
+		sub = remove_tree(child);
+		if (sub && !rc)
+			rc = sub;
+		free(child);
+	}
+	(void)closedir(d);
+	if (rmdir(path) < 0 && !rc)
+		rc = -errno;
+	return rc;
+}

@@ -1,0 +1,79 @@
+/*
+ * Small helpers shared by every pycstorm program: error reporting with the
+ * documented exit codes, monotonic time, seed derivation and JSON text.
+ *
+ * Nothing here touches Python; the orchestrator, the lock holder and the
+ * embedded worker all link it.
+ */
+#ifndef PYCSTORM_COMMON_H
+#define PYCSTORM_COMMON_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define PYCSTORM_VERSION "0.1.0"
+
+/* Exit codes, as documented in README.md and the man page. */
+enum exit_code {
+	EXIT_OK = 0,          /* success, no regression, reproduced */
+	EXIT_FAILED = 1,      /* regression, or reproduction failed */
+	EXIT_USAGE = 2,       /* usage or input error */
+	EXIT_SKIP = 77,       /* the environment cannot run the test */
+	EXIT_INTERNAL = 99,   /* a bug in pycstorm */
+};
+
+extern const char *progname;
+
+/* Print "pycstorm: <message>" on stderr and exit with code. */
+void die(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+/* Print "pycstorm: warning: <message>" on stderr. */
+void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+void *xmalloc(size_t size);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *ptr, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+uint64_t now_ns(void);            /* CLOCK_MONOTONIC */
+uint64_t wall_ns(void);           /* CLOCK_REALTIME */
+void sleep_ns(uint64_t ns);
+
+/* splitmix64: the one mixing function every seed derivation goes through. */
+uint64_t mix64(uint64_t x);
+/* A seed for (run seed, a, b, c): distinct inputs give unrelated seeds. */
+uint64_t derive_seed(uint64_t seed, uint64_t a, uint64_t b, uint64_t c);
+/* xorshift-based generator state, seeded through mix64. */
+struct rng { uint64_t s; };
+void rng_init(struct rng *r, uint64_t seed);
+uint64_t rng_next(struct rng *r);
+double rng_unit(struct rng *r);             /* [0, 1) */
+uint64_t rng_range(struct rng *r, uint64_t lo, uint64_t hi); /* [lo, hi] */
+
+/* Parse helpers: return 0 on success, -1 when the text is not a number. */
+int parse_u64(const char *s, uint64_t *out);
+int parse_double(const char *s, double *out);
+/* "250ms", "2s", "1.5s", "500us", "10" (seconds): nanoseconds. */
+int parse_duration_ns(const char *s, uint64_t *out);
+
+/* JSON text: write s as a quoted, escaped JSON string. */
+void json_put_string(FILE *f, const char *s);
+/* Same, into buf; returns the length it needed (like snprintf). */
+size_t json_escape(char *buf, size_t size, const char *s);
+
+/* Write a whole buffer, retrying on EINTR and short writes. 0 or -errno. */
+int write_all(int fd, const void *buf, size_t len);
+/* Read a whole file into a malloc'd buffer (NUL-terminated). 0 or -errno. */
+int read_file(const char *path, char **data, size_t *len);
+/* Write path atomically: temporary sibling, fsync, rename, fsync dir. */
+int write_file_atomic(const char *path, const void *data, size_t len);
+/* mkdir -p; 0 or -errno. */
+int mkdir_p(const char *path, unsigned mode);
+/* rm -rf; 0 or -errno of the first failure. */
+int remove_tree(const char *path);
+
+#endif

@@ -1,0 +1,774 @@
+/*
+ * The run loop; see orchestrator.h.
+ *
+ * Ownership: this process owns the run folder, events.jsonl, the fault logs
+ * and the counts; each worker owns its pipe's write end and the cache files
+ * it touches. Workers never learn about each other. A worker that dies has
+ * already delivered every record it sent, because records are written whole.
+ */
+#include "orchestrator.h"
+
+#include "common.h"
+#include "event.h"
+#include "outcome.h"
+#include "worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define MAX_SLOTS 1024
+#define BATCH_LINE_NS 1000000000ull
+/* A strategy whose workers die this many times in a row without finishing
+ * a cycle is broken, not unlucky. */
+#define MAX_CRASH_STREAK 20
+
+struct slot {
+	size_t strategy;             /* index into plan->strategies */
+	unsigned worker;             /* index within the strategy */
+	enum worker_role role;
+	unsigned generation;         /* how many times it was replaced */
+	uint64_t seed;
+	pid_t pid;
+	int fd;                      /* read end of its pipe, -1 when closed */
+	int exited;                  /* reaped */
+	int status;                  /* from waitpid */
+	int said_bye;
+	int killed_as_hung;
+	int crash_injected;          /* it reported a crash fault before dying */
+	uint64_t cycles;             /* compile + import cycles received */
+	uint64_t last_heard_ns;
+	uint8_t buf[EVENT_MAX * 2];
+	size_t have;
+	FILE *fault_log;
+	/* ok cycles are summarised in events.jsonl once a second */
+	uint64_t batch[OP_COUNT][OUTCOME_COUNT];
+	uint64_t batch_start_ns;
+	uint64_t batch_cycles;
+};
+
+struct run {
+	const struct run_plan *plan;
+	struct summary *s;
+	struct strategy_result *results[PLAN_MAX_STRATEGIES];
+	unsigned crash_streak[PLAN_MAX_STRATEGIES];
+	struct slot *slots;
+	size_t nslots;
+	FILE *events;
+	uint64_t start_ns;
+	uint64_t deadline_ns;
+	int have_hello;
+	char *fatal;                 /* why workers cannot run */
+	char **env;
+	uint64_t last_progress_ns;
+};
+
+static volatile sig_atomic_t interrupts;
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	interrupts++;
+}
+
+/* ---- events.jsonl ---------------------------------------------------- */
+
+static double run_time_s(const struct run *r)
+{
+	return (double)(now_ns() - r->start_ns) / 1e9;
+}
+
+static void event_prefix(struct run *r, const struct slot *sl, const char *type)
+{
+	(void)fprintf(r->events, "{\"t\": %.6f, \"type\": \"%s\", \"worker\": %zu, "
+				 "\"strategy\": \"%s\", \"seed\": %" PRIu64,
+		      run_time_s(r), type, (size_t)(sl - r->slots),
+		      r->plan->strategies[sl->strategy]->name, sl->seed);
+}
+
+static void flush_batch_line(struct run *r, struct slot *sl)
+{
+	int op, o, first = 1;
+
+	if (!sl->batch_cycles)
+		return;
+	event_prefix(r, sl, "batch");
+	(void)fputs(", \"counts\": {", r->events);
+	for (op = 0; op < OP_COUNT; op++)
+		for (o = 0; o < OUTCOME_COUNT; o++) {
+			if (!sl->batch[op][o])
+				continue;
+			(void)fprintf(r->events, "%s\"%s/%s\": %" PRIu64, first ? "" : ", ",
+				      op_name((enum op)op), outcome_name((enum outcome)o),
+				      sl->batch[op][o]);
+			first = 0;
+		}
+	(void)fputs("}}\n", r->events);
+	memset(sl->batch, 0, sizeof(sl->batch));
+	sl->batch_cycles = 0;
+	sl->batch_start_ns = now_ns();
+}
+
+/* ---- counting --------------------------------------------------------- */
+
+static void count(struct run *r, struct slot *sl, unsigned op, unsigned outcome,
+		  uint64_t latency)
+{
+	struct strategy_result *res = r->results[sl->strategy];
+
+	if (op >= OP_COUNT || outcome >= OUTCOME_COUNT)
+		return;
+	res->counts[op][outcome]++;
+	hist_add(&res->latency[op], latency);
+	if (op != OP_WRITE) {
+		sl->cycles++;
+		r->crash_streak[sl->strategy] = 0;
+	}
+}
+
+static void on_samples(struct run *r, struct slot *sl, const struct event_hdr *h,
+		       const uint8_t *body, size_t len)
+{
+	const struct event_sample *sm = (const struct event_sample *)body;
+	size_t i, n = len / sizeof(*sm);
+
+	if (n > h->count)
+		n = h->count;
+	for (i = 0; i < n; i++) {
+		count(r, sl, sm[i].op, sm[i].outcome,
+		      (uint64_t)sm[i].latency_lo | (uint64_t)sm[i].latency_hi << 32);
+		if (sm[i].op < OP_COUNT && sm[i].outcome < OUTCOME_COUNT) {
+			sl->batch[sm[i].op][sm[i].outcome]++;
+			sl->batch_cycles++;
+		}
+	}
+	if (now_ns() - sl->batch_start_ns >= BATCH_LINE_NS)
+		flush_batch_line(r, sl);
+}
+
+static void on_cycle(struct run *r, struct slot *sl, const struct event_hdr *h,
+		     const char *text, size_t len)
+{
+	struct strategy_result *res = r->results[sl->strategy];
+	const char *error = text, *evidence = "";
+	size_t elen = strnlen(text, len);
+
+	if (elen < len)
+		evidence = text + elen + 1;
+	count(r, sl, h->op, h->outcome, h->latency_ns);
+	if (h->outcome < OUTCOME_COUNT && !res->first_error[h->outcome])
+		res->first_error[h->outcome] = xstrndup(error, elen);
+	if (*evidence && res->nevidence < SUMMARY_MAX_EVIDENCE)
+		res->evidence[res->nevidence++] = xasprintf("evidence/%.*s",
+							    (int)(len - elen - 1), evidence);
+	event_prefix(r, sl, "cycle");
+	(void)fprintf(r->events, ", \"cycle\": %" PRIu64 ", \"op\": \"%s\", \"outcome\": \"%s\", "
+				 "\"latency_ns\": %" PRIu64 ", \"error\": ",
+		      h->cycle, op_name((enum op)h->op), outcome_name((enum outcome)h->outcome),
+		      h->latency_ns);
+	{
+		char *e = xstrndup(error, elen);
+		json_put_string(r->events, e);
+		free(e);
+	}
+	if (*evidence) {
+		char *v = xstrndup(evidence, len - elen - 1);
+		(void)fputs(", \"evidence\": ", r->events);
+		json_put_string(r->events, v);
+		free(v);
+	}
+	(void)fputs("}\n", r->events);
+}
+
+/* "key=value" lines from a worker's hello: the first one names the Python. */
+static void on_hello(struct run *r, struct slot *sl, const char *text, size_t len)
+{
+	char *copy = xstrndup(text, len), *line, *save = NULL, *eq;
+
+	event_prefix(r, sl, "start");
+	(void)fprintf(r->events, ", \"pid\": %ld, \"role\": \"%s\", \"generation\": %u}\n",
+		      (long)sl->pid, sl->role == ROLE_COMPILE ? "compile" : "import",
+		      sl->generation);
+	for (line = strtok_r(copy, "\n", &save); line && !r->have_hello;
+	     line = strtok_r(NULL, "\n", &save)) {
+		eq = strchr(line, '=');
+		if (!eq)
+			continue;
+		*eq++ = '\0';
+		if (!strcmp(line, "runner"))
+			r->s->runner = xstrdup(eq);
+		else if (!strcmp(line, "python_version"))
+			r->s->python_version = xstrdup(eq);
+		else if (!strcmp(line, "python_executable"))
+			r->s->python_executable = xstrdup(eq);
+		else if (!strcmp(line, "cache_tag"))
+			r->s->cache_tag = xstrdup(eq);
+		else if (!strcmp(line, "magic"))
+			r->s->magic = (uint32_t)strtoul(eq, NULL, 10);
+	}
+	r->have_hello = r->have_hello || r->s->python_version != NULL;
+	free(copy);
+}
+
+/* A fault line from the inject library: counted, and kept per worker. */
+static void on_fault(struct run *r, struct slot *sl, const char *text, size_t len)
+{
+	const char *p = memmem(text, len, "point=", 6), *end;
+	char *point;
+
+	if (sl->fault_log)
+		(void)fprintf(sl->fault_log, "%.*s\n", (int)len, text);
+	if (!p)
+		return;
+	p += 6;
+	end = memchr(p, ' ', len - (size_t)(p - text));
+	point = xstrndup(p, end ? (size_t)(end - p) : len - (size_t)(p - text));
+	summary_count_fault(r->results[sl->strategy], point, 1);
+	if (!strcmp(point, "pycstorm/crash"))
+		sl->crash_injected = 1;
+	free(point);
+}
+
+static void on_record(struct run *r, struct slot *sl, const struct event_hdr *h,
+		      const uint8_t *body, size_t len)
+{
+	switch (h->kind) {
+	case EV_HELLO:
+		on_hello(r, sl, (const char *)body, len);
+		break;
+	case EV_SAMPLES:
+		on_samples(r, sl, h, body, len);
+		break;
+	case EV_CYCLE:
+		on_cycle(r, sl, h, (const char *)body, len);
+		break;
+	case EV_FAULT:
+		on_fault(r, sl, (const char *)body, len);
+		break;
+	case EV_BYE:
+		sl->said_bye = 1;
+		break;
+	case EV_FATAL:
+		if (!r->fatal)
+			r->fatal = xasprintf("%s worker %u: %.*s",
+					     r->plan->strategies[sl->strategy]->name,
+					     sl->worker, (int)len, (const char *)body);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Read what is waiting on a worker's pipe; returns 0 at end of file. */
+static int drain(struct run *r, struct slot *sl)
+{
+	struct event_hdr h;
+	ssize_t n;
+	size_t off;
+
+	n = read(sl->fd, sl->buf + sl->have, sizeof(sl->buf) - sl->have);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 1 : 0;
+	if (n == 0)
+		return 0;
+	sl->have += (size_t)n;
+	sl->last_heard_ns = now_ns();
+	for (off = 0; sl->have - off >= sizeof(h);) {
+		memcpy(&h, sl->buf + off, sizeof(h));
+		if (h.size < sizeof(h) || h.size > EVENT_MAX) {
+			/* Not a record: the worker is broken. Drop what we have. */
+			off = sl->have;
+			break;
+		}
+		if (sl->have - off < h.size)
+			break;
+		on_record(r, sl, &h, sl->buf + off + sizeof(h), h.size - sizeof(h));
+		off += h.size;
+	}
+	memmove(sl->buf, sl->buf + off, sl->have - off);
+	sl->have -= off;
+	return 1;
+}
+
+/* ---- workers ----------------------------------------------------------- */
+
+/* The environment workers get: ours, minus what would stop caches being
+ * written or move them elsewhere. */
+static char **worker_environment(void)
+{
+	static const char *const drop[] = { "PYTHONDONTWRITEBYTECODE=", "PYTHONPYCACHEPREFIX=",
+					    "PYTHONHOME=", "PYTHONPATH=", "PYTHONSTARTUP=" };
+	size_t n = 0, i, k;
+	char **env;
+	int keep;
+
+	while (environ[n])
+		n++;
+	env = xcalloc(n + 1, sizeof(char *));
+	for (i = 0, k = 0; i < n; i++) {
+		keep = 1;
+		for (size_t d = 0; d < sizeof(drop) / sizeof(drop[0]); d++)
+			if (!strncmp(environ[i], drop[d], strlen(drop[d])))
+				keep = 0;
+		if (keep)
+			env[k++] = environ[i];
+	}
+	env[k] = NULL;
+	return env;
+}
+
+static char *module_spec(const struct run_plan *plan, const char *name)
+{
+	char *spec = xasprintf("%s:", name), *next;
+	unsigned v;
+
+	for (v = 1; v <= plan->sc->versions; v++) {
+		next = xasprintf("%s%s%s/%s/v%u.py", spec, v > 1 ? "," : "", plan->modules_dir,
+				 name, v);
+		free(spec);
+		spec = next;
+	}
+	return spec;
+}
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ull;
+	return h;
+}
+
+static int spawn(struct run *r, struct slot *sl)
+{
+	const struct run_plan *plan = r->plan;
+	const struct strategy_info *st = plan->strategies[sl->strategy];
+	struct worker_args a = { 0 };
+	char **argv;
+	int fds[2], rc = 0;
+	size_t i;
+	pid_t pid;
+
+	/* Seeds depend on the strategy's name, not its place in the list, so a
+	 * subset of strategies replays with the same per-worker seeds. */
+	sl->seed = derive_seed(plan->seed, name_hash(st->name), sl->worker, sl->generation);
+	a.strategy = st->name;
+	a.role = sl->role;
+	a.cache_dir = xasprintf("%s/%s", plan->cache_root, st->name);
+	for (i = 0; i < plan->sc->nmodules; i++)
+		a.modules[a.nmodules++] = module_spec(plan, plan->sc->modules[i]);
+	a.pyc_mode = plan->sc->pyc_mode;
+	a.seed = sl->seed;
+	a.worker = sl->worker;
+	a.iterations = plan->iterations ? plan->iterations - sl->cycles : 0;
+	a.deadline_ns = r->deadline_ns;
+	a.import_writes = plan->sc->import_writes;
+	/* id(path) is an address; forked workers share theirs. */
+	a.tmp_id = 0x7f0000000000ull +
+		   ((plan->sc->shared_tmp_id ? plan->seed : sl->seed) & 0xffffffull) * 16;
+	a.retry_budget_ns = plan->sc->retry_budget_ns;
+	a.evidence_dir = xasprintf("%s/evidence", plan->run_dir);
+	a.evidence_max = 5;
+	a.event_fd = 3;
+	argv = worker_build_argv(plan->worker_program, &a);
+	free((char *)a.cache_dir);
+	free((char *)a.evidence_dir);
+	for (i = 0; i < a.nmodules; i++)
+		free((char *)a.modules[i]);
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		rc = -errno;
+		(void)close(fds[0]);
+		(void)close(fds[1]);
+		goto out;
+	}
+	if (pid == 0) {
+		/* The child: fd 3 is the pipe; everything else closes on exec. */
+		if (dup2(fds[1], 3) < 0)
+			_exit(EXIT_INTERNAL);
+		(void)signal(SIGINT, SIG_IGN);
+		(void)signal(SIGTERM, SIG_DFL);
+		execve(argv[0], argv, r->env);
+		_exit(EXIT_SKIP);
+	}
+	(void)close(fds[1]);
+	(void)fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	sl->pid = pid;
+	sl->fd = fds[0];
+	sl->exited = sl->said_bye = sl->killed_as_hung = sl->crash_injected = 0;
+	sl->have = 0;
+	sl->last_heard_ns = now_ns();
+	sl->batch_start_ns = now_ns();
+	r->results[sl->strategy]->workers_started++;
+out:
+	worker_free_argv(argv);
+	return rc;
+}
+
+static int slot_done(const struct slot *sl)
+{
+	return sl->exited && sl->fd < 0;
+}
+
+static void record_death(struct run *r, struct slot *sl)
+{
+	enum outcome o = sl->killed_as_hung ? OUTCOME_WORKER_TIMEOUT : OUTCOME_WORKER_CRASH;
+	struct strategy_result *res = r->results[sl->strategy];
+	char why[128];
+
+	if (WIFSIGNALED(sl->status))
+		(void)snprintf(why, sizeof(why), "%s: killed by signal %d (%s)",
+			       sl->killed_as_hung ? "no record within the cycle timeout"
+						  : "worker died",
+			       WTERMSIG(sl->status), strsignal(WTERMSIG(sl->status)));
+	else
+		(void)snprintf(why, sizeof(why), "worker exited with status %d without finishing",
+			       WEXITSTATUS(sl->status));
+	res->counts[OP_IMPORT][o]++;
+	if (!res->first_error[o])
+		res->first_error[o] = xstrdup(why);
+	event_prefix(r, sl, "exit");
+	(void)fprintf(r->events, ", \"outcome\": \"%s\", \"error\": ", outcome_name(o));
+	json_put_string(r->events, why);
+	(void)fputs("}\n", r->events);
+	r->crash_streak[sl->strategy]++;
+}
+
+/* A worker is gone: count how it went, and replace it if the run goes on. */
+static void finish_slot(struct run *r, struct slot *sl, int stopping)
+{
+	int time_left = r->deadline_ns ? now_ns() + 100000000ull < r->deadline_ns
+				       : sl->cycles < r->plan->iterations;
+
+	flush_batch_line(r, sl);
+	if (sl->said_bye) {
+		event_prefix(r, sl, "exit");
+		(void)fputs(", \"outcome\": \"ok\"}\n", r->events);
+		return;
+	}
+	if (sl->crash_injected) {
+		event_prefix(r, sl, "exit");
+		(void)fputs(", \"outcome\": \"crash-injected\"}\n", r->events);
+	} else if (!(stopping && WIFSIGNALED(sl->status) && !sl->killed_as_hung)) {
+		record_death(r, sl);
+	}
+	if (r->fatal || stopping || !time_left)
+		return;
+	if (r->crash_streak[sl->strategy] >= MAX_CRASH_STREAK) {
+		r->fatal = xasprintf("%s: workers keep dying (%u in a row without a cycle): %s",
+				     r->plan->strategies[sl->strategy]->name,
+				     r->crash_streak[sl->strategy],
+				     r->results[sl->strategy]->first_error[OUTCOME_WORKER_CRASH]
+					     ? r->results[sl->strategy]->first_error[OUTCOME_WORKER_CRASH]
+					     : "?");
+		return;
+	}
+	sl->generation++;
+	if (spawn(r, sl) < 0 && !r->fatal)
+		r->fatal = xasprintf("cannot start a worker: %s", strerror(errno));
+}
+
+static void reap(struct run *r)
+{
+	int status;
+	pid_t pid;
+	size_t i;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < r->nslots; i++) {
+			if (r->slots[i].pid == pid && !r->slots[i].exited) {
+				r->slots[i].exited = 1;
+				r->slots[i].status = status;
+			}
+		}
+	}
+}
+
+static void signal_all(struct run *r, int sig)
+{
+	size_t i;
+
+	for (i = 0; i < r->nslots; i++)
+		if (!r->slots[i].exited && r->slots[i].pid > 0)
+			(void)kill(r->slots[i].pid, sig);
+}
+
+static void kill_hung(struct run *r)
+{
+	uint64_t now = now_ns();
+	size_t i;
+
+	for (i = 0; i < r->nslots; i++) {
+		struct slot *sl = &r->slots[i];
+		if (!sl->exited && !sl->killed_as_hung &&
+		    now - sl->last_heard_ns > r->plan->cycle_timeout_ns) {
+			sl->killed_as_hung = 1;
+			(void)kill(sl->pid, SIGKILL);
+		}
+	}
+}
+
+static void draw_progress(struct run *r, int final)
+{
+	uint64_t cycles = 0, corrupt;
+	char line[512];
+	size_t i, used;
+	double t = run_time_s(r), total = r->plan->duration_ns / 1e9;
+
+	if (!r->plan->progress || (!final && now_ns() - r->last_progress_ns < 250000000ull))
+		return;
+	r->last_progress_ns = now_ns();
+	for (i = 0; i < r->nslots; i++)
+		cycles += r->slots[i].cycles;
+	used = (size_t)snprintf(line, sizeof(line), "\r\033[K[%5.1fs", t);
+	if (total > 0)
+		used += (size_t)snprintf(line + used, sizeof(line) - used, " / %.0fs", total);
+	used += (size_t)snprintf(line + used, sizeof(line) - used, "] %.0f cycles/s; corrupt:",
+				 t > 0 ? (double)cycles / t : 0.0);
+	for (i = 0; i < r->plan->nstrategies && used < sizeof(line); i++) {
+		corrupt = r->results[i]->counts[OP_IMPORT][OUTCOME_BAD_MARSHAL] +
+			  r->results[i]->counts[OP_IMPORT][OUTCOME_EOF];
+		if (corrupt)
+			used += (size_t)snprintf(line + used, sizeof(line) - used, " %s %" PRIu64,
+						 r->plan->strategies[i]->name, corrupt);
+	}
+	(void)fputs(line, stderr);
+	if (final)
+		(void)fputs("\r\033[K", stderr);
+}
+
+/* One pass of the loop: wait for records, then tend to the workers. */
+static void step(struct run *r, struct pollfd *pfd, size_t *map, int stopping)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < r->nslots; i++) {
+		if (r->slots[i].fd < 0)
+			continue;
+		pfd[n].fd = r->slots[i].fd;
+		pfd[n].events = POLLIN;
+		map[n++] = i;
+	}
+	if (poll(pfd, n, 50) > 0) {
+		for (i = 0; i < n; i++) {
+			struct slot *sl = &r->slots[map[i]];
+			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (!drain(r, sl)) {
+				(void)close(sl->fd);
+				sl->fd = -1;
+			}
+		}
+	}
+	reap(r);
+	for (i = 0; i < r->nslots; i++) {
+		struct slot *sl = &r->slots[i];
+		if (sl->exited && sl->fd < 0 && sl->pid > 0) {
+			sl->pid = 0;
+			finish_slot(r, sl, stopping);
+		}
+	}
+	kill_hung(r);
+	draw_progress(r, 0);
+}
+
+static int all_done(const struct run *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nslots; i++)
+		if (r->slots[i].pid > 0 || !slot_done(&r->slots[i]))
+			return 0;
+	return 1;
+}
+
+static int prepare_cache(const struct run_plan *plan, char *message, size_t len)
+{
+	char *dir, *path, *text;
+	size_t i, m, tlen;
+	int rc = 0;
+	struct timespec times[2];
+
+	for (i = 0; i < plan->nstrategies && rc == 0; i++) {
+		dir = xasprintf("%s/%s/__pycache__", plan->cache_root, plan->strategies[i]->name);
+		rc = mkdir_p(dir, 0755);
+		if (rc < 0)
+			(void)snprintf(message, len, "cannot create '%s': %s", dir, strerror(-rc));
+		free(dir);
+		for (m = 0; m < plan->sc->nmodules && rc == 0; m++) {
+			/* The source on disk is version 1, as before the upgrade. */
+			path = xasprintf("%s/%s/v1.py", plan->modules_dir, plan->sc->modules[m]);
+			rc = read_file(path, &text, &tlen);
+			if (rc < 0)
+				(void)snprintf(message, len, "cannot read module fixture '%s': %s",
+					       path, strerror(-rc));
+			free(path);
+			if (rc < 0)
+				break;
+			path = xasprintf("%s/%s/%s.py", plan->cache_root, plan->strategies[i]->name,
+					 plan->sc->modules[m]);
+			rc = write_file_atomic(path, text, tlen);
+			times[0].tv_sec = times[1].tv_sec = worker_source_mtime(0);
+			times[0].tv_nsec = times[1].tv_nsec = 0;
+			if (rc == 0 && utimensat(AT_FDCWD, path, times, 0) < 0)
+				rc = -errno;
+			if (rc < 0)
+				(void)snprintf(message, len, "cannot write '%s': %s", path, strerror(-rc));
+			free(path);
+			free(text);
+		}
+	}
+	return rc;
+}
+
+static int open_logs(struct run *r, char *message, size_t len)
+{
+	char *path = xasprintf("%s/events.jsonl", r->plan->run_dir), *dir;
+	size_t i;
+	int rc = 0;
+
+	r->events = fopen(path, "we");
+	if (!r->events) {
+		rc = -errno;
+		(void)snprintf(message, len, "cannot create '%s': %s", path, strerror(errno));
+	}
+	free(path);
+	dir = xasprintf("%s/faults", r->plan->run_dir);
+	if (rc == 0 && (rc = mkdir_p(dir, 0755)) < 0)
+		(void)snprintf(message, len, "cannot create '%s': %s", dir, strerror(-rc));
+	for (i = 0; i < r->nslots && rc == 0; i++) {
+		path = xasprintf("%s/%s-w%u.log", dir,
+				 r->plan->strategies[r->slots[i].strategy]->name, r->slots[i].worker);
+		r->slots[i].fault_log = fopen(path, "we");
+		free(path);
+	}
+	free(dir);
+	dir = xasprintf("%s/evidence/.slots", r->plan->run_dir);
+	if (rc == 0 && (rc = mkdir_p(dir, 0755)) < 0)
+		(void)snprintf(message, len, "cannot create '%s': %s", dir, strerror(-rc));
+	free(dir);
+	return rc;
+}
+
+static void close_logs(struct run *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nslots; i++)
+		if (r->slots[i].fault_log)
+			(void)fclose(r->slots[i].fault_log);
+	if (r->events)
+		(void)fclose(r->events);
+}
+
+static void make_slots(struct run *r)
+{
+	const struct run_plan *plan = r->plan;
+	size_t i;
+	unsigned w;
+
+	r->nslots = plan->nstrategies * plan->jobs;
+	r->slots = xcalloc(r->nslots, sizeof(struct slot));
+	for (i = 0; i < plan->nstrategies; i++) {
+		r->results[i] = summary_result(r->s, plan->strategies[i]->name);
+		for (w = 0; w < plan->jobs; w++) {
+			struct slot *sl = &r->slots[i * plan->jobs + w];
+			sl->strategy = i;
+			sl->worker = w;
+			sl->role = w < plan->compile_jobs ? ROLE_COMPILE : ROLE_IMPORT;
+			sl->fd = -1;
+		}
+	}
+}
+
+static void install_handlers(struct sigaction *old_int, struct sigaction *old_term)
+{
+	struct sigaction sa = { .sa_handler = on_interrupt };
+
+	(void)sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGINT, &sa, old_int);
+	(void)sigaction(SIGTERM, &sa, old_term);
+	(void)signal(SIGPIPE, SIG_IGN);
+}
+
+/* Ask the workers to stop, then insist. */
+static void wind_down(struct run *r, struct pollfd *pfd, size_t *map)
+{
+	uint64_t until = now_ns() + 3000000000ull;
+
+	signal_all(r, SIGTERM);
+	while (!all_done(r) && now_ns() < until && interrupts < 2)
+		step(r, pfd, map, 1);
+	signal_all(r, SIGKILL);
+	while (!all_done(r))
+		step(r, pfd, map, 1);
+}
+
+enum run_status orchestrate(const struct run_plan *plan, struct summary *s,
+			    char *message, size_t message_len)
+{
+	struct run r = { .plan = plan, .s = s };
+	struct sigaction old_int, old_term;
+	struct pollfd *pfd;
+	size_t *map, i;
+	enum run_status status = RUN_COMPLETE;
+	int rc;
+
+	message[0] = '\0';
+	make_slots(&r);
+	pfd = xcalloc(r.nslots + 1, sizeof(*pfd));
+	map = xcalloc(r.nslots + 1, sizeof(*map));
+	rc = prepare_cache(plan, message, message_len);
+	if (rc == 0)
+		rc = open_logs(&r, message, message_len);
+	if (rc < 0) {
+		status = RUN_ABORTED;
+		goto out;
+	}
+	r.env = worker_environment();
+	interrupts = 0;
+	install_handlers(&old_int, &old_term);
+	r.start_ns = now_ns();
+	r.deadline_ns = plan->duration_ns ? r.start_ns + plan->duration_ns : 0;
+	for (i = 0; i < r.nslots && !r.fatal; i++)
+		if (spawn(&r, &r.slots[i]) < 0)
+			r.fatal = xasprintf("cannot start a worker: %s", strerror(errno));
+	while (!all_done(&r) && !interrupts && !r.fatal) {
+		step(&r, pfd, map, 0);
+		if (r.deadline_ns && now_ns() > r.deadline_ns + plan->cycle_timeout_ns)
+			break;   /* stragglers past the deadline are killed below */
+	}
+	if (interrupts)
+		status = RUN_INTERRUPTED;
+	wind_down(&r, pfd, map);
+	if (r.fatal) {
+		status = RUN_ABORTED;
+		(void)snprintf(message, message_len, "%s", r.fatal);
+	}
+	draw_progress(&r, 1);
+	s->elapsed_s = run_time_s(&r);
+	(void)sigaction(SIGINT, &old_int, NULL);
+	(void)sigaction(SIGTERM, &old_term, NULL);
+out:
+	close_logs(&r);
+	free(r.fatal);
+	free(r.env);
+	free(r.slots);
+	free(pfd);
+	free(map);
+	return status;
+}

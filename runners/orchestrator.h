@@ -1,0 +1,45 @@
+/*
+ * The run loop: start the workers (fork + exec, before any interpreter
+ * exists in this process), read their records, keep the counts, replace
+ * workers that die, stop on time, on Ctrl-C or when workers keep dying.
+ */
+#ifndef PYCSTORM_ORCHESTRATOR_H
+#define PYCSTORM_ORCHESTRATOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scenario.h"
+#include "strategy.h"
+#include "summary.h"
+
+#define PLAN_MAX_STRATEGIES 32
+
+struct run_plan {
+	const struct scenario *sc;
+	const struct strategy_info *strategies[PLAN_MAX_STRATEGIES];
+	size_t nstrategies;
+	unsigned jobs;               /* workers per strategy */
+	unsigned compile_jobs;       /* of which compile */
+	uint64_t duration_ns;        /* 0 when iterations is set */
+	uint64_t iterations;         /* cycles per worker */
+	uint64_t seed;
+	uint64_t cycle_timeout_ns;   /* a worker silent this long is hung */
+	const char *cache_root;      /* one folder per strategy below it */
+	const char *run_dir;
+	const char *worker_program;
+	const char *modules_dir;     /* scenarios/modules */
+	int progress;                /* draw the live line on stderr */
+};
+
+enum run_status {
+	RUN_COMPLETE,
+	RUN_INTERRUPTED,             /* Ctrl-C or SIGTERM: results are partial */
+	RUN_ABORTED,                 /* workers could not run: see message */
+};
+
+/* Run the plan, filling s (which the caller has set up with its metadata). */
+enum run_status orchestrate(const struct run_plan *plan, struct summary *s,
+			    char *message, size_t message_len);
+
+#endif

@@ -1,0 +1,194 @@
+/*
+ * pycstorm: the entry point. Dispatches to a subcommand from the command
+ * table and finds the project's own files relative to the executable.
+ */
+#include "cli.h"
+
+#include "common.h"
+#include "strategy.h"
+
+#include <dirent.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef PYTHON_EXE
+#define PYTHON_EXE "python3"
+#endif
+#ifndef PYTHON_BUILD_VERSION
+#define PYTHON_BUILD_VERSION "?"
+#endif
+#ifndef SHAREDIR
+#define SHAREDIR "/usr/local/share/pycstorm"
+#endif
+#ifndef LIBEXECDIR
+#define LIBEXECDIR "/usr/local/lib/pycstorm"
+#endif
+
+const struct command_info *const command_table[] = {
+#define X(id) &command_##id,
+	COMMAND_LIST(X)
+#undef X
+};
+const size_t command_count = sizeof(command_table) / sizeof(command_table[0]);
+
+static char *exe_dir(void)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return xstrdup(".");
+	buf[n] = '\0';
+	slash = strrchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	return xstrdup(buf);
+}
+
+/* A file of the checkout (bin/../rel) if there is one, else the installed one. */
+static char *project_path(const char *rel, const char *installed)
+{
+	char *dir = exe_dir(), *path = xasprintf("%s/../%s", dir, rel);
+	char *real;
+
+	free(dir);
+	if (access(path, F_OK) == 0) {
+		real = realpath(path, NULL);
+		free(path);
+		return real ? real : xstrdup(rel);
+	}
+	free(path);
+	return xstrdup(installed);
+}
+
+char *cli_scenarios_dir(void)
+{
+	return project_path("scenarios", SHAREDIR "/scenarios");
+}
+
+char *cli_worker_program(void)
+{
+	char *dir = exe_dir(), *path = xasprintf("%s/pycstorm-worker", dir);
+
+	free(dir);
+	if (access(path, X_OK) == 0)
+		return path;
+	free(path);
+	return xstrdup(LIBEXECDIR "/pycstorm-worker");
+}
+
+static int has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n > m && strcmp(s + n - m, suffix) == 0;
+}
+
+char *cli_scenario_names(void)
+{
+	char *dir = cli_scenarios_dir(), *list = xstrdup(""), *next;
+	struct dirent **entries = NULL;
+	int n, i;
+
+	n = scandir(dir, &entries, NULL, alphasort);
+	for (i = 0; i < n; i++) {
+		if (has_suffix(entries[i]->d_name, ".scn")) {
+			next = xasprintf("%s%s%.*s", list, *list ? ", " : "",
+					 (int)(strlen(entries[i]->d_name) - 4), entries[i]->d_name);
+			free(list);
+			list = next;
+		}
+		free(entries[i]);
+	}
+	free(entries);
+	free(dir);
+	return list;
+}
+
+char *cli_strategy_names(void)
+{
+	char *list = xstrdup(""), *next;
+	size_t i;
+
+	for (i = 0; i < strategy_count; i++) {
+		next = xasprintf("%s%s%s", list, i ? ", " : "", strategy_table[i]->name);
+		free(list);
+		list = next;
+	}
+	return list;
+}
+
+char *cli_find_scenario(const char *name, char *err, size_t errlen)
+{
+	char *dir, *path, *names;
+
+	if (strchr(name, '/') || has_suffix(name, ".scn")) {
+		if (access(name, R_OK) == 0)
+			return xstrdup(name);
+		(void)snprintf(err, errlen, "cannot read scenario file '%s'", name);
+		return NULL;
+	}
+	dir = cli_scenarios_dir();
+	path = xasprintf("%s/%s.scn", dir, name);
+	free(dir);
+	if (access(path, R_OK) == 0)
+		return path;
+	free(path);
+	names = cli_scenario_names();
+	(void)snprintf(err, errlen, "unknown scenario '%s' (valid: %s)", name, names);
+	free(names);
+	return NULL;
+}
+
+void cli_bad_option(const char *command, const char *arg, const char *valid)
+{
+	die(EXIT_USAGE, "%s: unknown option '%s' (valid: %s)", command, arg, valid);
+}
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	(void)fprintf(out,
+		      "usage: pycstorm [--version] [--help] <command> [<args>]\n\n"
+		      "Reproduce Python bytecode-cache corruption on demand and score\n"
+		      "write strategies by corruption rate and latency.\n\ncommands:\n");
+	for (i = 0; i < command_count; i++)
+		(void)fprintf(out, "  %-10s %s\n", command_table[i]->name, command_table[i]->summary);
+	(void)fprintf(out, "\n'pycstorm <command> --help' describes one command.\n"
+			   "Exit codes: 0 ok, 1 regression or not reproduced, 2 bad usage or input,\n"
+			   "77 environment cannot run, 99 internal error, 130 interrupted.\n");
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+	char *names;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		(void)printf("pycstorm %s (embedded worker built against Python %s, %s)\n",
+			     PYCSTORM_VERSION, PYTHON_BUILD_VERSION, PYTHON_EXE);
+		return EXIT_OK;
+	}
+	for (i = 0; i < command_count; i++)
+		if (!strcmp(argv[1], command_table[i]->name))
+			return command_table[i]->main(argc - 1, argv + 1);
+	names = xstrdup("");
+	for (i = 0; i < command_count; i++) {
+		char *next = xasprintf("%s%s%s", names, i ? ", " : "", command_table[i]->name);
+		free(names);
+		names = next;
+	}
+	die(EXIT_USAGE, "unknown command '%s' (valid: %s)", argv[1], names);
+}

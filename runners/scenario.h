@@ -1,0 +1,51 @@
+/*
+ * Scenarios: one declarative file per field report (scenarios/NAME.scn).
+ * "key = value" lines, '#' comments; keys that may repeat say so below.
+ * A file that does not parse is rejected with "file:line: problem".
+ */
+#ifndef PYCSTORM_SCENARIO_H
+#define PYCSTORM_SCENARIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "outcome.h"
+#include "pyc.h"
+
+#define SCENARIO_MAX_LIST 32
+
+struct scenario {
+	char *name;
+	char *path;                /* the file it came from */
+	char *description;
+	char *report;              /* the field report it reproduces */
+	char *strategies[SCENARIO_MAX_LIST];
+	size_t nstrategies;
+	char *expect_safe[SCENARIO_MAX_LIST];  /* strategies that must show 0 corruption */
+	size_t nexpect_safe;
+	char *modules[SCENARIO_MAX_LIST];      /* fixture names under scenarios/modules */
+	size_t nmodules;
+	char *faults[SCENARIO_MAX_LIST];       /* fault specs, as --fault takes them */
+	size_t nfaults;
+	unsigned versions;         /* source versions per module (v1..vN) */
+	unsigned jobs;             /* workers per strategy */
+	double compile_share;      /* fraction of the jobs that compile */
+	uint64_t duration_ns;
+	uint64_t iterations;
+	enum pyc_mode pyc_mode;
+	int import_writes;
+	int shared_tmp_id;         /* all workers use one "id(path)", as forked ones do */
+	uint64_t retry_budget_ns;
+	int reproduced[OUTCOME_COUNT];  /* outcomes that count as reproduced */
+};
+
+/* Parse path; on error fill err ("file:line: problem") and return -1. */
+int scenario_load(const char *path, struct scenario *sc, char *err, size_t errlen);
+/* Parse text already in memory (used by scenario_load and the fuzzer). */
+int scenario_parse(const char *path, const char *text, size_t len,
+		   struct scenario *sc, char *err, size_t errlen);
+void scenario_free(struct scenario *sc);
+/* The keys a scenario may hold, space separated, for messages and docs. */
+const char *scenario_keys(void);
+
+#endif

@@ -1,0 +1,630 @@
+/*
+ * pycstorm-worker: the embedded worker. One process hosts one interpreter
+ * (started through the embedding API with an isolated PyConfig) and loops
+ * compile or import cycles against one strategy's cache directory,
+ * streaming a record per cycle to the orchestrator over its pipe.
+ *
+ * The orchestrator starts it with fork + exec before any interpreter
+ * exists, and it never forks itself.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <marshal.h>
+
+#include "common.h"
+#include "event.h"
+#include "outcome.h"
+#include "pyc.h"
+#include "strategy.h"
+#include "worker.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef PYTHON_EXE
+#define PYTHON_EXE "python3"
+#endif
+
+#define MAX_MODULES 64
+#define MAX_VERSIONS 8
+
+struct version {
+	char *source;              /* source text */
+	size_t source_len;
+	uint8_t *image;            /* header + marshalled code */
+	size_t image_len;
+};
+
+struct module {
+	char *name;
+	char *source_path;         /* <cache>/<name>.py */
+	char *pyc_path;            /* <cache>/__pycache__/<name>.<tag>.pyc */
+	PyObject *loader;          /* SourceFileLoader, for native */
+	size_t nversions;
+	struct version versions[MAX_VERSIONS];
+	struct pyc_source stamps[MAX_VERSIONS];
+};
+
+struct worker {
+	struct worker_args args;
+	const struct strategy_info *strategy;
+	struct rng rng;
+	uint32_t magic;
+	const char *cache_tag;
+	size_t nmodules;
+	struct module modules[MAX_MODULES];
+	int evidence_full[OUTCOME_COUNT];
+	/* the sample batch waiting to be sent */
+	uint8_t batch[EVENT_MAX];
+	size_t nsamples;
+	uint64_t last_flush_ns;
+	uint64_t (*inject_errors)(void);  /* failures the inject layer saw, if loaded */
+	void (*inject_cycle)(uint64_t cycle);
+};
+
+static struct worker W;
+static volatile sig_atomic_t stop_requested;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* ---- records to the orchestrator ------------------------------------ */
+
+static void send_record(uint8_t kind, const struct event_hdr *proto,
+			const void *text, size_t text_len)
+{
+	uint8_t buf[EVENT_MAX];
+	struct event_hdr hdr = *proto;
+
+	if (text_len > sizeof(buf) - sizeof(hdr))
+		text_len = sizeof(buf) - sizeof(hdr);
+	hdr.kind = kind;
+	hdr.size = (uint16_t)(sizeof(hdr) + text_len);
+	memcpy(buf, &hdr, sizeof(hdr));
+	if (text_len)
+		memcpy(buf + sizeof(hdr), text, text_len);
+	/* One write: the record arrives whole or not at all. */
+	(void)write_all(W.args.event_fd, buf, hdr.size);
+}
+
+static void flush_samples(void)
+{
+	struct event_hdr hdr = { 0 };
+
+	if (W.nsamples) {
+		hdr.kind = EV_SAMPLES;
+		hdr.count = (uint16_t)W.nsamples;
+		hdr.size = (uint16_t)(sizeof(hdr) + W.nsamples * sizeof(struct event_sample));
+		memcpy(W.batch, &hdr, sizeof(hdr));
+		(void)write_all(W.args.event_fd, W.batch, hdr.size);
+		W.nsamples = 0;
+	}
+	W.last_flush_ns = now_ns();
+}
+
+/* Called by the inject library before it kills this process on purpose. */
+__attribute__((visibility("default"))) void pycstorm_worker_flush(void)
+{
+	flush_samples();
+}
+
+static void add_sample(enum op op, enum outcome outcome, uint64_t latency)
+{
+	struct event_sample *s;
+
+	if (W.nsamples == EVENT_SAMPLES_MAX)
+		flush_samples();
+	s = (struct event_sample *)(W.batch + sizeof(struct event_hdr)) + W.nsamples++;
+	s->latency_lo = (uint32_t)latency;
+	s->latency_hi = (uint16_t)(latency >> 32);
+	s->op = (uint8_t)op;
+	s->outcome = (uint8_t)outcome;
+	if (now_ns() - W.last_flush_ns > 20000000ull)
+		flush_samples();
+}
+
+/* A cycle worth a line of its own: an error, with its text and evidence. */
+static void send_cycle(enum op op, enum outcome outcome, size_t module,
+		       uint64_t cycle, uint64_t latency, const char *error,
+		       const char *evidence)
+{
+	struct event_hdr hdr = { .op = (uint8_t)op, .outcome = (uint8_t)outcome,
+				 .module = (uint8_t)module, .cycle = cycle,
+				 .latency_ns = latency };
+	char text[EVENT_MAX - sizeof(struct event_hdr)];
+	size_t elen = strlen(error) + 1;
+	size_t vlen = evidence ? strlen(evidence) : 0;
+
+	if (elen > sizeof(text) / 2)
+		elen = sizeof(text) / 2;
+	if (vlen > sizeof(text) - elen - 1)
+		vlen = sizeof(text) - elen - 1;
+	memcpy(text, error, elen);
+	text[elen - 1] = '\0';
+	memcpy(text + elen, evidence ? evidence : "", vlen);
+	flush_samples();      /* keep the order of the worker's cycles */
+	send_record(EV_CYCLE, &hdr, text, elen + vlen);
+}
+
+static void send_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void send_fatal(const char *fmt, ...)
+{
+	struct event_hdr hdr = { 0 };
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (W.args.event_fd >= 0)
+		send_record(EV_FATAL, &hdr, text, strlen(text));
+	(void)fprintf(stderr, "pycstorm-worker: %s\n", text);
+}
+
+/* ---- the interpreter ------------------------------------------------- */
+
+/* "EOFError: marshal data too short": the last line of the traceback. */
+static void fetch_exception(char *buf, size_t size)
+{
+	PyObject *type, *value, *tb, *text = NULL;
+	const char *msg = NULL;
+
+	PyErr_Fetch(&type, &value, &tb);
+	PyErr_NormalizeException(&type, &value, &tb);
+	if (value)
+		text = PyObject_Str(value);
+	if (text)
+		msg = PyUnicode_AsUTF8(text);
+	if (msg && *msg)
+		(void)snprintf(buf, size, "%s: %s",
+			       type ? ((PyTypeObject *)type)->tp_name : "?", msg);
+	else
+		(void)snprintf(buf, size, "%s",
+			       type ? ((PyTypeObject *)type)->tp_name : "?");
+	Py_XDECREF(text);
+	Py_XDECREF(type);
+	Py_XDECREF(value);
+	Py_XDECREF(tb);
+	PyErr_Clear();
+}
+
+static int start_interpreter(void)
+{
+	PyConfig config;
+	PyStatus status;
+	int rc = -1;
+
+	PyConfig_InitIsolatedConfig(&config);
+	/* The environment may say PYTHONDONTWRITEBYTECODE=1; the isolated
+	 * config ignores it, and we say what we want explicitly. */
+	config.write_bytecode = 1;
+	config.site_import = 0;
+	config.install_signal_handlers = 0;
+	status = PyConfig_SetBytesString(&config, &config.program_name, PYTHON_EXE);
+	if (PyStatus_Exception(status))
+		goto fail;
+	status = Py_InitializeFromConfig(&config);
+	if (PyStatus_Exception(status))
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	send_fatal("cannot start the embedded interpreter: %s%s%s",
+		   status.func ? status.func : "", status.func ? ": " : "",
+		   status.err_msg ? status.err_msg : "unknown error");
+out:
+	PyConfig_Clear(&config);
+	return rc;
+}
+
+/* Compile one source version and marshal it behind a pyc header. */
+static int build_image(struct module *m, size_t v, enum pyc_mode mode)
+{
+	struct version *ver = &m->versions[v];
+	PyObject *code = NULL, *body = NULL, *hash = NULL, *imp = NULL;
+	char error[512];
+	int rc = -1;
+
+	code = Py_CompileString(ver->source, m->source_path, Py_file_input);
+	if (code)
+		body = PyMarshal_WriteObjectToString(code, Py_MARSHAL_VERSION);
+	imp = body ? PyImport_ImportModule("_imp") : NULL;
+	if (imp)
+		hash = PyObject_CallMethod(imp, "source_hash", "ly#", (long)W.magic,
+					   ver->source, (Py_ssize_t)ver->source_len);
+	if (!hash || PyBytes_Size(hash) != 8) {
+		fetch_exception(error, sizeof(error));
+		send_fatal("cannot compile %s version %zu: %s", m->name, v + 1, error);
+		goto out;
+	}
+	memcpy(m->stamps[v].hash, PyBytes_AsString(hash), 8);
+	ver->image_len = PYC_HEADER_SIZE + (size_t)PyBytes_Size(body);
+	ver->image = xmalloc(ver->image_len);
+	pyc_build_header(ver->image, W.magic, mode, &m->stamps[v]);
+	memcpy(ver->image + PYC_HEADER_SIZE, PyBytes_AsString(body),
+	       (size_t)PyBytes_Size(body));
+	rc = 0;
+out:
+	Py_XDECREF(code);
+	Py_XDECREF(body);
+	Py_XDECREF(hash);
+	Py_XDECREF(imp);
+	return rc;
+}
+
+static PyObject *make_loader(struct module *m)
+{
+	PyObject *bootstrap, *loader = NULL;
+
+	bootstrap = PyImport_ImportModule("importlib._bootstrap_external");
+	if (bootstrap)
+		loader = PyObject_CallMethod(bootstrap, "SourceFileLoader", "ss",
+					     m->name, m->source_path);
+	Py_XDECREF(bootstrap);
+	return loader;
+}
+
+/*
+ * native: importlib's own SourceLoader._cache_bytecode, which computes the
+ * mode from the source and calls set_data -> _write_atomic, swallowing any
+ * OSError exactly as an import does.
+ */
+static enum write_status native_write(struct write_req *req)
+{
+	struct module *m = NULL;
+	PyObject *data, *result;
+	uint64_t failures_before = W.inject_errors ? W.inject_errors() : 0;
+	size_t i;
+	enum write_status status = WRITE_DONE;
+
+	for (i = 0; i < W.nmodules && !m; i++)
+		if (W.modules[i].pyc_path == req->path)
+			m = &W.modules[i];
+	data = PyBytes_FromStringAndSize((const char *)req->data, (Py_ssize_t)req->len);
+	result = data && m ? PyObject_CallMethod(m->loader, "_cache_bytecode", "ssO",
+						 m->source_path, req->path, data)
+			   : NULL;
+	if (!result) {
+		fetch_exception(req->error, sizeof(req->error));
+		status = WRITE_RAISED;
+	} else if (W.inject_errors && W.inject_errors() != failures_before) {
+		/* set_data hid an OSError; the inject layer saw it happen. */
+		(void)snprintf(req->error, sizeof(req->error),
+			       "OSError swallowed by importlib set_data");
+		status = WRITE_SWALLOWED;
+	}
+	Py_XDECREF(result);
+	Py_XDECREF(data);
+	return status;
+}
+
+/* ---- setup ------------------------------------------------------------ */
+
+static int load_module(struct module *m, const char *spec)
+{
+	char *copy = xstrdup(spec), *colon = strchr(copy, ':'), *path, *save = NULL;
+	size_t v = 0;
+	int rc = -1;
+
+	if (!colon) {
+		send_fatal("bad --module '%s': expected NAME:V1[,V2...]", spec);
+		goto out;
+	}
+	*colon = '\0';
+	m->name = xstrdup(copy);
+	m->source_path = xasprintf("%s/%s.py", W.args.cache_dir, m->name);
+	m->pyc_path = xasprintf("%s/__pycache__/%s.%s.pyc", W.args.cache_dir,
+				m->name, W.cache_tag);
+	for (path = strtok_r(colon + 1, ",", &save); path && v < MAX_VERSIONS;
+	     path = strtok_r(NULL, ",", &save), v++) {
+		int e = read_file(path, &m->versions[v].source, &m->versions[v].source_len);
+		if (e < 0) {
+			send_fatal("cannot read '%s': %s", path, strerror(-e));
+			goto out;
+		}
+		m->stamps[v].mtime = worker_source_mtime(v);
+		m->stamps[v].size = (uint32_t)m->versions[v].source_len;
+		if (build_image(m, v, W.args.pyc_mode) < 0)
+			goto out;
+	}
+	m->nversions = v;
+	rc = v > 0 ? 0 : -1;
+out:
+	free(copy);
+	return rc;
+}
+
+static int setup(void)
+{
+	size_t i;
+	int rc = 0;
+
+	W.magic = (uint32_t)PyImport_GetMagicNumber();
+	W.cache_tag = PyImport_GetMagicTag();
+	for (i = 0; i < W.args.nmodules && rc == 0; i++)
+		rc = load_module(&W.modules[i], W.args.modules[i]);
+	W.nmodules = i;
+	if (rc == 0 && W.strategy == &strategy_native) {
+		strategy_native_impl = native_write;
+		for (i = 0; i < W.nmodules && rc == 0; i++) {
+			W.modules[i].loader = make_loader(&W.modules[i]);
+			if (!W.modules[i].loader) {
+				char error[512];
+				fetch_exception(error, sizeof(error));
+				send_fatal("cannot make a SourceFileLoader: %s", error);
+				rc = -1;
+			}
+		}
+	}
+	W.inject_errors = (uint64_t (*)(void))dlsym(RTLD_DEFAULT, "pycstorm_inject_failures");
+	W.inject_cycle = (void (*)(uint64_t))dlsym(RTLD_DEFAULT, "pycstorm_inject_cycle");
+	return rc;
+}
+
+static void say_hello(void)
+{
+	struct event_hdr hdr = { 0 };
+	char text[1024];
+
+	(void)snprintf(text, sizeof(text),
+		       "runner=embedded\npython_version=%s\npython_executable=%s\n"
+		       "pid=%ld\nmagic=%u\ncache_tag=%s\n",
+		       Py_GetVersion(), PYTHON_EXE, (long)getpid(), W.magic & 0xffff,
+		       W.cache_tag);
+	send_record(EV_HELLO, &hdr, text, strlen(text));
+}
+
+/* ---- cycles ----------------------------------------------------------- */
+
+static enum outcome write_outcome(enum write_status status, int err)
+{
+	if (status == WRITE_DONE)
+		return OUTCOME_OK;
+	if (status == WRITE_SWALLOWED)
+		return OUTCOME_STALE;
+	return err == EACCES || err == EPERM ? OUTCOME_PERMISSION_ERROR
+					     : OUTCOME_OTHER_ERROR;
+}
+
+static void write_cycle(enum op op, size_t mi, size_t v, uint64_t cycle)
+{
+	struct module *m = &W.modules[mi];
+	struct write_req req = {
+		.path = m->pyc_path, .data = m->versions[v].image,
+		.len = m->versions[v].image_len, .mode = 0644,
+		.tmp_id = W.args.tmp_id, .rng = &W.rng,
+		.retry_budget_ns = W.args.retry_budget_ns,
+	};
+	uint64_t t0 = now_ns(), latency;
+	enum write_status status;
+	enum outcome outcome;
+
+	status = W.strategy->write(&req);
+	latency = now_ns() - t0;
+	outcome = write_outcome(status, req.err);
+	if (req.error[0])
+		send_cycle(op, outcome, mi, cycle, latency, req.error, NULL);
+	else
+		add_sample(op, outcome, latency);
+}
+
+/* Read the whole cache file; 0, or the errno of the failing step. */
+static int read_pyc(const char *path, uint8_t **data, size_t *len)
+{
+	char *buf = NULL;
+	int rc = read_file(path, &buf, len);
+
+	*data = (uint8_t *)buf;
+	return rc < 0 ? -rc : 0;
+}
+
+static enum outcome classify_exception(char *text, size_t size)
+{
+	enum outcome outcome = OUTCOME_OTHER_ERROR;
+
+	if (PyErr_ExceptionMatches(PyExc_EOFError))
+		outcome = OUTCOME_EOF;
+	fetch_exception(text, size);
+	if (outcome != OUTCOME_EOF && strncmp(text, "ValueError: bad marshal data", 28) == 0)
+		outcome = OUTCOME_BAD_MARSHAL;
+	return outcome;
+}
+
+/* Unmarshal the body as importlib's _compile_bytecode does. */
+static enum outcome unmarshal(const uint8_t *data, size_t len, const char *path,
+			      char *error, size_t size)
+{
+	PyObject *obj;
+	enum outcome outcome = OUTCOME_OK;
+
+	obj = PyMarshal_ReadObjectFromString((const char *)data + PYC_HEADER_SIZE,
+					     (Py_ssize_t)(len - PYC_HEADER_SIZE));
+	if (!obj)
+		outcome = classify_exception(error, size);
+	else if (!PyCode_Check(obj)) {
+		(void)snprintf(error, size, "ImportError: Non-code object in '%s'", path);
+		outcome = OUTCOME_OTHER_ERROR;
+	}
+	Py_XDECREF(obj);
+	return outcome;
+}
+
+static int write_evidence_file(const char *path, const void *data, size_t len,
+			       uint32_t mtime)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	struct timespec times[2] = { { mtime, 0 }, { mtime, 0 } };
+	int rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	rc = write_all(fd, data, len);
+	if (rc == 0 && futimens(fd, times) < 0)
+		rc = -errno;
+	(void)close(fd);
+	return rc;
+}
+
+/*
+ * Keep the bytes a reader failed on, with the source version its header
+ * names (same size, same mtime), so `python3 -c 'import <name>'` in that
+ * folder fails the same way. Slots are claimed with mkdir, which is atomic
+ * across workers, so each class keeps only the first few.
+ */
+static void keep_evidence(enum outcome outcome, struct module *m, int version,
+			  const uint8_t *data, size_t len, uint64_t cycle,
+			  const char *error, char *where, size_t where_size)
+{
+	char *slot = NULL, *dir = NULL, *path = NULL;
+	const struct version *src = &m->versions[version < 0 ? 0 : version];
+	uint32_t mtime = m->stamps[version < 0 ? 0 : version].mtime;
+	unsigned k;
+
+	where[0] = '\0';
+	if (!W.args.evidence_dir || W.evidence_full[outcome])
+		return;
+	for (k = 0; k < W.args.evidence_max && !dir; k++) {
+		free(slot);
+		slot = xasprintf("%s/.slots/%s-%s-%u", W.args.evidence_dir,
+				 W.strategy->name, outcome_name(outcome), k);
+		if (mkdir(slot, 0755) == 0)
+			dir = xasprintf("%s/%s-%s-%u-w%u-c%llu", W.args.evidence_dir,
+					W.strategy->name, outcome_name(outcome), k,
+					W.args.worker, (unsigned long long)cycle);
+	}
+	if (!dir) {
+		W.evidence_full[outcome] = 1;
+		goto out;
+	}
+	path = xasprintf("%s/__pycache__", dir);
+	if (mkdir_p(path, 0755) < 0)
+		goto out;
+	free(path);
+	path = xasprintf("%s/%s.py", dir, m->name);
+	(void)write_evidence_file(path, src->source, src->source_len, mtime);
+	free(path);
+	path = xasprintf("%s/__pycache__/%s.%s.pyc", dir, m->name, W.cache_tag);
+	(void)write_evidence_file(path, data, len, mtime);
+	free(path);
+	path = xasprintf("%s/README", dir);
+	{
+		char *info = xasprintf(
+			"strategy: %s\nclass: %s\nerror: %s\nfound by: worker %u, cycle %llu, seed %llu\n"
+			"reproduce: cd into this folder and run: python3 -B -c 'import %s'\n",
+			W.strategy->name, outcome_name(outcome), error, W.args.worker,
+			(unsigned long long)cycle, (unsigned long long)W.args.seed, m->name);
+		(void)write_evidence_file(path, info, strlen(info), (uint32_t)(wall_ns() / 1000000000ull));
+		free(info);
+	}
+	(void)snprintf(where, where_size, "%s", strrchr(dir, '/') + 1);
+out:
+	free(slot);
+	free(dir);
+	free(path);
+}
+
+static enum outcome read_cycle(size_t mi, uint64_t cycle)
+{
+	struct module *m = &W.modules[mi];
+	struct pyc_check check;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	char error[512] = "", evidence[256] = "";
+	uint64_t t0 = now_ns(), latency;
+	enum outcome outcome;
+	int e;
+
+	e = read_pyc(m->pyc_path, &data, &len);
+	if (e == ENOENT)
+		outcome = OUTCOME_MISSING;
+	else if (e) {
+		outcome = e == EACCES || e == EPERM ? OUTCOME_PERMISSION_ERROR
+						    : OUTCOME_OTHER_ERROR;
+		(void)snprintf(error, sizeof(error), "OSError: [Errno %d] %s: '%s'",
+			       e, strerror(e), m->pyc_path);
+	} else {
+		pyc_check_header(data, len, W.magic, m->stamps, m->nversions,
+				 m->name, &check);
+		outcome = check.verdict == PYC_VALID
+				  ? unmarshal(data, len, m->pyc_path, error, sizeof(error))
+				  : OUTCOME_STALE;
+	}
+	latency = now_ns() - t0;
+	if (outcome_is_corrupt(outcome))
+		keep_evidence(outcome, m, check.version, data, len, cycle, error,
+			      evidence, sizeof(evidence));
+	if (error[0])
+		send_cycle(OP_IMPORT, outcome, mi, cycle, latency, error, evidence);
+	else
+		add_sample(OP_IMPORT, outcome, latency);
+	free(data);
+	return outcome;
+}
+
+static void run_cycles(void)
+{
+	uint64_t cycle;
+	size_t mi, v;
+	enum outcome outcome;
+
+	for (cycle = 0; !stop_requested; cycle++) {
+		if (W.args.iterations && cycle >= W.args.iterations)
+			break;
+		if (W.args.deadline_ns && now_ns() >= W.args.deadline_ns)
+			break;
+		if (W.inject_cycle)
+			W.inject_cycle(cycle);
+		mi = (size_t)rng_range(&W.rng, 0, W.nmodules - 1);
+		v = (size_t)((cycle + W.args.worker) % W.modules[mi].nversions);
+		if (W.args.role == ROLE_COMPILE) {
+			write_cycle(OP_COMPILE, mi, v, cycle);
+			continue;
+		}
+		outcome = read_cycle(mi, cycle);
+		/* An import that finds no usable cache writes one, like importlib. */
+		if (W.args.import_writes &&
+		    (outcome == OUTCOME_STALE || outcome == OUTCOME_MISSING))
+			write_cycle(OP_WRITE, mi, v, cycle);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct event_hdr bye = { 0 };
+	struct sigaction sa = { .sa_handler = on_term };
+	int rc = EXIT_INTERNAL;
+
+	progname = "pycstorm-worker";
+	if (worker_parse_args(argc, argv, &W.args) < 0)
+		return EXIT_USAGE;
+	W.strategy = strategy_find(W.args.strategy);
+	if (!W.strategy) {
+		send_fatal("unknown strategy '%s'", W.args.strategy);
+		return EXIT_USAGE;
+	}
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)signal(SIGINT, SIG_IGN);   /* the orchestrator decides when we stop */
+	(void)signal(SIGPIPE, SIG_IGN);
+	rng_init(&W.rng, W.args.seed);
+	W.last_flush_ns = now_ns();
+	if (start_interpreter() < 0)
+		return EXIT_SKIP;
+	if (setup() == 0) {
+		say_hello();
+		run_cycles();
+		flush_samples();
+		send_record(EV_BYE, &bye, NULL, 0);
+		rc = EXIT_OK;
+	}
+	if (Py_FinalizeEx() < 0 && rc == EXIT_OK)
+		rc = EXIT_INTERNAL;
+	return rc;
+}
