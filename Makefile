@@ -60,7 +60,7 @@ COMMON_SRC = runners/common.c runners/outcome.c runners/pyc.c \
 	runners/worker-args.c results/stats.c
 CLI_SRC = $(wildcard runners/cmd-*.c) runners/pycstorm.c runners/orchestrator.c \
 	runners/scenario.c runners/fsinfo.c $(filter-out results/stats.c,$(wildcard results/*.c))
-WORKER_SRC = runners/worker.c
+WORKER_SRC = runners/worker.c runners/embed.c runners/classify.c
 
 COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -107,11 +107,38 @@ $(BIN)/pycstorm-worker: $(WORKER_OBJ) $(COMMON_OBJ)
 
 comma := ,
 
+# ---- tests ---------------------------------------------------------------
+# Unit tests: one cmocka program per tests/unit/test-*.c, linked with the
+# objects that do not need Python. Integration tests: TAP scripts under
+# tests/t, run by prove, using the binaries in $(BIN).
+UNIT_SRC = $(wildcard tests/unit/test-*.c)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_LINK = $(COMMON_OBJ) $(BUILD)/runners/scenario.o $(BUILD)/runners/fsinfo.o \
+	$(filter $(BUILD)/results/%,$(CLI_OBJ))
+
+$(BUILD)/tests/%: tests/unit/%.c $(UNIT_LINK)
+	$(call say,LINK,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(UNIT_LINK) -lcmocka -lm
+
+unit-tests: $(UNIT_BIN)
+	$(Q)failed=0; for t in $(UNIT_BIN); do $$t || failed=1; done; \
+	if [ $$failed -ne 0 ]; then echo "unit tests: FAILED" >&2; exit 1; fi
+
+# The tests find the programs and the Python they were built against here.
+export PYCSTORM_BIN = $(abspath $(BIN))
+export PYCSTORM_PYTHON = $(PY_EXE)
+PROVE ?= prove
+PROVE_FLAGS ?=
+integration-tests: all
+	$(Q)$(PROVE) $(PROVE_FLAGS) tests/t/*.t
+
 run: deps all
 	$(Q)$(BIN)/pycstorm run default
 
 check: deps all
-	$(Q)$(MAKE) --no-print-directory unit-tests integration-tests
+	$(Q)$(MAKE) --no-print-directory unit-tests
+	$(Q)$(MAKE) --no-print-directory integration-tests
 
 clean:
 	rm -rf build bin

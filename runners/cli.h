@@ -15,7 +15,8 @@ struct command_info {
 
 #define COMMAND_LIST(X)                                                      \
 	X(run)                                                               \
-	X(list)
+	X(list)                                                              \
+	X(classify)
 
 #define X(id) extern const struct command_info command_##id;
 COMMAND_LIST(X)

@@ -85,7 +85,7 @@ static void parse_options(int argc, char **argv, struct run_options *o)
 	memset(o, 0, sizeof(*o));
 	o->cycle_timeout_ns = 10000000000ull;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+s:j:d:n:o:qh", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:j:d:n:o:qh", longs, NULL)) != -1) {
 		switch (c) {
 		case 's': o->strategies = optarg; break;
 		case 'j':
@@ -161,8 +161,29 @@ static void resolve_strategies(const struct run_options *o, const struct scenari
 			plan->strategies[plan->nstrategies++] = st;
 		}
 	}
+	/* A scenario that names none compares them all. */
+	for (i = 0; plan->nstrategies == 0 && i < strategy_count; i++)
+		plan->strategies[i] = strategy_table[i];
 	if (plan->nstrategies == 0)
-		die(EXIT_USAGE, "run: no strategies to run");
+		plan->nstrategies = strategy_count;
+}
+
+/* Every module the scenario names must have v1..vN fixtures. */
+static void check_modules(const struct scenario *sc, const char *modules_dir)
+{
+	char *path;
+	size_t i;
+	unsigned v;
+
+	for (i = 0; i < sc->nmodules; i++) {
+		for (v = 1; v <= sc->versions; v++) {
+			path = xasprintf("%s/%s/v%u.py", modules_dir, sc->modules[i], v);
+			if (access(path, R_OK) != 0)
+				die(EXIT_USAGE, "%s: module '%s' has no version %u (no %s)", sc->path,
+				    sc->modules[i], v, path);
+			free(path);
+		}
+	}
 }
 
 static uint64_t random_seed(void)
@@ -367,6 +388,7 @@ static int run_main(int argc, char **argv)
 	build_plan(&o, &sc, &plan);
 	scenarios_dir = cli_scenarios_dir();
 	plan.modules_dir = xasprintf("%s/modules", scenarios_dir);
+	check_modules(&sc, plan.modules_dir);
 	run_dir = make_run_dir(&o, plan.seed, &id);
 	cache_root = make_cache_root(&o, &fresh_cache);
 	plan.cache_root = cache_root;

@@ -17,6 +17,7 @@
 #include "pyc.h"
 #include "strategy.h"
 #include "worker.h"
+#include "embed.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -26,9 +27,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef PYTHON_EXE
-#define PYTHON_EXE "python3"
-#endif
 
 #define MAX_MODULES 64
 #define MAX_VERSIONS 8
@@ -171,57 +169,13 @@ static void send_fatal(const char *fmt, ...)
 
 /* ---- the interpreter ------------------------------------------------- */
 
-/* "EOFError: marshal data too short": the last line of the traceback. */
-static void fetch_exception(char *buf, size_t size)
-{
-	PyObject *type, *value, *tb, *text = NULL;
-	const char *msg = NULL;
-
-	PyErr_Fetch(&type, &value, &tb);
-	PyErr_NormalizeException(&type, &value, &tb);
-	if (value)
-		text = PyObject_Str(value);
-	if (text)
-		msg = PyUnicode_AsUTF8(text);
-	if (msg && *msg)
-		(void)snprintf(buf, size, "%s: %s",
-			       type ? ((PyTypeObject *)type)->tp_name : "?", msg);
-	else
-		(void)snprintf(buf, size, "%s",
-			       type ? ((PyTypeObject *)type)->tp_name : "?");
-	Py_XDECREF(text);
-	Py_XDECREF(type);
-	Py_XDECREF(value);
-	Py_XDECREF(tb);
-	PyErr_Clear();
-}
-
 static int start_interpreter(void)
 {
-	PyConfig config;
-	PyStatus status;
-	int rc = -1;
+	char why[512];
+	int rc = embed_start(why, sizeof(why));
 
-	PyConfig_InitIsolatedConfig(&config);
-	/* The environment may say PYTHONDONTWRITEBYTECODE=1; the isolated
-	 * config ignores it, and we say what we want explicitly. */
-	config.write_bytecode = 1;
-	config.site_import = 0;
-	config.install_signal_handlers = 0;
-	status = PyConfig_SetBytesString(&config, &config.program_name, PYTHON_EXE);
-	if (PyStatus_Exception(status))
-		goto fail;
-	status = Py_InitializeFromConfig(&config);
-	if (PyStatus_Exception(status))
-		goto fail;
-	rc = 0;
-	goto out;
-fail:
-	send_fatal("cannot start the embedded interpreter: %s%s%s",
-		   status.func ? status.func : "", status.func ? ": " : "",
-		   status.err_msg ? status.err_msg : "unknown error");
-out:
-	PyConfig_Clear(&config);
+	if (rc < 0)
+		send_fatal("%s", why);
 	return rc;
 }
 
@@ -241,7 +195,7 @@ static int build_image(struct module *m, size_t v, enum pyc_mode mode)
 		hash = PyObject_CallMethod(imp, "source_hash", "ly#", (long)W.magic,
 					   ver->source, (Py_ssize_t)ver->source_len);
 	if (!hash || PyBytes_Size(hash) != 8) {
-		fetch_exception(error, sizeof(error));
+		embed_fetch_exception(error, sizeof(error));
 		send_fatal("cannot compile %s version %zu: %s", m->name, v + 1, error);
 		goto out;
 	}
@@ -293,7 +247,7 @@ static enum write_status native_write(struct write_req *req)
 						 m->source_path, req->path, data)
 			   : NULL;
 	if (!result) {
-		fetch_exception(req->error, sizeof(req->error));
+		embed_fetch_exception(req->error, sizeof(req->error));
 		status = WRITE_RAISED;
 	} else if (W.inject_errors && W.inject_errors() != failures_before) {
 		/* set_data hid an OSError; the inject layer saw it happen. */
@@ -358,7 +312,7 @@ static int setup(void)
 			W.modules[i].loader = make_loader(&W.modules[i]);
 			if (!W.modules[i].loader) {
 				char error[512];
-				fetch_exception(error, sizeof(error));
+				embed_fetch_exception(error, sizeof(error));
 				send_fatal("cannot make a SourceFileLoader: %s", error);
 				rc = -1;
 			}
@@ -424,37 +378,6 @@ static int read_pyc(const char *path, uint8_t **data, size_t *len)
 
 	*data = (uint8_t *)buf;
 	return rc < 0 ? -rc : 0;
-}
-
-static enum outcome classify_exception(char *text, size_t size)
-{
-	enum outcome outcome = OUTCOME_OTHER_ERROR;
-
-	if (PyErr_ExceptionMatches(PyExc_EOFError))
-		outcome = OUTCOME_EOF;
-	fetch_exception(text, size);
-	if (outcome != OUTCOME_EOF && strncmp(text, "ValueError: bad marshal data", 28) == 0)
-		outcome = OUTCOME_BAD_MARSHAL;
-	return outcome;
-}
-
-/* Unmarshal the body as importlib's _compile_bytecode does. */
-static enum outcome unmarshal(const uint8_t *data, size_t len, const char *path,
-			      char *error, size_t size)
-{
-	PyObject *obj;
-	enum outcome outcome = OUTCOME_OK;
-
-	obj = PyMarshal_ReadObjectFromString((const char *)data + PYC_HEADER_SIZE,
-					     (Py_ssize_t)(len - PYC_HEADER_SIZE));
-	if (!obj)
-		outcome = classify_exception(error, size);
-	else if (!PyCode_Check(obj)) {
-		(void)snprintf(error, size, "ImportError: Non-code object in '%s'", path);
-		outcome = OUTCOME_OTHER_ERROR;
-	}
-	Py_XDECREF(obj);
-	return outcome;
 }
 
 static int write_evidence_file(const char *path, const void *data, size_t len,
@@ -554,11 +477,11 @@ static enum outcome read_cycle(size_t mi, uint64_t cycle)
 		pyc_check_header(data, len, W.magic, m->stamps, m->nversions,
 				 m->name, &check);
 		outcome = check.verdict == PYC_VALID
-				  ? unmarshal(data, len, m->pyc_path, error, sizeof(error))
+				  ? embed_unmarshal(data, len, m->pyc_path, error, sizeof(error))
 				  : OUTCOME_STALE;
 	}
 	latency = now_ns() - t0;
-	if (outcome_is_corrupt(outcome))
+	if (outcome_is_corrupt(outcome) || (outcome == OUTCOME_OTHER_ERROR && !e))
 		keep_evidence(outcome, m, check.version, data, len, cycle, error,
 			      evidence, sizeof(evidence));
 	if (error[0])
@@ -603,6 +526,8 @@ int main(int argc, char **argv)
 	int rc = EXIT_INTERNAL;
 
 	progname = "pycstorm-worker";
+	if (argc > 1 && !strcmp(argv[1], "--classify"))
+		return classify_main(argc - 1, argv + 1);
 	if (worker_parse_args(argc, argv, &W.args) < 0)
 		return EXIT_USAGE;
 	W.strategy = strategy_find(W.args.strategy);

@@ -1,0 +1,75 @@
+# TAP helpers for pycstorm's integration tests, in the spirit of git's
+# test-lib: each check prints "ok N - name" or "not ok N - name", the plan
+# comes at the end, and the script's exit status is non-zero if any failed.
+#
+# Every test gets its own scratch folder ($SCRATCH), removed at exit.
+
+set -u
+: "${PYCSTORM_BIN:?run through make check, which sets PYCSTORM_BIN}"
+: "${PYCSTORM_PYTHON:=/usr/bin/python3}"
+PYCSTORM="$PYCSTORM_BIN/pycstorm"
+TESTS_DIR=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$TESTS_DIR/../.." && pwd)
+SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/pycstorm-test.XXXXXX")
+trap 'rm -rf "$SCRATCH"' EXIT
+# The JSON the tests read is parsed by a Python tool, not by pycstorm.
+JSON_PY=${JSON_PY:-/usr/bin/python3}
+
+_n=0
+_failed=0
+
+ok() { # ok NAME: the last command's status decides
+	local status=$?
+	_n=$((_n + 1))
+	if [ $status -eq 0 ]; then
+		echo "ok $_n - $1"
+	else
+		echo "not ok $_n - $1"
+		_failed=$((_failed + 1))
+	fi
+}
+
+check() { # check NAME CMD...: run CMD, pass if it succeeds
+	local name=$1
+	shift
+	"$@"
+	ok "$name"
+}
+
+skip() { # skip NAME REASON
+	_n=$((_n + 1))
+	echo "ok $_n - $1 # SKIP $2"
+}
+
+diag() { printf '# %s\n' "$@"; }
+
+done_testing() {
+	echo "1..$_n"
+	[ $_failed -eq 0 ]
+}
+
+# json FILE EXPR: print a Python expression over the loaded JSON as 'j'.
+json() {
+	"$JSON_PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); r=eval(sys.argv[2]); print(r if not isinstance(r,(dict,list)) else json.dumps(r))' "$1" "$2"
+}
+
+# result FILE STRATEGY EXPR: the same over one strategy's entry as 'r'.
+result() {
+	"$JSON_PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); r=[x for x in j["results"] if x["strategy"]==sys.argv[2]][0]; v=eval(sys.argv[3]); print(v if not isinstance(v,(dict,list)) else json.dumps(v))' "$1" "$2" "$3"
+}
+
+# one_line_exit CODE PATTERN CMD...: CMD exits CODE, prints exactly one
+# line on stderr matching PATTERN and nothing on stdout.
+one_line_exit() {
+	local code=$1 pattern=$2 rc
+	shift 2
+	"$@" >"$SCRATCH/out" 2>"$SCRATCH/err"
+	rc=$?
+	if [ $rc -ne "$code" ]; then
+		diag "exit $rc, wanted $code"; cat "$SCRATCH/err" >&2; return 1
+	fi
+	if [ "$(wc -l <"$SCRATCH/err")" -ne 1 ] || ! grep -qE -- "$pattern" "$SCRATCH/err"; then
+		diag "stderr was:"; sed 's/^/#   /' "$SCRATCH/err"; return 1
+	fi
+	[ ! -s "$SCRATCH/out" ]
+}
