@@ -17,6 +17,8 @@ CFLAGS ?= -O2 -g
 PYTHON_CONFIG ?= python3-config
 # The interpreter that belongs to PYTHON_CONFIG: python3-config -> python3.
 PYTHON ?= $(patsubst %-config,%,$(PYTHON_CONFIG))
+# libfiu's own POSIX preload, for the `fiu` fault.
+FIU_POSIX_PRELOAD ?= /usr/lib/fiu/fiu_posix_preload.so
 
 ifeq ($(origin CC),default)
 CC = cc
@@ -58,15 +60,20 @@ PY_EXE := $(shell $(PYTHON) -c 'import sys; print(sys.executable)' 2>/dev/null)
 COMMON_SRC = runners/common.c runners/outcome.c runners/pyc.c \
 	runners/strategy.c runners/atomic.c $(wildcard runners/strategy-*.c) \
 	runners/worker-args.c results/stats.c
+INJECT_COMMON = inject/fault.c $(wildcard inject/fault-*.c) inject/lockstate.c
 CLI_SRC = $(wildcard runners/cmd-*.c) runners/pycstorm.c runners/orchestrator.c \
-	runners/scenario.c runners/fsinfo.c $(filter-out results/stats.c,$(wildcard results/*.c))
+	runners/scenario.c runners/fsinfo.c $(filter-out results/stats.c,$(wildcard results/*.c)) \
+	$(INJECT_COMMON) inject/holder.c
+# The preload library: position-independent, with the fault hooks compiled in.
+INJECT_SRC = inject/preload.c $(INJECT_COMMON) runners/common.c
 WORKER_SRC = runners/worker.c runners/embed.c runners/classify.c
 
 COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
 WORKER_OBJ = $(WORKER_SRC:%.c=$(BUILD)/%.o)
+INJECT_OBJ = $(INJECT_SRC:%.c=$(BUILD)/pic/%.o)
 
-PROGRAMS = $(BIN)/pycstorm $(BIN)/pycstorm-worker
+PROGRAMS = $(BIN)/pycstorm $(BIN)/pycstorm-worker $(BIN)/libpycstorm-inject.so
 
 .PHONY: all deps run check unit-tests integration-tests install uninstall clean bench
 all: $(PROGRAMS)
@@ -80,11 +87,22 @@ $(BUILD)/%.o: %.c
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+$(BUILD)/pic/%.o: %.c
+	$(call say,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -DPYCSTORM_PRELOAD -DFIU_ENABLE=1 -c -o $@ $<
+
+$(BIN)/libpycstorm-inject.so: $(INJECT_OBJ)
+	$(call say,LINK,$@)
+	$(Q)mkdir -p $(BIN)
+	$(Q)$(CC) $(ALL_LDFLAGS) -shared -o $@ $^ -lfiu -ldl
+
 $(WORKER_OBJ): ALL_CFLAGS += $(PY_INCLUDES) -DPYTHON_EXE='"$(PY_EXE)"'
 $(WORKER_OBJ): $(BUILD)/python-config.stamp
-$(BUILD)/runners/pycstorm.o: ALL_CFLAGS += -DPYTHON_EXE='"$(PY_EXE)"' \
+$(BUILD)/runners/pycstorm.o: ALL_CFLAGS += -DPYTHON_EXE='"$(PY_EXE)"' -DFIU_POSIX_PRELOAD='"$(FIU_POSIX_PRELOAD)"' \
 	-DPYTHON_BUILD_VERSION='"$(PY_VERSION)"' -DSHAREDIR='"$(SHAREDIR)"' -DLIBEXECDIR='"$(LIBDIR)"'
 $(BUILD)/runners/pycstorm.o: $(BUILD)/python-config.stamp
+$(BUILD)/runners/cmd-run.o: ALL_CFLAGS += -DFIU_POSIX_PRELOAD='"$(FIU_POSIX_PRELOAD)"'
 
 # Rebuild the worker when PYTHON_CONFIG points at another Python.
 $(BUILD)/python-config.stamp: FORCE

@@ -16,6 +16,7 @@ struct command_info {
 #define COMMAND_LIST(X)                                                      \
 	X(run)                                                               \
 	X(list)                                                              \
+	X(replay)                                                             \
 	X(classify)
 
 #define X(id) extern const struct command_info command_##id;

@@ -6,6 +6,7 @@
 #include "cli.h"
 
 #include "common.h"
+#include "fault.h"
 #include "scenario.h"
 #include "strategy.h"
 
@@ -20,6 +21,32 @@ static void list_strategies(void)
 	for (i = 0; i < strategy_count; i++)
 		(void)printf("%-15s %s\n%-15s   mirrors: %s\n", strategy_table[i]->name,
 			     strategy_table[i]->summary, "", strategy_table[i]->source);
+}
+
+static void list_faults(void)
+{
+	static const char *const kinds[] = { "probability", "fraction|random", "duration[..duration]",
+					     "count", "one of", "any of (a|b)", "name" };
+	const struct fault_param *prm;
+	size_t i, k;
+
+	(void)printf("usage: --fault NAME[:KEY=VALUE,...]   e.g. --fault short-write:p=0.05\n\n");
+	for (i = 0; i < fault_count; i++) {
+		(void)printf("%-13s %s\n", fault_table[i]->name, fault_table[i]->summary);
+		(void)printf("%-13s   point: %s%s%s\n", "",
+			     fault_table[i]->point ? fault_table[i]->point : "(libfiu's, named by point=)",
+			     fault_table[i]->extra_point ? ", " : "",
+			     fault_table[i]->extra_point ? fault_table[i]->extra_point : "");
+		(void)printf("%-13s   %s\n", "", fault_table[i]->detail);
+		for (k = 0; k < fault_table[i]->nparams; k++) {
+			prm = &fault_table[i]->params[k];
+			(void)printf("%-13s   %-9s %s%s%s (%s%s%s; default %s)\n", "", prm->name, prm->help,
+				     "", "", kinds[prm->kind], prm->choices ? " " : "",
+				     prm->choices ? prm->choices : "",
+				     prm->fallback ? prm->fallback : "none, required");
+		}
+		(void)printf("\n");
+	}
 }
 
 static int list_scenarios(void)
@@ -53,17 +80,20 @@ static int list_main(int argc, char **argv)
 	int rc = EXIT_OK;
 
 	if (!strcmp(what, "--help") || !strcmp(what, "-h")) {
-		(void)printf("usage: pycstorm list [strategies|scenarios]\n\n"
+		(void)printf("usage: pycstorm list [strategies|scenarios|faults]\n\n"
 			     "strategies  the write strategies, each with the code it mirrors\n"
-			     "scenarios   the scenarios, each with the report it reproduces\n");
+			     "scenarios   the scenarios, each with the report it reproduces\n"
+			     "faults      the faults --fault takes, with their parameters\n");
 	} else if (argc > 2) {
-		die(EXIT_USAGE, "list: too many arguments (valid: strategies, scenarios)");
+		die(EXIT_USAGE, "list: too many arguments (valid: strategies, scenarios, faults)");
 	} else if (!strcmp(what, "strategies")) {
 		list_strategies();
 	} else if (!strcmp(what, "scenarios")) {
 		rc = list_scenarios();
+	} else if (!strcmp(what, "faults")) {
+		list_faults();
 	} else {
-		die(EXIT_USAGE, "list: unknown list '%s' (valid: strategies, scenarios)", what);
+		die(EXIT_USAGE, "list: unknown list '%s' (valid: strategies, scenarios, faults)", what);
 	}
 	return rc;
 }

@@ -5,6 +5,8 @@
  */
 #include "cli.h"
 
+#include "fault.h"
+
 #include "common.h"
 #include "format.h"
 #include "fsinfo.h"
@@ -23,6 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifndef FIU_POSIX_PRELOAD
+#define FIU_POSIX_PRELOAD "/usr/lib/fiu/fiu_posix_preload.so"
+#endif
+
 struct run_options {
 	const char *scenario;
 	const char *strategies;      /* -s, comma separated */
@@ -36,6 +42,9 @@ struct run_options {
 	uint64_t cycle_timeout_ns;
 	int keep_cache;
 	int quiet;
+	int preload;
+	const char *faults[FAULT_MAX_SPECS];   /* --fault, in order */
+	size_t nfaults;
 };
 
 static const char run_usage[] =
@@ -50,13 +59,17 @@ static const char run_usage[] =
 	"                           tmpfs if there is one, else under $TMPDIR)\n"
 	"  -o, --out DIR            run folder (default: results/runs/<id>)\n"
 	"      --cycle-timeout TIME a worker silent this long is hung (default: 10s)\n"
+	"  -f, --fault SPEC         inject a fault (repeatable): NAME[:KEY=VALUE,...],\n"
+	"                           e.g. short-write:p=0.05 (see 'pycstorm list faults')\n"
+	"      --preload            load the inject library even with no fault armed\n"
 	"      --keep-cache         do not delete the fresh cache folder afterwards\n"
 	"  -q, --quiet              print nothing but errors\n"
 	"  -h, --help               this text\n";
 
 static const char run_valid[] =
 	"-s/--strategy, -j/--jobs, -d/--duration, -n/--iterations, --seed, "
-	"--cache-dir, -o/--out, --cycle-timeout, --keep-cache, -q/--quiet, -h/--help";
+	"--cache-dir, -o/--out, -f/--fault, --preload, --cycle-timeout, --keep-cache, "
+	"-q/--quiet, -h/--help";
 
 static void bad_value(const char *option, const char *value, const char *want)
 {
@@ -75,6 +88,8 @@ static void parse_options(int argc, char **argv, struct run_options *o)
 		{ "out", required_argument, NULL, 'o' },
 		{ "cycle-timeout", required_argument, NULL, 'T' },
 		{ "keep-cache", no_argument, NULL, 'K' },
+		{ "fault", required_argument, NULL, 'f' },
+		{ "preload", no_argument, NULL, 'P' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -85,7 +100,7 @@ static void parse_options(int argc, char **argv, struct run_options *o)
 	memset(o, 0, sizeof(*o));
 	o->cycle_timeout_ns = 10000000000ull;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "s:j:d:n:o:qh", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:j:d:n:o:f:qh", longs, NULL)) != -1) {
 		switch (c) {
 		case 's': o->strategies = optarg; break;
 		case 'j':
@@ -113,12 +128,18 @@ static void parse_options(int argc, char **argv, struct run_options *o)
 				bad_value("--cycle-timeout", optarg, "a duration like 10s");
 			break;
 		case 'K': o->keep_cache = 1; break;
+		case 'P': o->preload = 1; break;
+		case 'f':
+			if (o->nfaults == FAULT_MAX_SPECS)
+				die(EXIT_USAGE, "run: more than %d --fault options", FAULT_MAX_SPECS);
+			o->faults[o->nfaults++] = optarg;
+			break;
 		case 'q': o->quiet = 1; break;
 		case 'h':
 			(void)fputs(run_usage, stdout);
 			exit(EXIT_OK);
 		default:
-			if (optopt && strchr("sjdnoST", optopt))
+			if (optopt && strchr("sjdnoSTf", optopt))
 				die(EXIT_USAGE, "run: option '%s' needs a value", argv[optind - 1]);
 			cli_bad_option("run", argv[optind - 1], run_valid);
 		}
@@ -276,6 +297,11 @@ static char *replay_command(const struct run_options *o, const struct run_plan *
 		next = xasprintf("%s -d %gs", cmd, (double)plan->duration_ns / 1e9);
 	free(cmd);
 	cmd = next;
+	for (i = 0; i < plan->nfaults; i++) {
+		next = xasprintf("%s --fault '%s'", cmd, plan->faults[i].text);
+		free(cmd);
+		cmd = next;
+	}
 	if (o->strategies) {
 		next = xasprintf("%s -s ", cmd);
 		for (i = 0; i < plan->nstrategies; i++) {
@@ -287,6 +313,43 @@ static char *replay_command(const struct run_options *o, const struct run_plan *
 		cmd = next;
 	}
 	return cmd;
+}
+
+/*
+ * replay.args: the effective settings as `run` arguments, one per line, so
+ * `pycstorm replay RUNDIR` runs the same scenario file, strategies, jobs,
+ * length, faults and seed again.
+ */
+static int write_replay_args(const char *run_dir, const char *scenario_path,
+			     const struct run_plan *plan)
+{
+	char *path = xasprintf("%s/replay.args", run_dir), *real = realpath(scenario_path, NULL);
+	char *text = NULL;
+	size_t len = 0, i;
+	FILE *f = open_memstream(&text, &len);
+	int rc = -ENOMEM;
+
+	if (f) {
+		(void)fprintf(f, "%s\n--seed\n%" PRIu64 "\n-j\n%u\n", real ? real : scenario_path,
+			      plan->seed, plan->jobs);
+		if (plan->iterations)
+			(void)fprintf(f, "-n\n%" PRIu64 "\n", plan->iterations);
+		else
+			(void)fprintf(f, "-d\n%" PRIu64 "ns\n", plan->duration_ns);
+		(void)fprintf(f, "-s\n");
+		for (i = 0; i < plan->nstrategies; i++)
+			(void)fprintf(f, "%s%s", i ? "," : "", plan->strategies[i]->name);
+		(void)fprintf(f, "\n--cycle-timeout\n%" PRIu64 "ns\n", plan->cycle_timeout_ns);
+		for (i = 0; i < plan->nfaults; i++)
+			(void)fprintf(f, "--fault\n%s\n", plan->faults[i].text);
+		if (plan->preload)
+			(void)fprintf(f, "--preload\n");
+		rc = fclose(f) == 0 ? write_file_atomic(path, text, len) : -EIO;
+	}
+	free(text);
+	free(real);
+	free(path);
+	return rc;
 }
 
 static char *joined_argv(int argc, char **argv)
@@ -336,14 +399,66 @@ static void fill_metadata(struct summary *s, const struct scenario *sc,
 	s->iterations = plan->iterations;
 	s->duration_target_s = (double)plan->duration_ns / 1e9;
 	s->pyc_mode = xstrdup(pyc_mode_name(sc->pyc_mode));
-	for (i = 0; i < sc->nfaults && i < 32; i++)
-		s->faults[s->nfaults++] = xstrdup(sc->faults[i]);
+	for (i = 0; i < plan->nfaults && i < 32; i++)
+		s->faults[s->nfaults++] = xstrdup(plan->faults[i].text);
 	for (i = 0; i < plan->nstrategies; i++) {
 		struct strategy_result *r = summary_result(s, plan->strategies[i]->name);
 		for (j = 0; j < sc->nexpect_safe; j++)
 			if (!strcmp(sc->expect_safe[j], r->strategy))
 				r->expect_safe = 1;
 	}
+}
+
+/* The scenario's faults, then --fault ones; a fault given on the command
+ * line replaces the scenario's fault of the same name. */
+static void resolve_faults(const struct run_options *o, const struct scenario *sc,
+			   struct run_plan *plan)
+{
+	const char *texts[2 * FAULT_MAX_SPECS];
+	char err[1024], *joined = xstrdup(""), *next;
+	struct fault_spec spec;
+	size_t n = 0, i, j;
+	int replaced;
+
+	for (i = 0; i < sc->nfaults; i++) {
+		if (fault_parse(sc->faults[i], &spec, err, sizeof(err)) < 0)
+			die(EXIT_USAGE, "%s: %s", sc->path, err);
+		texts[n++] = sc->faults[i];
+	}
+	for (i = 0; i < o->nfaults; i++) {
+		struct fault_spec given;
+		if (fault_parse(o->faults[i], &given, err, sizeof(err)) < 0)
+			die(EXIT_USAGE, "run: %s", err);
+		for (j = 0, replaced = 0; j < n; j++) {
+			(void)fault_parse(texts[j], &spec, err, sizeof(err));
+			if (spec.info == given.info) {
+				texts[j] = o->faults[i];
+				replaced = 1;
+			}
+		}
+		if (!replaced)
+			texts[n++] = o->faults[i];
+	}
+	for (i = 0; i < n; i++) {
+		next = xasprintf("%s%s%s", joined, i ? ";" : "", texts[i]);
+		free(joined);
+		joined = next;
+	}
+	if (n && fault_parse_list(joined, plan->faults, FAULT_MAX_SPECS, err, sizeof(err)) < 0)
+		die(EXIT_USAGE, "run: %s", err);
+	plan->nfaults = n;
+	plan->fault_env = joined;
+}
+
+static char *sibling_of_worker(const char *program, const char *name)
+{
+	char *dir = xstrdup(program), *slash = strrchr(dir, '/'), *path;
+
+	if (slash)
+		*slash = '\0';
+	path = slash ? xasprintf("%s/%s", dir, name) : xstrdup(name);
+	free(dir);
+	return path;
 }
 
 static void build_plan(const struct run_options *o, const struct scenario *sc,
@@ -361,6 +476,17 @@ static void build_plan(const struct run_options *o, const struct scenario *sc,
 	plan->seed = o->seed_given ? o->seed : random_seed();
 	plan->cycle_timeout_ns = o->cycle_timeout_ns;
 	plan->worker_program = cli_worker_program();
+	resolve_faults(o, sc, plan);
+	plan->preload = o->preload;
+	plan->inject_library = sibling_of_worker(plan->worker_program, "libpycstorm-inject.so");
+	plan->fiu_preload = FIU_POSIX_PRELOAD;
+	if ((plan->nfaults || plan->preload) && access(plan->inject_library, R_OK) != 0)
+		die(EXIT_SKIP, "the inject library '%s' is missing: run 'make' first",
+		    plan->inject_library);
+	for (size_t i = 0; i < plan->nfaults; i++)
+		if (plan->faults[i].info == &fault_fiu && access(plan->fiu_preload, R_OK) != 0)
+			die(EXIT_SKIP, "the fiu fault needs libfiu's preload '%s' (Debian: libfiu0)",
+			    plan->fiu_preload);
 	plan->progress = !o->quiet && isatty(2) && !getenv("CI");
 }
 
@@ -408,6 +534,8 @@ static int run_main(int argc, char **argv)
 			     s.cache_fs, run_dir);
 		(void)fflush(stdout);
 	}
+	if (write_replay_args(run_dir, scenario_path, &plan) < 0)
+		warn("cannot write '%s/replay.args'", run_dir);
 	status = orchestrate(&plan, &s, message, sizeof(message));
 	s.interrupted = status == RUN_INTERRUPTED;
 	wrc = format_write_defaults(run_dir, &s);
@@ -435,6 +563,8 @@ static int run_main(int argc, char **argv)
 	free(scenarios_dir);
 	free((char *)plan.modules_dir);
 	free((char *)plan.worker_program);
+	free((char *)plan.inject_library);
+	free((char *)plan.fault_env);
 	free(run_dir);
 	free(cache_root);
 	free(id);
@@ -445,4 +575,47 @@ const struct command_info command_run = {
 	.name = "run",
 	.summary = "run a scenario and score each strategy",
 	.main = run_main,
+};
+
+static const char replay_usage[] =
+	"usage: pycstorm replay RUNDIR [-o DIR] [-q]\n\n"
+	"Run again what RUNDIR ran: the same scenario file, strategies, jobs,\n"
+	"length, faults and seed (from RUNDIR/replay.args). With -n, each worker\n"
+	"meets the same fault decisions; with -d, as many cycles as time allows.\n";
+
+static int replay_main(int argc, char **argv)
+{
+	char *path, *text = NULL, *line, *save = NULL;
+	char **args;
+	size_t len = 0, n = 1;
+	int i, e;
+
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		(void)fputs(replay_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	path = xasprintf("%s/replay.args", argv[1]);
+	e = read_file(path, &text, &len);
+	if (e < 0)
+		die(EXIT_USAGE, "replay: cannot read '%s': %s (is '%s' a run folder?)", path,
+		    strerror(-e), argv[1]);
+	args = xcalloc(len + (size_t)argc + 2, sizeof(char *));
+	args[0] = "run";
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		args[n++] = line;
+	for (i = 2; i < argc; i++)
+		args[n++] = argv[i];
+	args[n] = NULL;
+	optind = 0;
+	e = run_main((int)n, args);
+	free(args);
+	free(text);
+	free(path);
+	return e;
+}
+
+const struct command_info command_replay = {
+	.name = "replay",
+	.summary = "run a run folder's scenario again with its seed and settings",
+	.main = replay_main,
 };

@@ -10,6 +10,7 @@
 
 #include "common.h"
 #include "event.h"
+#include "holder.h"
 #include "outcome.h"
 #include "worker.h"
 
@@ -70,6 +71,8 @@ struct run {
 	char *fatal;                 /* why workers cannot run */
 	char **env;
 	uint64_t last_progress_ns;
+	pid_t *holders;
+	size_t nholders;
 };
 
 static volatile sig_atomic_t interrupts;
@@ -326,6 +329,59 @@ static char **worker_environment(void)
 	return env;
 }
 
+static int has_fault(const struct run_plan *plan, const struct fault_info *info)
+{
+	size_t i;
+
+	for (i = 0; i < plan->nfaults; i++)
+		if (plan->faults[i].info == info)
+			return 1;
+	return 0;
+}
+
+/* The base environment plus what the inject library reads. Malloc'd
+ * strings after the base ones; free with free_worker_env. */
+static char **worker_env(struct run *r, const struct slot *sl, size_t *nextra)
+{
+	const struct run_plan *plan = r->plan;
+	size_t n = 0, k;
+	char **env;
+
+	while (r->env[n])
+		n++;
+	env = xcalloc(n + 10, sizeof(char *));
+	memcpy(env, r->env, n * sizeof(char *));
+	k = n;
+	if (plan->nfaults || plan->preload) {
+		if (has_fault(plan, &fault_fiu))
+			env[k++] = xasprintf("LD_PRELOAD=%s:%s", plan->inject_library, plan->fiu_preload);
+		else
+			env[k++] = xasprintf("LD_PRELOAD=%s", plan->inject_library);
+	}
+	if (plan->nfaults) {
+		env[k++] = xasprintf(INJECT_ENV_FAULTS "=%s", plan->fault_env);
+		env[k++] = xasprintf(INJECT_ENV_DIRS "=%s/%s", plan->cache_root,
+				     plan->strategies[sl->strategy]->name);
+		env[k++] = xasprintf(INJECT_ENV_ROOT "=%s", plan->cache_root);
+		env[k++] = xasprintf(INJECT_ENV_STATE "=%s/.state", plan->cache_root);
+		env[k++] = xasprintf(INJECT_ENV_SEED "=%" PRIu64, sl->seed);
+		env[k++] = xasprintf(INJECT_ENV_WORKER "=%zu", (size_t)(sl - r->slots));
+		env[k++] = xasprintf(EVENT_FD_ENV "=3");
+	}
+	env[k] = NULL;
+	*nextra = k - n;
+	return env;
+}
+
+static void free_worker_env(char **env, size_t base, size_t nextra)
+{
+	size_t i;
+
+	for (i = 0; i < nextra; i++)
+		free(env[base + i]);
+	free(env);
+}
+
 static char *module_spec(const struct run_plan *plan, const char *name)
 {
 	char *spec = xasprintf("%s:", name), *next;
@@ -381,6 +437,10 @@ static int spawn(struct run *r, struct slot *sl)
 	a.evidence_max = 5;
 	a.event_fd = 3;
 	argv = worker_build_argv(plan->worker_program, &a);
+	size_t nbase = 0, nextra;
+	while (r->env[nbase])
+		nbase++;
+	char **env = worker_env(r, sl, &nextra);
 	free((char *)a.cache_dir);
 	free((char *)a.evidence_dir);
 	for (i = 0; i < a.nmodules; i++)
@@ -402,7 +462,7 @@ static int spawn(struct run *r, struct slot *sl)
 			_exit(EXIT_INTERNAL);
 		(void)signal(SIGINT, SIG_IGN);
 		(void)signal(SIGTERM, SIG_DFL);
-		execve(argv[0], argv, r->env);
+		execve(argv[0], argv, env);
 		_exit(EXIT_SKIP);
 	}
 	(void)close(fds[1]);
@@ -415,6 +475,7 @@ static int spawn(struct run *r, struct slot *sl)
 	sl->batch_start_ns = now_ns();
 	r->results[sl->strategy]->workers_started++;
 out:
+	free_worker_env(env, nbase, nextra);
 	worker_free_argv(argv);
 	return rc;
 }
@@ -488,12 +549,14 @@ static void reap(struct run *r)
 	pid_t pid;
 	size_t i;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (i = 0; i < r->nslots; i++) {
-			if (r->slots[i].pid == pid && !r->slots[i].exited) {
-				r->slots[i].exited = 1;
-				r->slots[i].status = status;
-			}
+	for (i = 0; i < r->nslots; i++) {
+		struct slot *sl = &r->slots[i];
+		if (sl->pid <= 0 || sl->exited)
+			continue;
+		pid = waitpid(sl->pid, &status, WNOHANG);
+		if (pid == sl->pid) {
+			sl->exited = 1;
+			sl->status = status;
 		}
 	}
 }
@@ -603,6 +666,11 @@ static int prepare_cache(const struct run_plan *plan, char *message, size_t len)
 	int rc = 0;
 	struct timespec times[2];
 
+	dir = xasprintf("%s/.state", plan->cache_root);
+	rc = mkdir_p(dir, 0755);
+	if (rc < 0)
+		(void)snprintf(message, len, "cannot create '%s': %s", dir, strerror(-rc));
+	free(dir);
 	for (i = 0; i < plan->nstrategies && rc == 0; i++) {
 		dir = xasprintf("%s/%s/__pycache__", plan->cache_root, plan->strategies[i]->name);
 		rc = mkdir_p(dir, 0755);
@@ -695,6 +763,60 @@ static void make_slots(struct run *r)
 	}
 }
 
+/* Lock holders for held-lock: `holders` per strategy, each on its folder. */
+static int start_holders(struct run *r)
+{
+	const struct run_plan *plan = r->plan;
+	const struct fault_spec *spec = NULL;
+	struct holder_plan hp;
+	size_t i, j;
+	unsigned h;
+	pid_t pid;
+	char *dir, *state;
+
+	for (j = 0; j < plan->nfaults; j++)
+		if (plan->faults[j].info == &fault_held_lock)
+			spec = &plan->faults[j];
+	if (!spec)
+		return 0;
+	r->holders = xcalloc(plan->nstrategies * spec->count, sizeof(pid_t));
+	state = xasprintf("%s/.state", plan->cache_root);
+	for (i = 0; i < plan->nstrategies; i++) {
+		for (h = 0; h < spec->count; h++) {
+			dir = xasprintf("%s/%s", plan->cache_root, plan->strategies[i]->name);
+			hp = (struct holder_plan){ .dir = dir, .state_dir = state,
+				.seed = derive_seed(plan->seed, name_hash(plan->strategies[i]->name),
+						    1000 + h, 0),
+				.hold_lo_ns = spec->hold_lo_ns, .hold_hi_ns = spec->hold_hi_ns,
+				.gap_lo_ns = spec->lo_ns, .gap_hi_ns = spec->hi_ns };
+			pid = fork();
+			if (pid == 0)
+				holder_run(&hp);
+			free(dir);
+			if (pid < 0) {
+				free(state);
+				return -errno;
+			}
+			r->holders[r->nholders++] = pid;
+		}
+	}
+	free(state);
+	return 0;
+}
+
+static void stop_holders(struct run *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nholders; i++)
+		(void)kill(r->holders[i], SIGTERM);
+	for (i = 0; i < r->nholders; i++)
+		(void)waitpid(r->holders[i], NULL, 0);
+	free(r->holders);
+	r->holders = NULL;
+	r->nholders = 0;
+}
+
 static void install_handlers(struct sigaction *old_int, struct sigaction *old_term)
 {
 	struct sigaction sa = { .sa_handler = on_interrupt };
@@ -742,6 +864,8 @@ enum run_status orchestrate(const struct run_plan *plan, struct summary *s,
 	r.env = worker_environment();
 	interrupts = 0;
 	install_handlers(&old_int, &old_term);
+	if (start_holders(&r) < 0)
+		r.fatal = xasprintf("cannot start the lock holders: %s", strerror(errno));
 	r.start_ns = now_ns();
 	r.deadline_ns = plan->duration_ns ? r.start_ns + plan->duration_ns : 0;
 	for (i = 0; i < r.nslots && !r.fatal; i++)
@@ -755,6 +879,7 @@ enum run_status orchestrate(const struct run_plan *plan, struct summary *s,
 	if (interrupts)
 		status = RUN_INTERRUPTED;
 	wind_down(&r, pfd, map);
+	stop_holders(&r);
 	if (r.fatal) {
 		status = RUN_ABORTED;
 		(void)snprintf(message, message_len, "%s", r.fatal);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fault.h"
 #include "scenario.h"
 #include "strategy.h"
 #include "summary.h"
@@ -30,6 +31,12 @@ struct run_plan {
 	const char *worker_program;
 	const char *modules_dir;     /* scenarios/modules */
 	int progress;                /* draw the live line on stderr */
+	struct fault_spec faults[FAULT_MAX_SPECS];
+	size_t nfaults;
+	const char *fault_env;       /* the specs joined with ';', for the workers */
+	const char *inject_library;  /* preloaded when faults are armed or preload is set */
+	const char *fiu_preload;     /* libfiu's POSIX preload, for the fiu fault */
+	int preload;                 /* preload the inject library even with no faults */
 };
 
 enum run_status {

@@ -469,10 +469,12 @@ static enum outcome read_cycle(size_t mi, uint64_t cycle)
 	if (e == ENOENT)
 		outcome = OUTCOME_MISSING;
 	else if (e) {
-		outcome = e == EACCES || e == EPERM ? OUTCOME_PERMISSION_ERROR
-						    : OUTCOME_OTHER_ERROR;
-		(void)snprintf(error, sizeof(error), "OSError: [Errno %d] %s: '%s'",
-			       e, strerror(e), m->pyc_path);
+		/* importlib's get_code ignores an OSError reading the cache and
+		 * compiles from source: a miss, not a failure. */
+		outcome = OUTCOME_STALE;
+		(void)snprintf(error, sizeof(error), "%s: [Errno %d] %s: '%s' (ignored by importlib)",
+			       e == EACCES || e == EPERM ? "PermissionError" : "OSError", e,
+			       strerror(e), m->pyc_path);
 	} else {
 		pyc_check_header(data, len, W.magic, m->stamps, m->nversions,
 				 m->name, &check);

@@ -1,0 +1,65 @@
+/*
+ * crash: the worker is killed with SIGKILL at a chosen point of its write
+ * sequence, leaving exactly what a crashed process leaves: a partial
+ * temporary file, a renamed file whose writer never finished the cycle, or
+ * an in-place file cut off after its Nth write.
+ */
+#include "fault.h"
+
+#include <stddef.h>
+
+#ifdef PYCSTORM_PRELOAD
+#include "inject.h"
+
+enum { AT_AFTER_WRITE, AT_BEFORE_RENAME, AT_AFTER_RENAME };
+
+static void crash_before(const struct fault_spec *spec, struct inject_call *call)
+{
+	if (spec->choice == AT_BEFORE_RENAME && call->op == IOP_RENAME &&
+	    inject_decide(spec, spec->info->point)) {
+		inject_fired(spec->info->point, call, "at=before-rename");
+		inject_crash();
+	}
+}
+
+static void crash_after(const struct fault_spec *spec, struct inject_call *call, long result)
+{
+	(void)result;
+	if (spec->choice == AT_AFTER_WRITE && call->op == IOP_WRITE &&
+	    inject_nth(IOP_WRITE) == spec->n && inject_decide(spec, spec->info->point)) {
+		inject_fired(spec->info->point, call, "at=after-write n=%u", spec->n);
+		inject_crash();
+	}
+	if (spec->choice == AT_AFTER_RENAME && call->op == IOP_RENAME && result == 0 &&
+	    inject_decide(spec, spec->info->point)) {
+		inject_fired(spec->info->point, call, "at=after-rename");
+		inject_crash();
+	}
+}
+
+static const struct fault_hooks hooks = { .before = crash_before, .after = crash_after };
+#define HOOKS (&hooks)
+#else
+#define HOOKS NULL
+#endif
+
+static const struct fault_param params[] = {
+	{ "p", P_PROB, offsetof(struct fault_spec, p), "0.01", NULL,
+	  "probability of dying at each matching point" },
+	{ "at", P_CHOICE, offsetof(struct fault_spec, choice), "before-rename",
+	  "after-write|before-rename|after-rename",
+	  "where: after the Nth write of a cycle, or just before or after a rename" },
+	{ "n", P_COUNT, offsetof(struct fault_spec, n), "1", NULL,
+	  "at=after-write: which write of the cycle (1 = the first)" },
+};
+
+const struct fault_info fault_crash = {
+	.name = "crash",
+	.point = "pycstorm/crash",
+	.summary = "the worker is SIGKILLed at a point of its write sequence",
+	.detail = "The orchestrator counts it under faults_fired, not as a worker_crash, "
+		  "and starts a replacement worker.",
+	.params = params,
+	.nparams = sizeof(params) / sizeof(params[0]),
+	.hooks = HOOKS,
+};

@@ -1,0 +1,128 @@
+/*
+ * held-lock: lock-holder processes, playing an antivirus scanner or a
+ * search indexer, open random files of the cache and hold them for a while.
+ * Meanwhile, as on Windows: a rename onto a held file fails with EACCES
+ * (PermissionError, WinError 5), unlinking it fails too (share=none) or
+ * leaves it delete-pending (share=delete), and a delete-pending name cannot
+ * be opened or created until the holder lets go. See lockstate.h.
+ */
+#include "fault.h"
+
+#include <stddef.h>
+
+#ifdef PYCSTORM_PRELOAD
+#include "inject.h"
+#include "lockstate.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fiu-control.h>
+#include <unistd.h>
+
+#define POINT_PENDING (fault_held_lock.extra_point)
+
+enum { SHARE_DELETE, SHARE_NONE };
+
+/* Is the file at path held by a holder? */
+static int held(const char *path)
+{
+	int fd = inject_real_open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW, 0);
+	int h = 0;
+
+	if (fd >= 0) {
+		h = lockstate_fd_held(fd);
+		(void)inject_real_close(fd);
+	}
+	return h;
+}
+
+/* path is delete-pending: refuse while held, else finish the delete. */
+static int pending_refuses(const struct fault_spec *spec, struct inject_call *call,
+			   const char *path)
+{
+	char marker[4200];
+
+	lockstate_marker(marker, sizeof(marker), inject_state_dir(), path);
+	if (access(marker, F_OK) != 0)
+		return 0;
+	if (held(path) && inject_decide(spec, POINT_PENDING)) {
+		inject_fired(POINT_PENDING, call, "refused: '%s' is delete-pending",
+			     call->op == IOP_OPEN ? "open" : "rename");
+		return 1;
+	}
+	(void)inject_real_unlink(path);
+	(void)inject_real_unlink(marker);
+	return 0;
+}
+
+static void held_lock_before(const struct fault_spec *spec, struct inject_call *call)
+{
+	char marker[4200];
+	const char *target = call->op == IOP_RENAME ? call->dst : call->path;
+	int fd;
+
+	switch (call->op) {
+	case IOP_OPEN:
+		if (pending_refuses(spec, call, target))
+			call->fail_errno = EACCES;
+		break;
+	case IOP_RENAME:
+		if (pending_refuses(spec, call, target)) {
+			call->fail_errno = EACCES;
+		} else if (held(target) && inject_decide(spec, spec->info->point)) {
+			inject_fired(spec->info->point, call, "refused: destination held");
+			call->fail_errno = EACCES;
+		}
+		break;
+	case IOP_UNLINK:
+		if (!held(target) || !inject_decide(spec, spec->info->point))
+			break;
+		if (spec->choice == SHARE_NONE) {
+			inject_fired(spec->info->point, call, "refused: file held");
+			call->fail_errno = EACCES;
+			break;
+		}
+		/* share=delete: the call "succeeds", the name stays. */
+		lockstate_marker(marker, sizeof(marker), inject_state_dir(), target);
+		fd = inject_real_open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			(void)inject_real_close(fd);
+		inject_fired(spec->info->point, call, "held: now delete-pending");
+		call->fail_errno = -1;   /* skip the real call, return 0 */
+		break;
+	default:
+		break;
+	}
+}
+
+static const struct fault_hooks hooks = { .before = held_lock_before };
+#define HOOKS (&hooks)
+#else
+#define HOOKS NULL
+#endif
+
+static const struct fault_param params[] = {
+	{ "holders", P_COUNT, offsetof(struct fault_spec, count), "2", NULL,
+	  "lock-holder processes per strategy" },
+	{ "hold", P_RANGE, offsetof(struct fault_spec, hold_lo_ns), "1ms..500ms", NULL,
+	  "how long a holder keeps a file: a duration or a range (Windows reports: 1 ms to 2 s)" },
+	{ "gap", P_RANGE, offsetof(struct fault_spec, lo_ns), "0..5ms", NULL,
+	  "how long a holder waits before taking the next file" },
+	{ "share", P_CHOICE, offsetof(struct fault_spec, choice), "delete", "delete|none",
+	  "delete: unlinking a held file leaves it delete-pending; none: the unlink fails" },
+	{ "p", P_PROB, offsetof(struct fault_spec, p), "1", NULL,
+	  "probability that a call on a held file is refused" },
+};
+
+const struct fault_info fault_held_lock = {
+	.name = "held-lock",
+	.point = "pycstorm/lock/held",
+	.extra_point = "pycstorm/lock/delete-pending",
+	.summary = "holder processes keep cache files open; rename/unlink onto them fail",
+	.detail = "Windows semantics with real OFD locks: rename onto a held file -> EACCES; "
+		  "unlink -> delete-pending (pycstorm/lock/delete-pending: opening or creating "
+		  "the name fails with EACCES until the holder lets go).",
+	.params = params,
+	.nparams = sizeof(params) / sizeof(params[0]),
+	.hooks = HOOKS,
+};

@@ -1,0 +1,95 @@
+/*
+ * The lock holder; see holder.h. It lives in a child forked by the
+ * orchestrator (which never hosts an interpreter, so forking is safe) and
+ * touches nothing but the one cache folder it was given.
+ */
+#include "holder.h"
+
+#include "common.h"
+#include "lockstate.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t holder_stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	holder_stop = 1;
+}
+
+/* Pick one regular file of dir or dir/__pycache__, uniformly; malloc'd or NULL. */
+static char *pick_file(const char *top, struct rng *rng)
+{
+	const char *sub = rng_next(rng) & 1 ? "/__pycache__" : "";
+	char *dir = xasprintf("%s%s", top, sub), *chosen = NULL;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	uint64_t seen = 0;
+
+	while (d && (e = readdir(d)) != NULL) {
+		if (e->d_type != DT_REG)
+			continue;
+		if (rng_range(rng, 0, seen++) == 0) {   /* reservoir sampling */
+			free(chosen);
+			chosen = xasprintf("%s/%s", dir, e->d_name);
+		}
+	}
+	if (d)
+		(void)closedir(d);
+	free(dir);
+	return chosen;
+}
+
+/* Let go of path: if someone deleted it meanwhile, the delete completes now. */
+static void release(int fd, const char *path, const char *state_dir)
+{
+	char marker[4200];
+	struct stat held, now;
+
+	lockstate_marker(marker, sizeof(marker), state_dir, path);
+	if (access(marker, F_OK) == 0 && fstat(fd, &held) == 0 && stat(path, &now) == 0 &&
+	    held.st_ino == now.st_ino && held.st_dev == now.st_dev) {
+		(void)unlink(path);
+		(void)unlink(marker);
+	}
+	(void)close(fd);
+}
+
+static void hold_one(const struct holder_plan *plan, struct rng *rng)
+{
+	char *path = pick_file(plan->dir, rng);
+	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
+	int fd = path ? open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+
+	if (fd >= 0 && fcntl(fd, F_OFD_SETLK, &fl) == 0) {
+		sleep_ns(rng_range(rng, plan->hold_lo_ns, plan->hold_hi_ns));
+		release(fd, path, plan->state_dir);
+	} else if (fd >= 0) {
+		(void)close(fd);
+	}
+	free(path);
+	sleep_ns(rng_range(rng, plan->gap_lo_ns, plan->gap_hi_ns));
+}
+
+void holder_run(const struct holder_plan *plan)
+{
+	struct sigaction sa = { .sa_handler = on_term };
+	struct rng rng;
+
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)signal(SIGINT, SIG_IGN);
+	rng_init(&rng, plan->seed);
+	/* Never hold forever: a gap of 0 still yields between holds. */
+	while (!holder_stop)
+		hold_one(plan, &rng);
+	_exit(0);
+}

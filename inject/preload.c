@@ -1,0 +1,698 @@
+/*
+ * libpycstorm-inject.so: the fault layer, loaded with LD_PRELOAD into every
+ * worker (embedded or a real interpreter binary). It wraps the calls both
+ * our C strategies and CPython's own importlib make (open, write, close,
+ * fsync, rename, unlink and their *at / 64 / fortified forms) and, for paths
+ * in the run's cache folders only, runs the armed faults' hooks around the
+ * real call. Every decision is libfiu's: fiu_fail() on the fault's point,
+ * whose external callback decides from (seed, cycle, point, call number).
+ *
+ * Guarding: a thread-local flag keeps our own calls (markers, lock tests,
+ * logging) out of the wrappers, and the fault log goes to the orchestrator
+ * with a raw system call, so neither libfiu's preload nor ours touch it.
+ * With nothing armed every wrapper is one branch and the real call.
+ */
+#include "common.h"
+#include "event.h"
+#include "fault.h"
+#include "inject.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fiu-control.h>
+#include <fiu.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define EXPORT __attribute__((visibility("default")))
+#define MAX_DIRS 16
+#define MAX_FDS 4096
+
+struct armed {
+	struct fault_spec spec;
+	unsigned id;                 /* its place in the list, mixed into decisions */
+};
+
+static struct {
+	int armed;                   /* any fault at all */
+	struct armed faults[FAULT_MAX_SPECS];
+	size_t nfaults;
+	char *dirs[MAX_DIRS];
+	size_t dir_len[MAX_DIRS];
+	size_t ndirs;
+	const char *root;            /* paths in logs are relative to it */
+	const char *state_dir;
+	uint64_t seed;
+	unsigned worker;
+	int event_fd;
+	uint64_t cycle;
+	unsigned point_calls[FAULT_MAX_SPECS + 1][2];  /* per cycle, per point */
+	unsigned nth[IOP_UNLINK + 1];                  /* per cycle, per op */
+	uint64_t random_state;
+	uint64_t failures;           /* failed calls on cache paths, any cause */
+	char *fd_path[MAX_FDS];      /* cache files we saw opened */
+	void (*worker_flush)(void);
+} S;
+
+static __thread int busy;        /* inside our own code: pass straight through */
+
+/* ---- the real calls --------------------------------------------------- */
+
+#define REAL(name, ret, ...)                                                  \
+	static ret (*real_##name)(__VA_ARGS__);                               \
+	static ret (*get_##name(void))(__VA_ARGS__)                           \
+	{                                                                     \
+		if (!real_##name)                                             \
+			real_##name = (ret (*)(__VA_ARGS__))dlsym(RTLD_NEXT, #name); \
+		return real_##name;                                           \
+	}
+
+REAL(open, int, const char *, int, ...)
+REAL(open64, int, const char *, int, ...)
+REAL(openat, int, int, const char *, int, ...)
+REAL(openat64, int, int, const char *, int, ...)
+REAL(__open_2, int, const char *, int)
+REAL(__open64_2, int, const char *, int)
+REAL(__openat_2, int, int, const char *, int)
+REAL(__openat64_2, int, int, const char *, int)
+REAL(write, ssize_t, int, const void *, size_t)
+REAL(pwrite, ssize_t, int, const void *, size_t, off_t)
+REAL(pwrite64, ssize_t, int, const void *, size_t, off64_t)
+REAL(close, int, int)
+REAL(fsync, int, int)
+REAL(fdatasync, int, int)
+REAL(rename, int, const char *, const char *)
+REAL(renameat, int, int, const char *, int, const char *)
+REAL(renameat2, int, int, const char *, int, const char *, unsigned)
+REAL(unlink, int, const char *)
+REAL(unlinkat, int, int, const char *, int)
+
+int inject_real_open(const char *path, int flags, mode_t mode)
+{
+	return get_open()(path, flags, mode);
+}
+
+int inject_real_close(int fd)
+{
+	return get_close()(fd);
+}
+
+int inject_real_unlink(const char *path)
+{
+	return get_unlink()(path);
+}
+
+const char *inject_state_dir(void)
+{
+	return S.state_dir ? S.state_dir : "/tmp";
+}
+
+/* ---- which paths are ours ---------------------------------------------- */
+
+static int in_cache(const char *abs)
+{
+	size_t i;
+
+	for (i = 0; i < S.ndirs; i++)
+		if (!strncmp(abs, S.dirs[i], S.dir_len[i]) &&
+		    (abs[S.dir_len[i]] == '/' || abs[S.dir_len[i]] == '\0'))
+			return 1;
+	return 0;
+}
+
+/* Make path absolute against dirfd; returns buf, or NULL if unknown. */
+static const char *absolute(int dirfd, const char *path, char *buf, size_t size)
+{
+	char base[PATH_MAX], link[64];
+	ssize_t n;
+
+	if (!path)
+		return NULL;
+	if (path[0] == '/')
+		return path;
+	if (dirfd == AT_FDCWD) {
+		if (!getcwd(base, sizeof(base)))
+			return NULL;
+	} else if (dirfd >= 0 && dirfd < MAX_FDS && S.fd_path[dirfd]) {
+		(void)snprintf(base, sizeof(base), "%s", S.fd_path[dirfd]);
+	} else {
+		(void)snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
+		n = readlink(link, base, sizeof(base) - 1);
+		if (n <= 0)
+			return NULL;
+		base[n] = '\0';
+	}
+	if ((size_t)snprintf(buf, size, "%s/%s", base, path) >= size)
+		return NULL;
+	return buf;
+}
+
+static const char *cache_path(int dirfd, const char *path, char *buf, size_t size)
+{
+	const char *abs;
+
+	if (!S.armed || busy)
+		return NULL;
+	abs = absolute(dirfd, path, buf, size);
+	return abs && in_cache(abs) ? abs : NULL;
+}
+
+static const char *fd_cache_path(int fd)
+{
+	if (!S.armed || busy || fd < 0 || fd >= MAX_FDS)
+		return NULL;
+	return S.fd_path[fd];
+}
+
+/* ---- decisions and the log --------------------------------------------- */
+
+static struct armed *armed_by_point(const char *point, unsigned *which)
+{
+	size_t i;
+
+	for (i = 0; i < S.nfaults; i++) {
+		const struct fault_info *info = S.faults[i].spec.info;
+		const char *main = info->point ? info->point : S.faults[i].spec.name;
+		if (!strcmp(main, point)) {
+			*which = 0;
+			return &S.faults[i];
+		}
+		if (info->extra_point && !strcmp(info->extra_point, point)) {
+			*which = 1;
+			return &S.faults[i];
+		}
+	}
+	return NULL;
+}
+
+static void send_fault_line(const char *text, size_t len)
+{
+	uint8_t buf[EVENT_MAX];
+	struct event_hdr hdr = { .kind = EV_FAULT, .cycle = S.cycle };
+
+	if (S.event_fd < 0)
+		return;
+	if (len > sizeof(buf) - sizeof(hdr))
+		len = sizeof(buf) - sizeof(hdr);
+	hdr.size = (uint16_t)(sizeof(hdr) + len);
+	memcpy(buf, &hdr, sizeof(hdr));
+	memcpy(buf + sizeof(hdr), text, len);
+	/* Raw: no preload (ours or libfiu's) may shorten the log. */
+	(void)syscall(SYS_write, S.event_fd, buf, hdr.size);
+}
+
+/*
+ * libfiu's external callback for every point we arm. The decision depends
+ * only on the seed, the cycle, the point and how many times this cycle the
+ * point was asked, never on the clock.
+ */
+static int decide(const char *name, int *failnum, void **failinfo, unsigned int *flags)
+{
+	unsigned which = 0;
+	struct armed *a = armed_by_point(name, &which);
+	unsigned call;
+	uint64_t h;
+	int fire;
+	char line[512];
+
+	(void)failinfo;
+	(void)flags;
+	if (!a)
+		return 0;
+	call = ++S.point_calls[a->id][which];
+	h = derive_seed(S.seed, S.cycle, (uint64_t)a->id * 2 + which, call);
+	S.random_state = h;
+	fire = (double)(h >> 11) * 0x1.0p-53 < a->spec.p;
+	if (fire)
+		*failnum = 1;
+	/* libfiu's own points fire inside its preload: log them here. */
+	if (fire && !a->spec.info->point) {
+		int n = snprintf(line, sizeof(line), "worker=%u cycle=%llu call=%u point=%s path=-",
+				 S.worker, (unsigned long long)S.cycle, call, name);
+		send_fault_line(line, (size_t)n);
+	}
+	return fire;
+}
+
+int inject_decide(const struct fault_spec *spec, const char *point)
+{
+	(void)spec;
+	return fiu_fail(point) != 0;
+}
+
+uint64_t inject_random(void)
+{
+	S.random_state = mix64(S.random_state);
+	return S.random_state;
+}
+
+unsigned inject_nth(enum inject_op op)
+{
+	return S.nth[op];
+}
+
+static const char *relative(const char *path)
+{
+	size_t n = S.root ? strlen(S.root) : 0;
+
+	if (path && n && !strncmp(path, S.root, n) && path[n] == '/')
+		return path + n + 1;
+	return path ? path : "-";
+}
+
+void inject_fired(const char *point, const struct inject_call *call, const char *fmt, ...)
+{
+	char line[1024], what[512];
+	va_list ap;
+	int n;
+	unsigned which = 0;
+	struct armed *a = armed_by_point(point, &which);
+
+	va_start(ap, fmt);
+	(void)vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	n = snprintf(line, sizeof(line), "worker=%u cycle=%llu call=%u point=%s path=%s%s%s %s",
+		     S.worker, (unsigned long long)S.cycle,
+		     a ? S.point_calls[a->id][which] : 0, point, relative(call->path),
+		     call->dst ? " dst=" : "", call->dst ? relative(call->dst) : "", what);
+	send_fault_line(line, n < 0 ? 0 : (size_t)n >= sizeof(line) ? sizeof(line) - 1 : (size_t)n);
+}
+
+void inject_crash(void)
+{
+	if (S.worker_flush)
+		S.worker_flush();
+	(void)kill(getpid(), SIGKILL);
+	for (;;)
+		pause();
+}
+
+/* The worker announces each cycle, so decisions can be keyed on it. */
+EXPORT void pycstorm_inject_cycle(uint64_t cycle)
+{
+	S.cycle = cycle;
+	memset(S.point_calls, 0, sizeof(S.point_calls));
+	memset(S.nth, 0, sizeof(S.nth));
+}
+
+/* Failed calls on cache paths so far: lets the worker see what importlib hid. */
+EXPORT uint64_t pycstorm_inject_failures(void)
+{
+	return S.failures;
+}
+
+/* ---- running the hooks --------------------------------------------------- */
+
+static void run_before(struct inject_call *call)
+{
+	size_t i;
+
+	busy++;
+	S.nth[call->op]++;
+	for (i = 0; i < S.nfaults && !call->fail_errno; i++) {
+		const struct fault_hooks *h = S.faults[i].spec.info->hooks;
+		if (h && h->before)
+			h->before(&S.faults[i].spec, call);
+	}
+	busy--;
+}
+
+static void run_after(struct inject_call *call, long result)
+{
+	size_t i;
+
+	busy++;
+	if (call->lock_fd > 0)
+		(void)get_close()(call->lock_fd);
+	if (result < 0)
+		S.failures++;
+	for (i = 0; i < S.nfaults; i++) {
+		const struct fault_hooks *h = S.faults[i].spec.info->hooks;
+		if (h && h->after)
+			h->after(&S.faults[i].spec, call, result);
+	}
+	busy--;
+}
+
+/* A hook decided the call fails: count it and set errno. -1 means "skip
+ * the call and report success" (a delete that became delete-pending). */
+static long refused(struct inject_call *call)
+{
+	if (call->fail_errno == -1)
+		return 0;
+	S.failures++;
+	errno = call->fail_errno;
+	return -1;
+}
+
+/* ---- wrappers ------------------------------------------------------------ */
+
+static void remember_fd(int fd, const char *path)
+{
+	if (fd >= 0 && fd < MAX_FDS) {
+		free(S.fd_path[fd]);
+		S.fd_path[fd] = strdup(path);
+	}
+}
+
+static int wrap_open(int dirfd, const char *path, int flags, mode_t mode,
+		     int (*real)(int, const char *, int, mode_t))
+{
+	char buf[PATH_MAX];
+	const char *abs = cache_path(dirfd, path, buf, sizeof(buf));
+	struct inject_call call = { .op = IOP_OPEN, .fd = -1, .path = abs, .open_flags = flags };
+	int fd, e;
+
+	if (!abs)
+		return real(dirfd, path, flags, mode);
+	run_before(&call);
+	if (call.fail_errno)
+		return (int)refused(&call);
+	fd = real(dirfd, path, flags, mode);
+	e = errno;
+	if (fd >= 0)
+		remember_fd(fd, abs);
+	run_after(&call, fd);
+	errno = e;
+	return fd;
+}
+
+static int call_openat(int dirfd, const char *path, int flags, mode_t mode)
+{
+	return get_openat()(dirfd, path, flags, mode);
+}
+
+static mode_t mode_arg(int flags, va_list ap)
+{
+	return (flags & (O_CREAT | __O_TMPFILE)) ? (mode_t)va_arg(ap, int) : 0;
+}
+
+EXPORT int open(const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = mode_arg(flags, ap);
+	va_end(ap);
+	if (!S.armed)
+		return get_open()(path, flags, mode);
+	return wrap_open(AT_FDCWD, path, flags, mode, call_openat);
+}
+
+EXPORT int open64(const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = mode_arg(flags, ap);
+	va_end(ap);
+	if (!S.armed)
+		return get_open64()(path, flags, mode);
+	return wrap_open(AT_FDCWD, path, flags, mode, call_openat);
+}
+
+EXPORT int openat(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = mode_arg(flags, ap);
+	va_end(ap);
+	if (!S.armed)
+		return get_openat()(dirfd, path, flags, mode);
+	return wrap_open(dirfd, path, flags, mode, call_openat);
+}
+
+EXPORT int openat64(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = mode_arg(flags, ap);
+	va_end(ap);
+	if (!S.armed)
+		return get_openat64()(dirfd, path, flags, mode);
+	return wrap_open(dirfd, path, flags, mode, call_openat);
+}
+
+/* The fortified forms glibc uses when it cannot see the flags at compile time. */
+EXPORT int __open_2(const char *path, int flags)
+{
+	return S.armed ? wrap_open(AT_FDCWD, path, flags, 0, call_openat) : get___open_2()(path, flags);
+}
+
+EXPORT int __open64_2(const char *path, int flags)
+{
+	return S.armed ? wrap_open(AT_FDCWD, path, flags, 0, call_openat)
+		       : get___open64_2()(path, flags);
+}
+
+EXPORT int __openat_2(int dirfd, const char *path, int flags)
+{
+	return S.armed ? wrap_open(dirfd, path, flags, 0, call_openat)
+		       : get___openat_2()(dirfd, path, flags);
+}
+
+EXPORT int __openat64_2(int dirfd, const char *path, int flags)
+{
+	return S.armed ? wrap_open(dirfd, path, flags, 0, call_openat)
+		       : get___openat64_2()(dirfd, path, flags);
+}
+
+/* write and pwrite share this: a hook may shorten or fail the call. */
+static ssize_t wrap_write(int fd, const void *buf, size_t count, off64_t off, int positional)
+{
+	struct inject_call call = { .op = IOP_WRITE, .fd = fd, .path = fd_cache_path(fd),
+				    .count = count };
+	ssize_t n;
+	int e;
+
+	if (!call.path)
+		return positional ? get_pwrite64()(fd, buf, count, off) : get_write()(fd, buf, count);
+	run_before(&call);
+	if (call.fail_errno)
+		return (ssize_t)refused(&call);
+	n = positional ? get_pwrite64()(fd, buf, call.count, off) : get_write()(fd, buf, call.count);
+	e = errno;
+	run_after(&call, (long)n);
+	errno = e;
+	return n;
+}
+
+EXPORT ssize_t write(int fd, const void *buf, size_t count)
+{
+	if (!S.armed)
+		return get_write()(fd, buf, count);
+	return wrap_write(fd, buf, count, 0, 0);
+}
+
+EXPORT ssize_t pwrite(int fd, const void *buf, size_t count, off_t off)
+{
+	if (!S.armed)
+		return get_pwrite()(fd, buf, count, off);
+	return wrap_write(fd, buf, count, off, 1);
+}
+
+EXPORT ssize_t pwrite64(int fd, const void *buf, size_t count, off64_t off)
+{
+	if (!S.armed)
+		return get_pwrite64()(fd, buf, count, off);
+	return wrap_write(fd, buf, count, off, 1);
+}
+
+EXPORT int close(int fd)
+{
+	struct inject_call call = { .op = IOP_CLOSE, .fd = fd };
+	int rc, e;
+
+	if (!S.armed || !(call.path = fd_cache_path(fd)))
+		return get_close()(fd);
+	run_before(&call);
+	rc = get_close()(fd);   /* even a failing close closes, as on Linux */
+	e = errno;
+	free(S.fd_path[fd]);
+	S.fd_path[fd] = NULL;
+	if (call.fail_errno)
+		return (int)refused(&call);
+	call.path = NULL;
+	run_after(&call, rc);
+	errno = e;
+	return rc;
+}
+
+static int wrap_sync(int fd, int (*real)(int))
+{
+	struct inject_call call = { .op = IOP_FSYNC, .fd = fd, .path = fd_cache_path(fd) };
+	int rc, e;
+
+	if (!call.path)
+		return real(fd);
+	run_before(&call);
+	if (call.fail_errno)
+		return (int)refused(&call);
+	rc = real(fd);
+	e = errno;
+	run_after(&call, rc);
+	errno = e;
+	return rc;
+}
+
+EXPORT int fsync(int fd)
+{
+	return S.armed ? wrap_sync(fd, get_fsync()) : get_fsync()(fd);
+}
+
+EXPORT int fdatasync(int fd)
+{
+	return S.armed ? wrap_sync(fd, get_fdatasync()) : get_fdatasync()(fd);
+}
+
+static int wrap_rename(int olddir, const char *old, int newdir, const char *new_path,
+		       unsigned flags, int how)
+{
+	char b1[PATH_MAX], b2[PATH_MAX];
+	const char *src = cache_path(olddir, old, b1, sizeof(b1));
+	const char *dst = cache_path(newdir, new_path, b2, sizeof(b2));
+	struct inject_call call = { .op = IOP_RENAME, .fd = -1, .path = src ? src : dst, .dst = dst };
+	int rc, e;
+
+#define REAL_RENAME()                                                          \
+	(how == 0   ? get_rename()(old, new_path)                               \
+	 : how == 1 ? get_renameat()(olddir, old, newdir, new_path)             \
+		    : get_renameat2()(olddir, old, newdir, new_path, flags))
+	if (!dst)
+		return REAL_RENAME();
+	run_before(&call);
+	if (call.fail_errno)
+		return (int)refused(&call);
+	rc = REAL_RENAME();
+	e = errno;
+	run_after(&call, rc);
+	errno = e;
+	return rc;
+#undef REAL_RENAME
+}
+
+EXPORT int rename(const char *old, const char *new_path)
+{
+	return S.armed ? wrap_rename(AT_FDCWD, old, AT_FDCWD, new_path, 0, 0)
+		       : get_rename()(old, new_path);
+}
+
+EXPORT int renameat(int olddir, const char *old, int newdir, const char *new_path)
+{
+	return S.armed ? wrap_rename(olddir, old, newdir, new_path, 0, 1)
+		       : get_renameat()(olddir, old, newdir, new_path);
+}
+
+EXPORT int renameat2(int olddir, const char *old, int newdir, const char *new_path,
+		     unsigned flags)
+{
+	return S.armed ? wrap_rename(olddir, old, newdir, new_path, flags, 2)
+		       : get_renameat2()(olddir, old, newdir, new_path, flags);
+}
+
+static int wrap_unlink(int dirfd, const char *path, int flags, int at)
+{
+	char buf[PATH_MAX];
+	const char *abs = (flags & AT_REMOVEDIR) ? NULL : cache_path(dirfd, path, buf, sizeof(buf));
+	struct inject_call call = { .op = IOP_UNLINK, .fd = -1, .path = abs };
+	int rc, e;
+
+	if (!abs)
+		return at ? get_unlinkat()(dirfd, path, flags) : get_unlink()(path);
+	run_before(&call);
+	if (call.fail_errno)
+		return (int)refused(&call);
+	rc = at ? get_unlinkat()(dirfd, path, flags) : get_unlink()(path);
+	e = errno;
+	run_after(&call, rc);
+	errno = e;
+	return rc;
+}
+
+EXPORT int unlink(const char *path)
+{
+	return S.armed ? wrap_unlink(AT_FDCWD, path, 0, 0) : get_unlink()(path);
+}
+
+EXPORT int unlinkat(int dirfd, const char *path, int flags)
+{
+	return S.armed ? wrap_unlink(dirfd, path, flags, 1) : get_unlinkat()(dirfd, path, flags);
+}
+
+/* ---- start-up ------------------------------------------------------------ */
+
+static void arm(struct armed *a)
+{
+	const struct fault_info *info = a->spec.info;
+	const char *point = info->point ? info->point : a->spec.name;
+
+	if (fiu_enable_external(point, 1, NULL, 0, decide) < 0)
+		(void)fprintf(stderr, "pycstorm-inject: cannot arm '%s'\n", point);
+	if (info->extra_point)
+		(void)fiu_enable_external(info->extra_point, 1, NULL, 0, decide);
+	if (info->hooks && info->hooks->init)
+		info->hooks->init(&a->spec);
+}
+
+static void read_dirs(const char *list)
+{
+	char *copy = strdup(list), *dir, *save = NULL;
+
+	for (dir = copy ? strtok_r(copy, ":", &save) : NULL; dir && S.ndirs < MAX_DIRS;
+	     dir = strtok_r(NULL, ":", &save)) {
+		S.dirs[S.ndirs] = strdup(dir);
+		S.dir_len[S.ndirs] = strlen(dir);
+		S.ndirs++;
+	}
+	free(copy);
+}
+
+__attribute__((constructor)) static void inject_init(void)
+{
+	const char *faults = getenv(INJECT_ENV_FAULTS), *dirs = getenv(INJECT_ENV_DIRS);
+	const char *v;
+	struct fault_spec specs[FAULT_MAX_SPECS];
+	char err[512];
+	int n, i;
+
+	S.event_fd = (v = getenv(EVENT_FD_ENV)) ? atoi(v) : -1;
+	if (!faults || !*faults || !dirs || !*dirs)
+		return;
+	n = fault_parse_list(faults, specs, FAULT_MAX_SPECS, err, sizeof(err));
+	if (n < 0) {
+		(void)fprintf(stderr, "pycstorm-inject: %s\n", err);
+		_exit(EXIT_USAGE);
+	}
+	read_dirs(dirs);
+	S.root = getenv(INJECT_ENV_ROOT);
+	S.state_dir = getenv(INJECT_ENV_STATE);
+	S.seed = (v = getenv(INJECT_ENV_SEED)) ? strtoull(v, NULL, 10) : 0;
+	S.worker = (v = getenv(INJECT_ENV_WORKER)) ? (unsigned)atoi(v) : 0;
+	S.worker_flush = (void (*)(void))dlsym(RTLD_DEFAULT, "pycstorm_worker_flush");
+	busy++;
+	(void)fiu_init(0);
+	/* libfiu's own random points (the fiu fault's reduce amount) use this. */
+	fiu_set_prng_seed((unsigned)S.seed);
+	srandom((unsigned)S.seed);
+	for (i = 0; i < n; i++) {
+		S.faults[i].spec = specs[i];
+		S.faults[i].id = (unsigned)i;
+		arm(&S.faults[i]);
+	}
+	S.nfaults = (size_t)n;
+	busy--;
+	S.armed = 1;
+}
