@@ -106,6 +106,10 @@ uint64_t hist_quantile(const struct hist *h, double q)
 
 	if (h->count == 0)
 		return 0;
+	if (!(q >= 0.0))          /* NaN too */
+		q = 0.0;
+	if (q > 1.0)
+		q = 1.0;
 	rank = (uint64_t)ceil(q * (double)h->count);
 	if (rank < 1)
 		rank = 1;

@@ -208,6 +208,9 @@ int parse_duration_ns(const char *s, uint64_t *out)
 
 	if (!s || !*s || !((*s >= '0' && *s <= '9') || *s == '.'))
 		return -1;
+	/* Plain decimals only: strtod would also take "0x10" and "1e1". */
+	if (strpbrk(s, "xXpP") || strspn(s, "0123456789.") < strcspn(s, "nusm"))
+		return -1;
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno || !isfinite(v) || v < 0)
@@ -224,7 +227,7 @@ int parse_duration_ns(const char *s, uint64_t *out)
 
 size_t json_escape(char *buf, size_t size, const char *s)
 {
-	size_t n = 0;
+	size_t n = 0, written = 0;
 	const unsigned char *p;
 	char tmp[8];
 	const char *piece;
@@ -247,12 +250,15 @@ size_t json_escape(char *buf, size_t size, const char *s)
 			}
 		}
 		plen = strlen(piece);
-		if (n + plen < size)
+		if (n + plen < size && n == written) {
 			memcpy(buf + n, piece, plen);
+			written += plen;
+		}
 		n += plen;
 	}
+	/* Only whole escapes are kept: a cut never leaves half of "\\u0001". */
 	if (size)
-		buf[n < size ? n : size - 1] = '\0';
+		buf[written] = '\0';
 	return n;
 }
 
@@ -375,10 +381,13 @@ out:
 
 int mkdir_p(const char *path, unsigned mode)
 {
-	char *p = xstrdup(path);
-	char *s;
+	char *p, *s;
+	struct stat st;
 	int rc = 0;
 
+	if (!*path)
+		return -EINVAL;
+	p = xstrdup(path);
 	for (s = p + 1; rc == 0; s++) {
 		if (*s != '/' && *s != '\0')
 			continue;
@@ -386,6 +395,8 @@ int mkdir_p(const char *path, unsigned mode)
 		*s = '\0';
 		if (mkdir(p, mode) < 0 && errno != EEXIST)
 			rc = -errno;
+		else if (stat(p, &st) == 0 && !S_ISDIR(st.st_mode))
+			rc = -ENOTDIR;
 		*s = c;
 		if (c == '\0')
 			break;

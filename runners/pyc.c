@@ -46,10 +46,12 @@ static void bytes_repr(char *buf, size_t size, const uint8_t *p, size_t n)
 {
 	size_t used, i;
 	int w;
+	/* Python quotes with ' unless the bytes hold a ' and no ". */
+	char quote = memchr(p, '\'', n) && !memchr(p, '"', n) ? '"' : '\'';
 
-	used = (size_t)snprintf(buf, size, "b'");
+	used = (size_t)snprintf(buf, size, "b%c", quote);
 	for (i = 0; i < n && used < size; i++) {
-		if (p[i] == '\\' || p[i] == '\'')
+		if (p[i] == '\\' || p[i] == (uint8_t)quote)
 			w = snprintf(buf + used, size - used, "\\%c", p[i]);
 		else if (p[i] == '\t')
 			w = snprintf(buf + used, size - used, "\\t");
@@ -64,7 +66,7 @@ static void bytes_repr(char *buf, size_t size, const uint8_t *p, size_t n)
 		used += w > 0 ? (size_t)w : 0;
 	}
 	if (used < size)
-		(void)snprintf(buf + used, size - used, "'");
+		(void)snprintf(buf + used, size - used, "%c", quote);
 }
 
 static int find_version(const uint8_t *data, uint32_t flags,

@@ -201,6 +201,8 @@ static int k_reproduced(struct scenario *sc, const char *v, char *why, size_t n)
 	size_t count = 0, i;
 	int rc = parse_list(items, &count, v, why, n), o;
 
+	/* Given, the list replaces the default (bad_marshal, eof). */
+	memset(sc->reproduced, 0, sizeof(sc->reproduced));
 	for (i = 0; i < count; i++) {
 		o = outcome_from_name(items[i]);
 		if (o < 0 && rc == 0) {
@@ -321,10 +323,13 @@ int scenario_parse(const char *path, const char *text, size_t len,
 	memcpy(copy, text, len);
 	copy[len] = '\0';
 	if (memchr(text, '\0', len)) {
-		(void)snprintf(err, errlen, "%s: not a text file (contains NUL bytes)", path);
+		const char *nul = memchr(text, '\0', len), *c;
+		for (c = text, lineno = 1; c < nul; c++)
+			lineno += *c == '\n';
+		(void)snprintf(err, errlen, "%s:%u: not a text file (NUL byte)", path, lineno);
 		rc = -1;
 	}
-	for (line = copy; rc == 0 && line; line = next) {
+	for (line = copy; rc == 0 && line && *line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
@@ -355,6 +360,7 @@ int scenario_load(const char *path, struct scenario *sc, char *err, size_t errle
 	size_t len = 0;
 	int e = read_file(path, &text, &len), rc;
 
+	memset(sc, 0, sizeof(*sc));
 	if (e < 0) {
 		(void)snprintf(err, errlen, "cannot read scenario '%s': %s", path, strerror(-e));
 		return -1;

@@ -20,6 +20,10 @@ static enum write_status py27_import_write(struct write_req *req)
 	int timestamp = req->len >= PYC_HEADER_SIZE && pyc_le32(req->data + 4) == 0;
 	int fd, rc;
 
+	if (req->len < PYC_HEADER_SIZE) {
+		strategy_oserror(req, EINVAL, req->path, NULL);
+		return WRITE_RAISED;
+	}
 	(void)unlink(req->path);
 	fd = open(req->path, O_EXCL | O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC,
 		  req->mode & 0666);
@@ -34,8 +38,11 @@ static enum write_status py27_import_write(struct write_req *req)
 	if (rc == 0)
 		rc = strategy_write_chunked(fd, req->data + sizeof(header),
 					    req->len - sizeof(header));
-	if (rc == 0 && timestamp && pwrite(fd, req->data + 8, 4, 8) != 4)
-		rc = errno ? -errno : -EIO;
+	if (rc == 0 && timestamp) {
+		errno = 0;
+		if (pwrite(fd, req->data + 8, 4, 8) != 4)
+			rc = errno ? -errno : -EIO;
+	}
 	if (rc < 0) {
 		strategy_oserror(req, -rc, req->path, NULL);
 		(void)unlink(req->path);

@@ -19,6 +19,10 @@ static enum write_status py27_pycompile_write(struct write_req *req)
 	uint8_t zero_magic[4] = { 0, 0, 0, 0 };
 	int fd, rc;
 
+	if (req->len < PYC_HEADER_SIZE) {
+		strategy_oserror(req, EINVAL, req->path, NULL);
+		return WRITE_RAISED;
+	}
 	fd = open(req->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	if (fd < 0) {
 		strategy_oserror(req, errno, req->path, NULL);

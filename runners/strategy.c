@@ -117,7 +117,9 @@ int strategy_fsync_dir(const char *path)
 
 	(void)snprintf(dir, sizeof(dir), "%s", path);
 	slash = strrchr(dir, '/');
-	if (slash)
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
 		*slash = '\0';
 	else
 		strcpy(dir, ".");

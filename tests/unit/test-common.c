@@ -48,7 +48,7 @@ static void duration_accepts(void **state)
 static void duration_rejects(void **state)
 {
 	static const char *const bad[] = {
-		"", "abc", "-1s", "5x", "1e400", "s", " 5s", "5 s", "5S",
+		"", "abc", "-1s", "5x", "1e400", "s", " 5s", "5 s", "5S", "0x10", "1e1s",
 		"inf", "nan", "1e30s", "5ms ", "+5s",
 	};
 	uint64_t out = 42;
@@ -155,6 +155,13 @@ static void json_truncates(void **state)
 
 	/* size 0: nothing written, length still reported */
 	buf[0] = 'X';
+	/* An escape that does not fit is dropped whole, never half written. */
+	{
+		char small[4];
+		n = json_escape(small, sizeof(small), "ab\"c");
+		assert_int_equal(n, 5);
+		assert_string_equal(small, "ab");
+	}
 	n = json_escape(buf, 0, "\"q\"");
 	assert_int_equal(n, 5);
 	assert_int_equal(buf[0], 'X');

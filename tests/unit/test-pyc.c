@@ -267,9 +267,22 @@ static void magic_release(void **state)
 	assert_null(pyc_magic_release(1u | 0x0a0d0000u));
 }
 
+/* Python's bytes repr switches to double quotes for a ' without a ". */
+static void magic_repr_quotes_like_python(void **state)
+{
+	static const uint8_t quote_magic[16] = { 0x27, 0x0d, 0x0d, 0x0a };
+	struct pyc_check c;
+
+	(void)state;
+	pyc_check_header(quote_magic, sizeof(quote_magic), 3495u | 0x0a0d0000u, NULL, 0, "mod", &c);
+	assert_int_equal(c.verdict, PYC_BAD_MAGIC);
+	assert_string_equal(c.why, "bad magic number in 'mod': b\"'\\r\\r\\n\"");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(magic_repr_quotes_like_python),
 		cmocka_unit_test(le32_roundtrip),
 		cmocka_unit_test(build_timestamp),
 		cmocka_unit_test(build_checked_hash),

@@ -256,6 +256,27 @@ static void error_no_modules(void **state)
 	assert_string_equal(err, "t.scn:3: no 'modules = ...' line");
 }
 
+static void reproduced_replaces_default(void **state)
+{
+	struct scenario sc;
+
+	(void)state;
+	assert_int_equal(parse("name = x\nmodules = m\nreproduced = stale\n", &sc), 0);
+	assert_true(sc.reproduced[OUTCOME_STALE]);
+	assert_false(sc.reproduced[OUTCOME_EOF]);
+	assert_false(sc.reproduced[OUTCOME_BAD_MARSHAL]);
+	scenario_free(&sc);
+}
+
+static void missing_name_counts_real_lines(void **state)
+{
+	struct scenario sc;
+
+	(void)state;
+	assert_failed(parse("modules = m\njobs = 2\n", &sc), &sc);
+	assert_string_equal(err, "t.scn:2: no 'name = ...' line");
+}
+
 static void error_nul_bytes(void **state)
 {
 	static const char text[] = "name = x\nmodules = m\0\n";
@@ -265,7 +286,7 @@ static void error_nul_bytes(void **state)
 	err[0] = '\0';
 	assert_failed(scenario_parse("t.scn", text, sizeof(text) - 1, &sc, err,
 				     sizeof(err)), &sc);
-	assert_string_equal(err, "t.scn: not a text file (contains NUL bytes)");
+	assert_string_equal(err, "t.scn:2: not a text file (NUL byte)");
 }
 
 static void error_too_many_items(void **state)
@@ -335,6 +356,8 @@ int main(void)
 		cmocka_unit_test(error_no_name),
 		cmocka_unit_test(error_no_modules),
 		cmocka_unit_test(error_nul_bytes),
+		cmocka_unit_test(reproduced_replaces_default),
+		cmocka_unit_test(missing_name_counts_real_lines),
 		cmocka_unit_test(error_too_many_items),
 		cmocka_unit_test(error_small_buffer),
 		cmocka_unit_test(load_from_file),
