@@ -62,9 +62,13 @@ void summary_count_fault(struct strategy_result *r, const char *point, uint64_t 
 			return;
 		}
 	}
+	/* Kept sorted by name, so the same counts always read the same. */
 	if (r->nfaults < SUMMARY_MAX_FAULT_POINTS) {
-		r->faults[r->nfaults].point = xstrdup(point);
-		r->faults[r->nfaults++].count = n;
+		for (i = r->nfaults; i > 0 && strcmp(r->faults[i - 1].point, point) > 0; i--)
+			r->faults[i] = r->faults[i - 1];
+		r->faults[i].point = xstrdup(point);
+		r->faults[i].count = n;
+		r->nfaults++;
 	}
 }
 
