@@ -195,7 +195,7 @@ static struct armed *armed_by_point(const char *point, unsigned *which)
 static void send_fault_line(const char *text, size_t len)
 {
 	uint8_t buf[EVENT_MAX];
-	struct event_hdr hdr = { .kind = EV_FAULT, .cycle = S.cycle };
+	struct event_hdr hdr = { .kind = EV_FAULT, .magic = EVENT_MAGIC, .cycle = S.cycle };
 
 	if (S.event_fd < 0)
 		return;
@@ -204,8 +204,7 @@ static void send_fault_line(const char *text, size_t len)
 	hdr.size = (uint16_t)(sizeof(hdr) + len);
 	memcpy(buf, &hdr, sizeof(hdr));
 	memcpy(buf + sizeof(hdr), text, len);
-	/* Raw: no preload (ours or libfiu's) may shorten the log. */
-	(void)syscall(SYS_write, S.event_fd, buf, hdr.size);
+	(void)event_send(S.event_fd, buf, hdr.size);
 }
 
 /*

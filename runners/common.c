@@ -4,6 +4,7 @@
  * an allocation failure is an internal error and ends the program.
  */
 #include "common.h"
+#include "event.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -294,6 +296,18 @@ int write_all(int fd, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return rc;
+}
+
+int event_send(int fd, const void *record, size_t size)
+{
+	long n;
+
+	do
+		n = syscall(SYS_write, fd, record, size);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == size ? 0 : -EIO;
 }
 
 int read_file(const char *path, char **data, size_t *len)

@@ -21,16 +21,27 @@ enum event_kind {
 	EV_FATAL,       /* the worker cannot go on: text says why */
 };
 
+#define EVENT_MAGIC 0xa5
+
 struct event_hdr {
 	uint16_t size;          /* whole record, header included */
+	uint8_t magic;          /* EVENT_MAGIC: a garbled stream shows at once */
 	uint8_t kind;
 	uint8_t op;
 	uint8_t outcome;
 	uint8_t module;
-	uint16_t count;         /* EV_SAMPLES: number of samples */
+	uint8_t pad;
+	uint32_t count;         /* EV_SAMPLES: number of samples */
+	uint32_t pad2;
 	uint64_t cycle;
 	uint64_t latency_ns;
 };
+
+/*
+ * Write one record with the raw system call: no preload (ours, or libfiu's
+ * that shortens every write()) may split it. Returns 0 or -errno.
+ */
+int event_send(int fd, const void *record, size_t size);
 
 /* One cycle in a batch: no text, nothing to keep but its class and time. */
 struct event_sample {

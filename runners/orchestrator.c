@@ -45,6 +45,7 @@ struct slot {
 	int status;                  /* from waitpid */
 	int said_bye;
 	int killed_as_hung;
+	int garbled;                 /* sent something that is not a record */
 	int crash_injected;          /* it reported a crash fault before dying */
 	uint64_t cycles;             /* compile + import cycles received */
 	uint64_t last_heard_ns;
@@ -287,9 +288,14 @@ static int drain(struct run *r, struct slot *sl)
 	sl->last_heard_ns = now_ns();
 	for (off = 0; sl->have - off >= sizeof(h);) {
 		memcpy(&h, sl->buf + off, sizeof(h));
-		if (h.size < sizeof(h) || h.size > EVENT_MAX) {
-			/* Not a record: the worker is broken. Drop what we have. */
+		if (h.magic != EVENT_MAGIC || h.size < sizeof(h) || h.size > EVENT_MAX) {
+			/* Not a record: the stream is garbled and cannot be trusted
+			 * from here on. The worker is stopped and counted as crashed. */
 			off = sl->have;
+			if (!sl->garbled) {
+				sl->garbled = 1;
+				(void)kill(sl->pid, SIGKILL);
+			}
 			break;
 		}
 		if (sl->have - off < h.size)
@@ -469,7 +475,7 @@ static int spawn(struct run *r, struct slot *sl)
 	(void)fcntl(fds[0], F_SETFL, O_NONBLOCK);
 	sl->pid = pid;
 	sl->fd = fds[0];
-	sl->exited = sl->said_bye = sl->killed_as_hung = sl->crash_injected = 0;
+	sl->exited = sl->said_bye = sl->killed_as_hung = sl->crash_injected = sl->garbled = 0;
 	sl->have = 0;
 	sl->last_heard_ns = now_ns();
 	sl->batch_start_ns = now_ns();
@@ -491,7 +497,9 @@ static void record_death(struct run *r, struct slot *sl)
 	struct strategy_result *res = r->results[sl->strategy];
 	char why[128];
 
-	if (WIFSIGNALED(sl->status))
+	if (sl->garbled)
+		(void)snprintf(why, sizeof(why), "worker sent a garbled record and was stopped");
+	else if (WIFSIGNALED(sl->status))
 		(void)snprintf(why, sizeof(why), "%s: killed by signal %d (%s)",
 			       sl->killed_as_hung ? "no record within the cycle timeout"
 						  : "worker died",
@@ -524,7 +532,7 @@ static void finish_slot(struct run *r, struct slot *sl, int stopping)
 	if (sl->crash_injected) {
 		event_prefix(r, sl, "exit");
 		(void)fputs(", \"outcome\": \"crash-injected\"}\n", r->events);
-	} else if (!(stopping && WIFSIGNALED(sl->status) && !sl->killed_as_hung)) {
+	} else if (sl->garbled || !(stopping && WIFSIGNALED(sl->status) && !sl->killed_as_hung)) {
 		record_death(r, sl);
 	}
 	if (r->fatal || stopping || !time_left)

@@ -85,12 +85,13 @@ static void send_record(uint8_t kind, const struct event_hdr *proto,
 	if (text_len > sizeof(buf) - sizeof(hdr))
 		text_len = sizeof(buf) - sizeof(hdr);
 	hdr.kind = kind;
+	hdr.magic = EVENT_MAGIC;
 	hdr.size = (uint16_t)(sizeof(hdr) + text_len);
 	memcpy(buf, &hdr, sizeof(hdr));
 	if (text_len)
 		memcpy(buf + sizeof(hdr), text, text_len);
 	/* One write: the record arrives whole or not at all. */
-	(void)write_all(W.args.event_fd, buf, hdr.size);
+	(void)event_send(W.args.event_fd, buf, hdr.size);
 }
 
 static void flush_samples(void)
@@ -99,10 +100,11 @@ static void flush_samples(void)
 
 	if (W.nsamples) {
 		hdr.kind = EV_SAMPLES;
-		hdr.count = (uint16_t)W.nsamples;
+		hdr.magic = EVENT_MAGIC;
+		hdr.count = (uint32_t)W.nsamples;
 		hdr.size = (uint16_t)(sizeof(hdr) + W.nsamples * sizeof(struct event_sample));
 		memcpy(W.batch, &hdr, sizeof(hdr));
-		(void)write_all(W.args.event_fd, W.batch, hdr.size);
+		(void)event_send(W.args.event_fd, W.batch, hdr.size);
 		W.nsamples = 0;
 	}
 	W.last_flush_ns = now_ns();

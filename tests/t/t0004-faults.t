@@ -15,7 +15,7 @@ SCN
 
 # --- short writes: the gh-126606 truncation ---------------------------------
 R="$SCRATCH/short"
-"$PYCSTORM" run -s py33-atomic,native,checked-atomic,loop-atomic,fsync-atomic -j 2 -n 300 \
+"$PYCSTORM" run -s py33-atomic,native,checked-atomic,loop-atomic,fsync-atomic -j 2 -d 3s \
 	--seed 126606 --fault short-write:p=0.3 -o "$R" -q
 ok "short-write run exits 0"
 for s in py33-atomic native; do
@@ -110,8 +110,8 @@ ok "another seed gives other decisions"
 
 # --- libfiu's own point, side by side ---------------------------------------------
 R="$SCRATCH/fiu"
-"$PYCSTORM" run -s py33-atomic -j 2 -n 200 --seed 5 -o "$R" -q \
-	--fault fiu:point=posix/io/rw/write/reduce,p=0.2
+"$PYCSTORM" run -s py33-atomic -j 4 -n 300 --seed 5 -o "$R" -q \
+	--fault fiu:point=posix/io/rw/write/reduce,p=0.3
 ok "a run with libfiu's posix/io/rw/write/reduce exits 0"
 [ "$(result "$R/summary.json" py33-atomic 'r["faults_fired"].get("posix/io/rw/write/reduce", 0) > 0 and r["outcomes"].get("eof", 0) > 0')" = True ]
 ok "libfiu's reduce point fires, is counted, and truncates py33-atomic's caches"
