@@ -31,6 +31,11 @@ ifneq ($(SANITIZE),)
 BUILD = build/sanitize
 BIN = build/sanitize/bin
 SAN_FLAGS = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+# Workers load the inject library with LD_PRELOAD ahead of the ASan runtime;
+# it intercepts no allocation, so the link-order check is safe to skip.
+export ASAN_OPTIONS = verify_asan_link_order=0:abort_on_error=0
+export LSAN_OPTIONS = suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
+export UBSAN_OPTIONS = print_stacktrace=1:halt_on_error=1
 endif
 
 WARN = -Wall -Wextra -Wshadow -Wno-missing-field-initializers
@@ -146,6 +151,7 @@ unit-tests: $(UNIT_BIN)
 # The tests find the programs and the Python they were built against here.
 export PYCSTORM_BIN = $(abspath $(BIN))
 export PYCSTORM_PYTHON = $(PY_EXE)
+export PYCSTORM_SANITIZE = $(SANITIZE)
 PROVE ?= prove
 PROVE_FLAGS ?=
 integration-tests: all

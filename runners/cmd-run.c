@@ -503,9 +503,12 @@ static int run_main(int argc, char **argv)
 	int fresh_cache, rc = EXIT_OK, wrc;
 
 	parse_options(argc, argv, &o);
-	if (access(cli_worker_program(), X_OK) != 0)
-		die(EXIT_SKIP, "the worker '%s' is missing: run 'make' first",
-		    cli_worker_program());
+	{
+		char *worker = cli_worker_program();
+		if (access(worker, X_OK) != 0)
+			die(EXIT_SKIP, "the worker '%s' is missing: run 'make' first", worker);
+		free(worker);
+	}
 	scenario_path = cli_find_scenario(o.scenario ? o.scenario : "default", err, sizeof(err));
 	if (!scenario_path)
 		die(EXIT_USAGE, "run: %s", err);

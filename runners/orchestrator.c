@@ -142,16 +142,18 @@ static void count(struct run *r, struct slot *sl, unsigned op, unsigned outcome,
 static void on_samples(struct run *r, struct slot *sl, const struct event_hdr *h,
 		       const uint8_t *body, size_t len)
 {
-	const struct event_sample *sm = (const struct event_sample *)body;
-	size_t i, n = len / sizeof(*sm);
+	struct event_sample sm;
+	size_t i, n = len / sizeof(sm);
 
 	if (n > h->count)
 		n = h->count;
 	for (i = 0; i < n; i++) {
-		count(r, sl, sm[i].op, sm[i].outcome,
-		      (uint64_t)sm[i].latency_lo | (uint64_t)sm[i].latency_hi << 32);
-		if (sm[i].op < OP_COUNT && sm[i].outcome < OUTCOME_COUNT) {
-			sl->batch[sm[i].op][sm[i].outcome]++;
+		/* Records are packed back to back: copy, do not cast. */
+		memcpy(&sm, body + i * sizeof(sm), sizeof(sm));
+		count(r, sl, sm.op, sm.outcome,
+		      (uint64_t)sm.latency_lo | (uint64_t)sm.latency_hi << 32);
+		if (sm.op < OP_COUNT && sm.outcome < OUTCOME_COUNT) {
+			sl->batch[sm.op][sm.outcome]++;
 			sl->batch_cycles++;
 		}
 	}

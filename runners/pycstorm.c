@@ -48,20 +48,31 @@ static char *exe_dir(void)
 	return xstrdup(buf);
 }
 
-/* A file of the checkout (bin/../rel) if there is one, else the installed one. */
+/*
+ * A file of the checkout if there is one: $PYCSTORM_HOME/rel, else rel in
+ * a folder above the executable (bin/ and build/sanitize/bin/ both work);
+ * otherwise the installed one.
+ */
 static char *project_path(const char *rel, const char *installed)
 {
-	char *dir = exe_dir(), *path = xasprintf("%s/../%s", dir, rel);
-	char *real;
+	const char *home = getenv("PYCSTORM_HOME");
+	char *dir = exe_dir(), *path = NULL, *real = NULL;
+	int up;
 
-	free(dir);
-	if (access(path, F_OK) == 0) {
-		real = realpath(path, NULL);
+	if (home && *home) {
+		path = xasprintf("%s/%s", home, rel);
+		if (access(path, F_OK) == 0)
+			real = realpath(path, NULL);
 		free(path);
-		return real ? real : xstrdup(rel);
 	}
-	free(path);
-	return xstrdup(installed);
+	for (up = 1; up <= 3 && !real; up++) {
+		path = xasprintf("%s/%.*s%s", dir, 3 * up, "../../../", rel);
+		if (access(path, F_OK) == 0)
+			real = realpath(path, NULL);
+		free(path);
+	}
+	free(dir);
+	return real ? real : xstrdup(installed);
 }
 
 char *cli_scenarios_dir(void)

@@ -110,11 +110,20 @@ ok "another seed gives other decisions"
 
 # --- libfiu's own point, side by side ---------------------------------------------
 R="$SCRATCH/fiu"
-"$PYCSTORM" run -s py33-atomic -j 4 -n 300 --seed 5 -o "$R" -q \
-	--fault fiu:point=posix/io/rw/write/reduce,p=0.3
-ok "a run with libfiu's posix/io/rw/write/reduce exits 0"
-[ "$(result "$R/summary.json" py33-atomic 'r["faults_fired"].get("posix/io/rw/write/reduce", 0) > 0 and r["outcomes"].get("eof", 0) > 0')" = True ]
-ok "libfiu's reduce point fires, is counted, and truncates py33-atomic's caches"
+case "${PYCSTORM_SANITIZE:-}" in
+*address*)
+	# fiu_posix_preload.so replaces malloc, which ASan owns: they cannot share a process.
+	skip "a run with libfiu's posix/io/rw/write/reduce" "libfiu's preload and AddressSanitizer both replace malloc"
+	skip "libfiu's reduce point fires and truncates" "libfiu's preload and AddressSanitizer both replace malloc"
+	;;
+*)
+	"$PYCSTORM" run -s py33-atomic -j 4 -n 300 --seed 5 -o "$R" -q \
+		--fault fiu:point=posix/io/rw/write/reduce,p=0.3
+	ok "a run with libfiu's posix/io/rw/write/reduce exits 0"
+	[ "$(result "$R/summary.json" py33-atomic 'r["faults_fired"].get("posix/io/rw/write/reduce", 0) > 0 and r["outcomes"].get("eof", 0) > 0')" = True ]
+	ok "libfiu's reduce point fires, is counted, and truncates py33-atomic's caches"
+	;;
+esac
 
 # --- bad specs -------------------------------------------------------------------
 one_line_exit 2 "fault 'short-write:p=2': p=2: not a probability from 0 to 1" \
