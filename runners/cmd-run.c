@@ -43,6 +43,7 @@ struct run_options {
 	int keep_cache;
 	int quiet;
 	int preload;
+	unsigned shard_index, shard_count;     /* --shard I/N, 0-based index */
 	const char *faults[FAULT_MAX_SPECS];   /* --fault, in order */
 	size_t nfaults;
 };
@@ -62,18 +63,55 @@ static const char run_usage[] =
 	"  -f, --fault SPEC         inject a fault (repeatable): NAME[:KEY=VALUE,...],\n"
 	"                           e.g. short-write:p=0.05 (see 'pycstorm list faults')\n"
 	"      --preload            load the inject library even with no fault armed\n"
+	"      --shard I/N          run slice I of N of the worker space (default: from\n"
+	"                           CI_NODE_INDEX / CI_NODE_TOTAL); merge with 'pycstorm merge'\n"
 	"      --keep-cache         do not delete the fresh cache folder afterwards\n"
 	"  -q, --quiet              print nothing but errors\n"
 	"  -h, --help               this text\n";
 
 static const char run_valid[] =
 	"-s/--strategy, -j/--jobs, -d/--duration, -n/--iterations, --seed, "
-	"--cache-dir, -o/--out, -f/--fault, --preload, --cycle-timeout, --keep-cache, "
+	"--cache-dir, -o/--out, -f/--fault, --preload, --shard, --cycle-timeout, --keep-cache, "
 	"-q/--quiet, -h/--help";
 
 static void bad_value(const char *option, const char *value, const char *want)
 {
 	die(EXIT_USAGE, "run: %s '%s' is not %s", option, value, want);
+}
+
+/* "I/N", 1-based as CI systems number their nodes. */
+static int parse_shard(const char *text, unsigned *index, unsigned *count)
+{
+	const char *slash = strchr(text, '/');
+	char *first;
+	uint64_t i, n;
+	int rc;
+
+	if (!slash)
+		return -1;
+	first = xstrndup(text, (size_t)(slash - text));
+	rc = parse_u64(first, &i) < 0 || parse_u64(slash + 1, &n) < 0 || i < 1 || n < 1 ||
+			     i > n || n > 10000 ? -1 : 0;
+	free(first);
+	if (rc == 0) {
+		*index = (unsigned)(i - 1);
+		*count = (unsigned)n;
+	}
+	return rc;
+}
+
+/* CI_NODE_INDEX / CI_NODE_TOTAL (GitLab's parallel jobs, 1-based). */
+static void shard_from_environment(struct run_options *o)
+{
+	const char *index = getenv("CI_NODE_INDEX"), *total = getenv("CI_NODE_TOTAL");
+	char *text;
+
+	if (o->shard_count || !index || !total || !*index || !*total)
+		return;
+	text = xasprintf("%s/%s", index, total);
+	if (parse_shard(text, &o->shard_index, &o->shard_count) < 0)
+		die(EXIT_USAGE, "run: CI_NODE_INDEX/CI_NODE_TOTAL '%s' is not I/N with 1 <= I <= N", text);
+	free(text);
 }
 
 static void parse_options(int argc, char **argv, struct run_options *o)
@@ -90,6 +128,7 @@ static void parse_options(int argc, char **argv, struct run_options *o)
 		{ "keep-cache", no_argument, NULL, 'K' },
 		{ "fault", required_argument, NULL, 'f' },
 		{ "preload", no_argument, NULL, 'P' },
+		{ "shard", required_argument, NULL, 'H' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -129,6 +168,10 @@ static void parse_options(int argc, char **argv, struct run_options *o)
 			break;
 		case 'K': o->keep_cache = 1; break;
 		case 'P': o->preload = 1; break;
+		case 'H':
+			if (parse_shard(optarg, &o->shard_index, &o->shard_count) < 0)
+				bad_value("--shard", optarg, "I/N with 1 <= I <= N (like 2/4)");
+			break;
 		case 'f':
 			if (o->nfaults == FAULT_MAX_SPECS)
 				die(EXIT_USAGE, "run: more than %d --fault options", FAULT_MAX_SPECS);
@@ -139,13 +182,16 @@ static void parse_options(int argc, char **argv, struct run_options *o)
 			(void)fputs(run_usage, stdout);
 			exit(EXIT_OK);
 		default:
-			if (optopt && strchr("sjdnoSTf", optopt))
+			if (optopt && strchr("sjdnoSTfH", optopt))
 				die(EXIT_USAGE, "run: option '%s' needs a value", argv[optind - 1]);
 			cli_bad_option("run", argv[optind - 1], run_valid);
 		}
 	}
 	if (o->duration_ns && o->iterations)
 		die(EXIT_USAGE, "run: give --duration or --iterations, not both");
+	shard_from_environment(o);
+	if (!o->shard_count)
+		o->shard_count = 1;
 	if (optind < argc)
 		o->scenario = argv[optind++];
 	if (optind < argc)
@@ -297,6 +343,11 @@ static char *replay_command(const struct run_options *o, const struct run_plan *
 		next = xasprintf("%s -d %gs", cmd, (double)plan->duration_ns / 1e9);
 	free(cmd);
 	cmd = next;
+	if (plan->shard_count > 1) {
+		next = xasprintf("%s --shard %u/%u", cmd, plan->shard_index + 1, plan->shard_count);
+		free(cmd);
+		cmd = next;
+	}
 	for (i = 0; i < plan->nfaults; i++) {
 		next = xasprintf("%s --fault '%s'", cmd, plan->faults[i].text);
 		free(cmd);
@@ -344,6 +395,8 @@ static int write_replay_args(const char *run_dir, const char *scenario_path,
 			(void)fprintf(f, "--fault\n%s\n", plan->faults[i].text);
 		if (plan->preload)
 			(void)fprintf(f, "--preload\n");
+		if (plan->shard_count > 1)
+			(void)fprintf(f, "--shard\n%u/%u\n", plan->shard_index + 1, plan->shard_count);
 		rc = fclose(f) == 0 ? write_file_atomic(path, text, len) : -EIO;
 	}
 	free(text);
@@ -399,6 +452,8 @@ static void fill_metadata(struct summary *s, const struct scenario *sc,
 	s->iterations = plan->iterations;
 	s->duration_target_s = (double)plan->duration_ns / 1e9;
 	s->pyc_mode = xstrdup(pyc_mode_name(sc->pyc_mode));
+	if (plan->shard_count > 1)
+		s->shard = xasprintf("%u/%u", plan->shard_index + 1, plan->shard_count);
 	for (i = 0; i < plan->nfaults && i < 32; i++)
 		s->faults[s->nfaults++] = xstrdup(plan->faults[i].text);
 	for (i = 0; i < plan->nstrategies; i++) {
@@ -478,6 +533,8 @@ static void build_plan(const struct run_options *o, const struct scenario *sc,
 	plan->worker_program = cli_worker_program();
 	resolve_faults(o, sc, plan);
 	plan->preload = o->preload;
+	plan->shard_index = o->shard_index;
+	plan->shard_count = o->shard_count;
 	plan->inject_library = sibling_of_worker(plan->worker_program, "libpycstorm-inject.so");
 	plan->fiu_preload = FIU_POSIX_PRELOAD;
 	if ((plan->nfaults || plan->preload) && access(plan->inject_library, R_OK) != 0)

@@ -93,9 +93,9 @@ static double run_time_s(const struct run *r)
 
 static void event_prefix(struct run *r, const struct slot *sl, const char *type)
 {
-	(void)fprintf(r->events, "{\"t\": %.6f, \"type\": \"%s\", \"worker\": %zu, "
+	(void)fprintf(r->events, "{\"t\": %.6f, \"type\": \"%s\", \"worker\": %u, "
 				 "\"strategy\": \"%s\", \"seed\": %" PRIu64,
-		      run_time_s(r), type, (size_t)(sl - r->slots),
+		      run_time_s(r), type, sl->worker,
 		      r->plan->strategies[sl->strategy]->name, sl->seed);
 }
 
@@ -373,7 +373,7 @@ static char **worker_env(struct run *r, const struct slot *sl, size_t *nextra)
 		env[k++] = xasprintf(INJECT_ENV_ROOT "=%s", plan->cache_root);
 		env[k++] = xasprintf(INJECT_ENV_STATE "=%s/.state", plan->cache_root);
 		env[k++] = xasprintf(INJECT_ENV_SEED "=%" PRIu64, sl->seed);
-		env[k++] = xasprintf(INJECT_ENV_WORKER "=%zu", (size_t)(sl - r->slots));
+		env[k++] = xasprintf(INJECT_ENV_WORKER "=%u", sl->worker);
 		env[k++] = xasprintf(EVENT_FD_ENV "=3");
 	}
 	env[k] = NULL;
@@ -766,7 +766,10 @@ static void make_slots(struct run *r)
 		for (w = 0; w < plan->jobs; w++) {
 			struct slot *sl = &r->slots[i * plan->jobs + w];
 			sl->strategy = i;
-			sl->worker = w;
+			/* A shard runs its own slice of a virtual shard_count * jobs
+			 * worker run: indices (and so seeds) never repeat across
+			 * shards, and every shard has compile and import workers. */
+			sl->worker = plan->shard_index * plan->jobs + w;
 			sl->role = w < plan->compile_jobs ? ROLE_COMPILE : ROLE_IMPORT;
 			sl->fd = -1;
 		}
