@@ -71,14 +71,19 @@ CLI_SRC = $(wildcard runners/cmd-*.c) runners/pycstorm.c runners/orchestrator.c 
 	$(INJECT_COMMON) inject/holder.c
 # The preload library: position-independent, with the fault hooks compiled in.
 INJECT_SRC = inject/preload.c $(INJECT_COMMON) runners/common.c
+# The strategies as a library, for the interpreter runner's driver (ctypes).
+STRATLIB_SRC = runners/stratlib.c runners/strategy.c runners/atomic.c \
+	$(wildcard runners/strategy-*.c) runners/pyc.c runners/common.c
 WORKER_SRC = runners/worker.c runners/embed.c runners/classify.c
 
 COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
 WORKER_OBJ = $(WORKER_SRC:%.c=$(BUILD)/%.o)
 INJECT_OBJ = $(INJECT_SRC:%.c=$(BUILD)/pic/%.o)
+STRATLIB_OBJ = $(sort $(STRATLIB_SRC:%.c=$(BUILD)/pic/%.o))
 
-PROGRAMS = $(BIN)/pycstorm $(BIN)/pycstorm-worker $(BIN)/libpycstorm-inject.so
+PROGRAMS = $(BIN)/pycstorm $(BIN)/pycstorm-worker $(BIN)/libpycstorm-inject.so \
+	$(BIN)/libpycstorm-strategies.so $(BIN)/pycstorm-driver.py
 
 .PHONY: all deps run check unit-tests integration-tests install uninstall clean bench
 all: $(PROGRAMS)
@@ -102,12 +107,23 @@ $(BIN)/libpycstorm-inject.so: $(INJECT_OBJ)
 	$(Q)mkdir -p $(BIN)
 	$(Q)$(CC) $(ALL_LDFLAGS) -shared -o $@ $^ -lfiu -ldl
 
+$(BIN)/libpycstorm-strategies.so: $(STRATLIB_OBJ)
+	$(call say,LINK,$@)
+	$(Q)mkdir -p $(BIN)
+	$(Q)$(CC) $(ALL_LDFLAGS) -shared -o $@ $^
+
+$(BIN)/pycstorm-driver.py: runners/driver.py
+	$(call say,COPY,$@)
+	$(Q)mkdir -p $(BIN)
+	$(Q)cp $< $@
+
 $(WORKER_OBJ): ALL_CFLAGS += $(PY_INCLUDES) -DPYTHON_EXE='"$(PY_EXE)"'
 $(WORKER_OBJ): $(BUILD)/python-config.stamp
 $(BUILD)/runners/pycstorm.o: ALL_CFLAGS += -DPYTHON_EXE='"$(PY_EXE)"' -DFIU_POSIX_PRELOAD='"$(FIU_POSIX_PRELOAD)"' \
 	-DPYTHON_BUILD_VERSION='"$(PY_VERSION)"' -DSHAREDIR='"$(SHAREDIR)"' -DLIBEXECDIR='"$(LIBDIR)"'
 $(BUILD)/runners/pycstorm.o: $(BUILD)/python-config.stamp
-$(BUILD)/runners/cmd-run.o: ALL_CFLAGS += -DFIU_POSIX_PRELOAD='"$(FIU_POSIX_PRELOAD)"'
+$(BUILD)/runners/cmd-run.o: ALL_CFLAGS += -DFIU_POSIX_PRELOAD='"$(FIU_POSIX_PRELOAD)"' -DPYTHON_EXE='"$(PY_EXE)"'
+$(BUILD)/runners/cmd-run.o: $(BUILD)/python-config.stamp
 
 # Rebuild the worker when PYTHON_CONFIG points at another Python.
 $(BUILD)/python-config.stamp: FORCE

@@ -22,9 +22,14 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
+#ifndef PYTHON_EXE
+#define PYTHON_EXE "python3"
+#endif
 #ifndef FIU_POSIX_PRELOAD
 #define FIU_POSIX_PRELOAD "/usr/lib/fiu/fiu_posix_preload.so"
 #endif
@@ -44,6 +49,7 @@ struct run_options {
 	int quiet;
 	int preload;
 	unsigned shard_index, shard_count;     /* --shard I/N, 0-based index */
+	const char *python;                    /* --python: the interpreter runner */
 	const char *faults[FAULT_MAX_SPECS];   /* --fault, in order */
 	size_t nfaults;
 };
@@ -63,6 +69,8 @@ static const char run_usage[] =
 	"  -f, --fault SPEC         inject a fault (repeatable): NAME[:KEY=VALUE,...],\n"
 	"                           e.g. short-write:p=0.05 (see 'pycstorm list faults')\n"
 	"      --preload            load the inject library even with no fault armed\n"
+	"      --python PATH        run the workers as that real interpreter binary\n"
+	"                           (default: the embedded worker, built against %s)\n"
 	"      --shard I/N          run slice I of N of the worker space (default: from\n"
 	"                           CI_NODE_INDEX / CI_NODE_TOTAL); merge with 'pycstorm merge'\n"
 	"      --keep-cache         do not delete the fresh cache folder afterwards\n"
@@ -71,7 +79,7 @@ static const char run_usage[] =
 
 static const char run_valid[] =
 	"-s/--strategy, -j/--jobs, -d/--duration, -n/--iterations, --seed, "
-	"--cache-dir, -o/--out, -f/--fault, --preload, --shard, --cycle-timeout, --keep-cache, "
+	"--cache-dir, -o/--out, -f/--fault, --preload, --python, --shard, --cycle-timeout, --keep-cache, "
 	"-q/--quiet, -h/--help";
 
 static void bad_value(const char *option, const char *value, const char *want)
@@ -129,6 +137,7 @@ static void parse_options(int argc, char **argv, struct run_options *o)
 		{ "fault", required_argument, NULL, 'f' },
 		{ "preload", no_argument, NULL, 'P' },
 		{ "shard", required_argument, NULL, 'H' },
+		{ "python", required_argument, NULL, 'Y' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -168,6 +177,7 @@ static void parse_options(int argc, char **argv, struct run_options *o)
 			break;
 		case 'K': o->keep_cache = 1; break;
 		case 'P': o->preload = 1; break;
+		case 'Y': o->python = optarg; break;
 		case 'H':
 			if (parse_shard(optarg, &o->shard_index, &o->shard_count) < 0)
 				bad_value("--shard", optarg, "I/N with 1 <= I <= N (like 2/4)");
@@ -179,10 +189,10 @@ static void parse_options(int argc, char **argv, struct run_options *o)
 			break;
 		case 'q': o->quiet = 1; break;
 		case 'h':
-			(void)fputs(run_usage, stdout);
+			(void)printf(run_usage, PYTHON_EXE);
 			exit(EXIT_OK);
 		default:
-			if (optopt && strchr("sjdnoSTfH", optopt))
+			if (optopt && strchr("sjdnoSTfHY", optopt))
 				die(EXIT_USAGE, "run: option '%s' needs a value", argv[optind - 1]);
 			cli_bad_option("run", argv[optind - 1], run_valid);
 		}
@@ -343,6 +353,11 @@ static char *replay_command(const struct run_options *o, const struct run_plan *
 		next = xasprintf("%s -d %gs", cmd, (double)plan->duration_ns / 1e9);
 	free(cmd);
 	cmd = next;
+	if (plan->python) {
+		next = xasprintf("%s --python %s", cmd, plan->python);
+		free(cmd);
+		cmd = next;
+	}
 	if (plan->shard_count > 1) {
 		next = xasprintf("%s --shard %u/%u", cmd, plan->shard_index + 1, plan->shard_count);
 		free(cmd);
@@ -397,6 +412,8 @@ static int write_replay_args(const char *run_dir, const char *scenario_path,
 			(void)fprintf(f, "--preload\n");
 		if (plan->shard_count > 1)
 			(void)fprintf(f, "--shard\n%u/%u\n", plan->shard_index + 1, plan->shard_count);
+		if (plan->python)
+			(void)fprintf(f, "--python\n%s\n", plan->python);
 		rc = fclose(f) == 0 ? write_file_atomic(path, text, len) : -EIO;
 	}
 	free(text);
@@ -516,6 +533,38 @@ static char *sibling_of_worker(const char *program, const char *name)
 	return path;
 }
 
+/*
+ * The interpreter runner needs a Python 3 that can run the driver: check
+ * once, up front, so a wrong path is one clear line and not dying workers.
+ */
+static void check_python(const char *python)
+{
+	static const char probe[] =
+		"import sys, ctypes, marshal, importlib._bootstrap_external as b; "
+		"b._classify_pyc; b._validate_timestamp_pyc; b._compile_bytecode; "
+		"sys.exit(0 if sys.version_info >= (3, 7) else 3)";
+	char *const argv[] = { (char *)python, "-I", "-c", (char *)probe, NULL };
+	int status = -1, devnull;
+	pid_t pid;
+
+	if (access(python, X_OK) != 0)
+		die(EXIT_SKIP, "run: --python '%s': %s", python, strerror(errno));
+	pid = fork();
+	if (pid == 0) {
+		devnull = open("/dev/null", O_WRONLY);
+		if (devnull >= 0) {
+			(void)dup2(devnull, 1);
+			(void)dup2(devnull, 2);
+		}
+		execv(python, argv);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		die(EXIT_SKIP, "run: --python '%s' is not a Python 3.7 or later that can run the "
+			       "driver (ctypes, importlib)", python);
+}
+
 static void build_plan(const struct run_options *o, const struct scenario *sc,
 		       struct run_plan *plan)
 {
@@ -533,6 +582,16 @@ static void build_plan(const struct run_options *o, const struct scenario *sc,
 	plan->worker_program = cli_worker_program();
 	resolve_faults(o, sc, plan);
 	plan->preload = o->preload;
+	if (o->python) {
+		check_python(o->python);
+		plan->python = o->python;
+		plan->driver = sibling_of_worker(plan->worker_program, "pycstorm-driver.py");
+		plan->strategies_lib = sibling_of_worker(plan->worker_program,
+							 "libpycstorm-strategies.so");
+		if (access(plan->driver, R_OK) != 0 || access(plan->strategies_lib, R_OK) != 0)
+			die(EXIT_SKIP, "the interpreter runner's '%s' or '%s' is missing: run 'make' first",
+			    plan->driver, plan->strategies_lib);
+	}
 	plan->shard_index = o->shard_index;
 	plan->shard_count = o->shard_count;
 	plan->inject_library = sibling_of_worker(plan->worker_program, "libpycstorm-inject.so");
@@ -624,6 +683,8 @@ static int run_main(int argc, char **argv)
 	free((char *)plan.modules_dir);
 	free((char *)plan.worker_program);
 	free((char *)plan.inject_library);
+	free((char *)plan.driver);
+	free((char *)plan.strategies_lib);
 	free((char *)plan.fault_env);
 	free(run_dir);
 	free(cache_root);

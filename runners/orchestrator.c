@@ -404,6 +404,25 @@ static char *module_spec(const struct run_plan *plan, const char *name)
 	return spec;
 }
 
+/* python -I driver.py <the worker's options> --strategies-lib LIB */
+static char **interpreter_argv(const struct run_plan *plan, const struct worker_args *a)
+{
+	char **inner = worker_build_argv(plan->driver, a), **argv;
+	size_t n = 0;
+
+	while (inner[n])
+		n++;
+	argv = xcalloc(n + 5, sizeof(char *));
+	argv[0] = xstrdup(plan->python);
+	argv[1] = xstrdup("-I");   /* no environment, no user site, no cwd on the path */
+	memcpy(argv + 2, inner, n * sizeof(char *));
+	argv[n + 2] = xstrdup("--strategies-lib");
+	argv[n + 3] = xstrdup(plan->strategies_lib);
+	argv[n + 4] = NULL;
+	free(inner);
+	return argv;
+}
+
 static uint64_t name_hash(const char *s)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
@@ -444,7 +463,7 @@ static int spawn(struct run *r, struct slot *sl)
 	a.evidence_dir = xasprintf("%s/evidence", plan->run_dir);
 	a.evidence_max = 5;
 	a.event_fd = 3;
-	argv = worker_build_argv(plan->worker_program, &a);
+	argv = plan->python ? interpreter_argv(plan, &a) : worker_build_argv(plan->worker_program, &a);
 	size_t nbase = 0, nextra;
 	while (r->env[nbase])
 		nbase++;

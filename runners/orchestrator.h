@@ -37,6 +37,9 @@ struct run_plan {
 	const char *inject_library;  /* preloaded when faults are armed or preload is set */
 	const char *fiu_preload;     /* libfiu's POSIX preload, for the fiu fault */
 	int preload;                 /* preload the inject library even with no faults */
+	const char *python;          /* interpreter runner: this binary runs driver.py */
+	const char *driver;          /* pycstorm-driver.py */
+	const char *strategies_lib;  /* libpycstorm-strategies.so, for the driver */
 	unsigned shard_index;        /* 0-based: this run is slice shard_index of shard_count */
 	unsigned shard_count;        /* 1 when not sharded */
 };
