@@ -50,6 +50,8 @@ struct run_options {
 	int preload;
 	unsigned shard_index, shard_count;     /* --shard I/N, 0-based index */
 	const char *python;                    /* --python: the interpreter runner */
+	const char *strategy_files[PLAN_MAX_STRATEGIES];   /* --strategy-file */
+	size_t nstrategy_files;
 	const char *faults[FAULT_MAX_SPECS];   /* --fault, in order */
 	size_t nfaults;
 };
@@ -58,6 +60,8 @@ static const char run_usage[] =
 	"usage: pycstorm run [SCENARIO|FILE.scn] [options]\n\n"
 	"Run a scenario (default: 'default') and score each strategy.\n\n"
 	"  -s, --strategy A,B,...   strategies to run (default: the scenario's)\n"
+	"      --strategy-file F.py a candidate fix: a file defining write(path, data),\n"
+	"                           run as one more strategy (repeatable)\n"
 	"  -j, --jobs N             workers per strategy (default: the scenario's)\n"
 	"  -d, --duration TIME      run for TIME (20s, 500ms, 2m)\n"
 	"  -n, --iterations N       run N cycles per worker instead\n"
@@ -78,7 +82,7 @@ static const char run_usage[] =
 	"  -h, --help               this text\n";
 
 static const char run_valid[] =
-	"-s/--strategy, -j/--jobs, -d/--duration, -n/--iterations, --seed, "
+	"-s/--strategy, --strategy-file, -j/--jobs, -d/--duration, -n/--iterations, --seed, "
 	"--cache-dir, -o/--out, -f/--fault, --preload, --python, --shard, --cycle-timeout, --keep-cache, "
 	"-q/--quiet, -h/--help";
 
@@ -138,6 +142,7 @@ static void parse_options(int argc, char **argv, struct run_options *o)
 		{ "preload", no_argument, NULL, 'P' },
 		{ "shard", required_argument, NULL, 'H' },
 		{ "python", required_argument, NULL, 'Y' },
+		{ "strategy-file", required_argument, NULL, 'F' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -178,6 +183,11 @@ static void parse_options(int argc, char **argv, struct run_options *o)
 		case 'K': o->keep_cache = 1; break;
 		case 'P': o->preload = 1; break;
 		case 'Y': o->python = optarg; break;
+		case 'F':
+			if (o->nstrategy_files == PLAN_MAX_STRATEGIES)
+				die(EXIT_USAGE, "run: too many --strategy-file options");
+			o->strategy_files[o->nstrategy_files++] = optarg;
+			break;
 		case 'H':
 			if (parse_shard(optarg, &o->shard_index, &o->shard_count) < 0)
 				bad_value("--shard", optarg, "I/N with 1 <= I <= N (like 2/4)");
@@ -192,7 +202,7 @@ static void parse_options(int argc, char **argv, struct run_options *o)
 			(void)printf(run_usage, PYTHON_EXE);
 			exit(EXIT_OK);
 		default:
-			if (optopt && strchr("sjdnoSTfHY", optopt))
+			if (optopt && strchr("sjdnoSTfHYF", optopt))
 				die(EXIT_USAGE, "run: option '%s' needs a value", argv[optind - 1]);
 			cli_bad_option("run", argv[optind - 1], run_valid);
 		}
@@ -238,6 +248,8 @@ static void resolve_strategies(const struct run_options *o, const struct scenari
 			plan->strategies[plan->nstrategies++] = st;
 		}
 	}
+	if (o->strategies && plan->nstrategies == 0 && o->nstrategy_files)
+		return;
 	/* A scenario that names none compares them all. */
 	for (i = 0; plan->nstrategies == 0 && i < strategy_count; i++)
 		plan->strategies[i] = strategy_table[i];
@@ -391,7 +403,7 @@ static int write_replay_args(const char *run_dir, const char *scenario_path,
 {
 	char *path = xasprintf("%s/replay.args", run_dir), *real = realpath(scenario_path, NULL);
 	char *text = NULL;
-	size_t len = 0, i;
+	size_t len = 0, i, n;
 	FILE *f = open_memstream(&text, &len);
 	int rc = -ENOMEM;
 
@@ -402,10 +414,14 @@ static int write_replay_args(const char *run_dir, const char *scenario_path,
 			(void)fprintf(f, "-n\n%" PRIu64 "\n", plan->iterations);
 		else
 			(void)fprintf(f, "-d\n%" PRIu64 "ns\n", plan->duration_ns);
-		(void)fprintf(f, "-s\n");
+		for (i = 0, n = 0; i < plan->nstrategies; i++)
+			if (!plan->strategies[i]->file)
+				(void)fprintf(f, "%s%s", n++ ? "," : "-s\n", plan->strategies[i]->name);
+		(void)fprintf(f, n ? "\n" : "");
 		for (i = 0; i < plan->nstrategies; i++)
-			(void)fprintf(f, "%s%s", i ? "," : "", plan->strategies[i]->name);
-		(void)fprintf(f, "\n--cycle-timeout\n%" PRIu64 "ns\n", plan->cycle_timeout_ns);
+			if (plan->strategies[i]->file)
+				(void)fprintf(f, "--strategy-file\n%s\n", plan->strategies[i]->file);
+		(void)fprintf(f, "--cycle-timeout\n%" PRIu64 "ns\n", plan->cycle_timeout_ns);
 		for (i = 0; i < plan->nfaults; i++)
 			(void)fprintf(f, "--fault\n%s\n", plan->faults[i].text);
 		if (plan->preload)
@@ -565,12 +581,43 @@ static void check_python(const char *python)
 			       "driver (ctypes, importlib)", python);
 }
 
+/* Each --strategy-file becomes one more strategy, named after its file. */
+static void add_strategy_files(const struct run_options *o, struct run_plan *plan)
+{
+	struct strategy_info *st;
+	char *real;
+	const char *base;
+	size_t i, j;
+
+	for (i = 0; i < o->nstrategy_files; i++) {
+		real = realpath(o->strategy_files[i], NULL);
+		if (!real || access(real, R_OK) != 0)
+			die(EXIT_USAGE, "run: --strategy-file '%s': %s", o->strategy_files[i],
+			    strerror(real ? errno : ENOENT));
+		base = strrchr(real, '/') + 1;
+		if (strlen(base) < 4 || strcmp(base + strlen(base) - 3, ".py") != 0)
+			die(EXIT_USAGE, "run: --strategy-file '%s' is not a .py file", o->strategy_files[i]);
+		for (j = 0; j < plan->nstrategies; j++)
+			if (!strcmp(plan->strategies[j]->name, base))
+				die(EXIT_USAGE, "run: two strategies are named '%s'", base);
+		if (plan->nstrategies == PLAN_MAX_STRATEGIES)
+			die(EXIT_USAGE, "run: more than %d strategies", PLAN_MAX_STRATEGIES);
+		st = xcalloc(1, sizeof(*st));
+		st->name = base;
+		st->summary = "a candidate fix from a Python file";
+		st->source = real;
+		st->file = real;
+		plan->strategies[plan->nstrategies++] = st;
+	}
+}
+
 static void build_plan(const struct run_options *o, const struct scenario *sc,
 		       struct run_plan *plan)
 {
 	memset(plan, 0, sizeof(*plan));
 	plan->sc = sc;
 	resolve_strategies(o, sc, plan);
+	add_strategy_files(o, plan);
 	plan->jobs = o->jobs ? o->jobs : sc->jobs;
 	plan->compile_jobs = (unsigned)(plan->jobs * sc->compile_share + 0.5);
 	if (plan->compile_jobs > plan->jobs)
@@ -665,7 +712,11 @@ static int run_main(int argc, char **argv)
 		(void)printf("\n%s\nResults: %s\n", table, run_dir);
 		free(table);
 	}
-	if (status == RUN_ABORTED) {
+	if (status == RUN_ABORTED && strstr(message, "bad input: ")) {
+		/* A worker rejected what it was given: bad input, not a bad machine. */
+		(void)fprintf(stderr, "%s: %s\n", progname, strstr(message, "bad input: ") + 11);
+		rc = EXIT_USAGE;
+	} else if (status == RUN_ABORTED) {
 		warn("run stopped: %s", message);
 		rc = EXIT_SKIP;
 	} else if (status == RUN_INTERRUPTED) {

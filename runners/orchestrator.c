@@ -445,7 +445,9 @@ static int spawn(struct run *r, struct slot *sl)
 	/* Seeds depend on the strategy's name, not its place in the list, so a
 	 * subset of strategies replays with the same per-worker seeds. */
 	sl->seed = derive_seed(plan->seed, name_hash(st->name), sl->worker, sl->generation);
-	a.strategy = st->name;
+	char *strategy_arg = st->file ? xasprintf("file:%s", st->file) : xstrdup(st->name);
+
+	a.strategy = strategy_arg;
 	a.role = sl->role;
 	a.cache_dir = xasprintf("%s/%s", plan->cache_root, st->name);
 	for (i = 0; i < plan->sc->nmodules; i++)
@@ -470,6 +472,7 @@ static int spawn(struct run *r, struct slot *sl)
 	char **env = worker_env(r, sl, &nextra);
 	free((char *)a.cache_dir);
 	free((char *)a.evidence_dir);
+	free(strategy_arg);
 	for (i = 0; i < a.nmodules; i++)
 		free((char *)a.modules[i]);
 	if (pipe2(fds, O_CLOEXEC) < 0) {

@@ -38,6 +38,7 @@ struct strategy_info {
 	const char *summary;       /* one line: what it does */
 	const char *source;        /* the historical code it mirrors */
 	enum write_status (*write)(struct write_req *req);
+	const char *file;          /* a --strategy-file: the Python file, else NULL */
 };
 
 #define STRATEGY_LIST(X)                                                     \

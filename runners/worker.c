@@ -164,9 +164,11 @@ static void send_fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	/* The orchestrator reports it; stderr only when there is no one to tell. */
 	if (W.args.event_fd >= 0)
 		send_record(EV_FATAL, &hdr, text, strlen(text));
-	(void)fprintf(stderr, "pycstorm-worker: %s\n", text);
+	else
+		(void)fprintf(stderr, "pycstorm-worker: %s\n", text);
 }
 
 /* ---- the interpreter ------------------------------------------------- */
@@ -260,6 +262,64 @@ static enum write_status native_write(struct write_req *req)
 	Py_XDECREF(result);
 	Py_XDECREF(data);
 	return status;
+}
+
+/* ---- --strategy-file ---------------------------------------------------- */
+
+static PyObject *file_write_fn;         /* write(path, data) from the file */
+static struct strategy_info file_strategy;
+
+/* A candidate fix under review: its write(path, data), called as is. */
+static enum write_status file_write(struct write_req *req)
+{
+	PyObject *data, *result;
+	enum write_status status = WRITE_DONE;
+
+	data = PyBytes_FromStringAndSize((const char *)req->data, (Py_ssize_t)req->len);
+	result = data ? PyObject_CallFunction(file_write_fn, "sO", req->path, data) : NULL;
+	if (!result) {
+		if (PyErr_ExceptionMatches(PyExc_PermissionError))
+			req->err = EACCES;
+		else if (PyErr_ExceptionMatches(PyExc_OSError))
+			req->err = EIO;
+		embed_fetch_exception(req->error, sizeof(req->error));
+		status = WRITE_RAISED;
+	}
+	Py_XDECREF(result);
+	Py_XDECREF(data);
+	return status;
+}
+
+/* Run the file in a fresh namespace and take its write(); NULL and a
+ * message when it cannot be used. */
+static const struct strategy_info *load_strategy_file(const char *path)
+{
+	PyObject *runpy = NULL, *globals = NULL;
+	const char *base = strrchr(path, '/');
+	char error[512];
+
+	runpy = PyImport_ImportModule("runpy");
+	if (runpy)
+		globals = PyObject_CallMethod(runpy, "run_path", "s", path);
+	if (globals)
+		file_write_fn = PyDict_GetItemString(globals, "write");
+	if (!globals) {
+		embed_fetch_exception(error, sizeof(error));
+		send_fatal("bad input: strategy file '%s' does not run: %s", path, error);
+	} else if (!file_write_fn || !PyCallable_Check(file_write_fn)) {
+		send_fatal("bad input: strategy file '%s' defines no write(path, data)", path);
+		file_write_fn = NULL;
+	} else {
+		Py_INCREF(file_write_fn);
+		file_strategy.name = base ? base + 1 : path;
+		file_strategy.summary = "a candidate fix from a Python file";
+		file_strategy.source = path;
+		file_strategy.file = path;
+		file_strategy.write = file_write;
+	}
+	Py_XDECREF(globals);
+	Py_XDECREF(runpy);
+	return file_write_fn ? &file_strategy : NULL;
 }
 
 /* ---- setup ------------------------------------------------------------ */
@@ -535,7 +595,7 @@ int main(int argc, char **argv)
 	if (worker_parse_args(argc, argv, &W.args) < 0)
 		return EXIT_USAGE;
 	W.strategy = strategy_find(W.args.strategy);
-	if (!W.strategy) {
+	if (!W.strategy && strncmp(W.args.strategy, "file:", 5) != 0) {
 		send_fatal("unknown strategy '%s'", W.args.strategy);
 		return EXIT_USAGE;
 	}
@@ -546,7 +606,9 @@ int main(int argc, char **argv)
 	W.last_flush_ns = now_ns();
 	if (start_interpreter() < 0)
 		return EXIT_SKIP;
-	if (setup() == 0) {
+	if (!W.strategy)
+		W.strategy = load_strategy_file(W.args.strategy + 5);
+	if (W.strategy && setup() == 0) {
 		say_hello();
 		run_cycles();
 		flush_samples();
