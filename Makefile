@@ -66,7 +66,7 @@ COMMON_SRC = runners/common.c runners/outcome.c runners/pyc.c \
 	runners/strategy.c runners/atomic.c $(wildcard runners/strategy-*.c) \
 	runners/worker-args.c results/stats.c
 INJECT_COMMON = inject/fault.c $(wildcard inject/fault-*.c) inject/lockstate.c
-CLI_SRC = $(wildcard runners/cmd-*.c) runners/pycstorm.c runners/orchestrator.c \
+CLI_SRC = $(wildcard runners/cmd-*.c) $(wildcard runners/exec-*.c) runners/pycstorm.c runners/orchestrator.c \
 	runners/scenario.c runners/fsinfo.c $(filter-out results/stats.c,$(wildcard results/*.c)) \
 	$(INJECT_COMMON) inject/holder.c
 # The preload library: position-independent, with the fault hooks compiled in.
@@ -74,7 +74,7 @@ INJECT_SRC = inject/preload.c $(INJECT_COMMON) runners/common.c
 # The strategies as a library, for the interpreter runner's driver (ctypes).
 STRATLIB_SRC = runners/stratlib.c runners/strategy.c runners/atomic.c \
 	$(wildcard runners/strategy-*.c) runners/pyc.c runners/common.c
-WORKER_SRC = runners/worker.c runners/embed.c runners/classify.c
+WORKER_SRC = runners/worker.c runners/embed.c runners/classify.c runners/stratlib.c
 
 COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)

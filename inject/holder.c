@@ -25,26 +25,38 @@ static void on_term(int sig)
 	holder_stop = 1;
 }
 
-/* Pick one regular file of dir or dir/__pycache__, uniformly; malloc'd or NULL. */
-static char *pick_file(const char *top, struct rng *rng)
+/* Reservoir-sample the regular files below dir (a few levels deep). */
+static void sample_files(const char *dir, int depth, struct rng *rng, uint64_t *seen,
+			 char **chosen)
 {
-	const char *sub = rng_next(rng) & 1 ? "/__pycache__" : "";
-	char *dir = xasprintf("%s%s", top, sub), *chosen = NULL;
 	DIR *d = opendir(dir);
 	struct dirent *e;
-	uint64_t seen = 0;
+	char *path;
 
 	while (d && (e = readdir(d)) != NULL) {
-		if (e->d_type != DT_REG)
+		if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
 			continue;
-		if (rng_range(rng, 0, seen++) == 0) {   /* reservoir sampling */
-			free(chosen);
-			chosen = xasprintf("%s/%s", dir, e->d_name);
+		path = xasprintf("%s/%s", dir, e->d_name);
+		if (e->d_type == DT_DIR && depth > 0) {
+			sample_files(path, depth - 1, rng, seen, chosen);
+		} else if (e->d_type == DT_REG && rng_range(rng, 0, (*seen)++) == 0) {
+			free(*chosen);
+			*chosen = path;
+			path = NULL;
 		}
+		free(path);
 	}
 	if (d)
 		(void)closedir(d);
-	free(dir);
+}
+
+/* Pick one regular file of the cache folder, uniformly; malloc'd or NULL. */
+static char *pick_file(const char *top, struct rng *rng)
+{
+	char *chosen = NULL;
+	uint64_t seen = 0;
+
+	sample_files(top, 3, rng, &seen, &chosen);
 	return chosen;
 }
 

@@ -19,7 +19,8 @@ static void list_strategies(void)
 
 	(void)printf("%-15s %s\n", "STRATEGY", "WHAT IT DOES / WHERE IT COMES FROM");
 	for (i = 0; i < strategy_count; i++)
-		(void)printf("%-15s %s\n%-15s   mirrors: %s\n", strategy_table[i]->name,
+		(void)printf("%-15s %s%s\n%-15s   mirrors: %s\n", strategy_table[i]->name,
+			     strategy_table[i]->workload ? "[package workload] " : "",
 			     strategy_table[i]->summary, "", strategy_table[i]->source);
 }
 

@@ -218,6 +218,14 @@ static void parse_options(int argc, char **argv, struct run_options *o)
 		die(EXIT_USAGE, "run: unexpected argument '%s' (one scenario per run)", argv[optind]);
 }
 
+/* Package strategies merge packages; the others write cache files. */
+static int fits_workload(const struct strategy_info *st, const struct scenario *sc)
+{
+	int package = !strcmp(sc->cache_kind, "package");
+
+	return package == (st->workload != NULL);
+}
+
 static void resolve_strategies(const struct run_options *o, const struct scenario *sc,
 			       struct run_plan *plan)
 {
@@ -250,11 +258,18 @@ static void resolve_strategies(const struct run_options *o, const struct scenari
 	}
 	if (o->strategies && plan->nstrategies == 0 && o->nstrategy_files)
 		return;
-	/* A scenario that names none compares them all. */
-	for (i = 0; plan->nstrategies == 0 && i < strategy_count; i++)
-		plan->strategies[i] = strategy_table[i];
+	/* A scenario that names none compares all that fit its workload. */
 	if (plan->nstrategies == 0)
-		plan->nstrategies = strategy_count;
+		for (i = 0; i < strategy_count; i++)
+			if (fits_workload(strategy_table[i], sc))
+				plan->strategies[plan->nstrategies++] = strategy_table[i];
+	for (i = 0; i < plan->nstrategies; i++)
+		if (!fits_workload(plan->strategies[i], sc))
+			die(EXIT_USAGE, "run: strategy '%s' %s; scenario '%s' has cache = %s",
+			    plan->strategies[i]->name,
+			    plan->strategies[i]->workload ? "merges packages (cache = package)"
+							  : "writes cache files, not packages",
+			    sc->name, sc->cache_kind);
 }
 
 /* Every module the scenario names must have v1..vN fixtures. */

@@ -10,10 +10,14 @@
 # is this interpreter's SourceLoader._cache_bytecode.
 import ctypes
 import errno
+import fcntl
+import importlib
 import importlib._bootstrap_external as bootstrap
 import importlib.util
-import marshal
+import json
 import os
+import pickle
+import shutil
 import signal
 import struct
 import sys
@@ -97,14 +101,18 @@ def parse_args(argv):
     return args
 
 
-class Module:
+class PycEntry:
+    """A module's .pyc in __pycache__, judged exactly as importlib's get_code."""
+
+    kind = "pyc"
+
     def __init__(self, spec, cache_dir, pyc_mode):
         name, _, paths = spec.partition(":")
         self.name = name
         self.source_path = os.path.join(cache_dir, name + ".py")
-        self.pyc_path = importlib.util.cache_from_source(self.source_path)
+        self.path = importlib.util.cache_from_source(self.source_path)
         self.loader = bootstrap.SourceFileLoader(name, self.source_path)
-        self.sources, self.images, self.stamps = [], [], []
+        self.sources, self.images, self.stamps, self.codes = [], [], [], []
         for v, path in enumerate(paths.split(",")):
             with open(path, "rb") as f:
                 source = f.read()
@@ -116,14 +124,279 @@ class Module:
                 image = bootstrap._code_to_hash_pyc(code, importlib.util.source_hash(source),
                                                     pyc_mode == "checked-hash")
             self.sources.append(source)
+            self.codes.append(code)
             self.images.append(bytes(image))
             self.stamps.append((mtime, len(source), importlib.util.source_hash(source)))
+
+    def native_write(self, image):
+        self.loader._cache_bytecode(self.source_path, self.path, image)
+
+    def judge(self, data):
+        """(outcome, error text, version) exactly as importlib's get_code decides."""
+        details = {"name": self.name, "path": self.path}
+        try:
+            flags = bootstrap._classify_pyc(data, self.name, details)
+        except (ImportError, EOFError):
+            return STALE, "", -1
+        version = -1
+        for v, (mtime, size, source_hash) in enumerate(self.stamps):
+            try:
+                if flags & 0b1:
+                    if flags & 0b10:
+                        bootstrap._validate_hash_pyc(data, source_hash, self.name, details)
+                    elif data[8:16] != source_hash:
+                        continue
+                else:
+                    bootstrap._validate_timestamp_pyc(data, mtime, size, self.name, details)
+            except ImportError:
+                continue
+            version = v
+            break
+        if version < 0 and not (flags & 0b1 and not flags & 0b10):
+            return STALE, "", -1
+        try:
+            bootstrap._compile_bytecode(memoryview(data)[16:], self.name, self.path,
+                                        self.source_path)
+        except EOFError as e:
+            return EOF, exception_line(e), version
+        except ValueError as e:
+            line = exception_line(e)
+            return (BAD_MARSHAL if line.startswith("ValueError: bad marshal data") else
+                    OTHER_ERROR), line, version
+        except Exception as e:
+            return OTHER_ERROR, exception_line(e), version
+        return OK, "", version
+
+    def keep(self, folder, data, version):
+        """The failing bytes beside the source its header names: `import NAME` there fails."""
+        v = max(version, 0)
+        os.makedirs(os.path.join(folder, "__pycache__"))
+        source = os.path.join(folder, self.name + ".py")
+        with open(source, "wb") as f:
+            f.write(self.sources[v])
+        os.utime(source, (self.stamps[v][0], self.stamps[v][0]))
+        with open(importlib.util.cache_from_source(source), "wb") as f:
+            f.write(data)
+        return "import %s" % self.name
+
+
+class JsonEntry:
+    """A mypy-style JSON cache file (.mypy_cache/X.Y/NAME.data.json), read the way
+    mypy reads it: a file that does not parse is ignored and rebuilt."""
+
+    kind = "json"
+
+    def __init__(self, spec, cache_dir, pyc_mode):
+        name, _, paths = spec.partition(":")
+        self.name = name
+        self.path = os.path.join(cache_dir, ".mypy_cache", "%d.%d" % sys.version_info[:2],
+                                 name + ".data.json")
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        self.images = []
+        for v, path in enumerate(paths.split(",")):
+            with open(path, "rb") as f:
+                source = f.read()
+            code = compile(source, name + ".py", "exec", dont_inherit=True)
+            names = sorted(set(code.co_names) | {c.co_name for c in code.co_consts
+                                                  if hasattr(c, "co_name")})
+            data = {".class": "MypyFile", "_fullname": name, "version": v + 1,
+                    "mtime": source_mtime(v), "size": len(source),
+                    "names": {n: {".class": "SymbolTableNode", "kind": "Gdef",
+                                  "node": "%s.%s" % (name, n)} for n in names}}
+            self.images.append(json.dumps(data, indent=1, sort_keys=True).encode())
+        self.texts = set(self.images)
+
+    def native_write(self, image):
+        # The interpreter's own atomic writer, the one importlib uses.
+        bootstrap._write_atomic(self.path, image)
+
+    def judge(self, data):
+        try:
+            json.loads(data)
+        except ValueError as e:
+            return STALE, exception_line(e) + " (mypy ignores the cache entry)", -1
+        return (OK, "", -1) if data in self.texts else (STALE, "", -1)
+
+    def keep(self, folder, data, version):
+        os.makedirs(folder)
+        with open(os.path.join(folder, os.path.basename(self.path)), "wb") as f:
+            f.write(data)
+        return "json.load(open('%s'))" % os.path.basename(self.path)
+
+
+class PickleEntry:
+    """Twisted's plugin cache, twisted/plugins/dropin.cache: a pickle of what each
+    plugin module provides. getCache() treats any unpickling error as an empty
+    cache, and then imports every plugin module at start-up to rebuild it."""
+
+    kind = "pickle"
+
+    def __init__(self, specs, cache_dir, pyc_mode):
+        self.name = "dropin.cache"
+        self.path = os.path.join(cache_dir, "twisted", "plugins", "dropin.cache")
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        self.sources = []
+        versions = None
+        for spec in specs:
+            name, _, paths = spec.partition(":")
+            paths = paths.split(",")
+            versions = len(paths) if versions is None else min(versions, len(paths))
+            self.sources.append((name, paths))
+        self.images = []
+        for v in range(versions or 1):
+            cache = {}
+            for name, paths in self.sources:
+                with open(paths[v], "rb") as f:
+                    code = compile(f.read(), name + ".py", "exec", dont_inherit=True)
+                cache[name] = {"moduleName": "twisted.plugins." + name, "version": v + 1,
+                               "plugins": sorted(set(code.co_names))}
+            self.images.append(pickle.dumps(cache, protocol=2))
+        self.texts = set(self.images)
+
+    def native_write(self, image):
+        # The interpreter's own atomic writer, the one importlib uses.
+        bootstrap._write_atomic(self.path, image)
+
+    def rebuild(self):
+        """The start-up import a missing or unreadable cache costs."""
+        for name, paths in self.sources:
+            with open(paths[0], "rb") as f:
+                compile(f.read(), name + ".py", "exec", dont_inherit=True)
+
+    def judge(self, data):
+        try:
+            pickle.loads(data)
+        except Exception as e:
+            return STALE, exception_line(e) + " (Twisted treats it as empty and rebuilds)", -1
+        return (OK, "", -1) if data in self.texts else (STALE, "", -1)
+
+    def keep(self, folder, data, version):
+        os.makedirs(folder)
+        with open(os.path.join(folder, "dropin.cache"), "wb") as f:
+            f.write(data)
+        return "pickle.load(open('dropin.cache', 'rb'))"
+
+
+class PackageWorkload:
+    """Gentoo bug 663324: a package merged file by file (its entry point first)
+    while other jobs resolve the entry point and import it. Compile workers
+    merge and unmerge; import workers import. merge-wait takes a lock around
+    each merge (exclusive) and each import (shared)."""
+
+    PACKAGE = "stormplugin"
+
+    def __init__(self, driver, specs, cache_dir):
+        self.d = driver
+        self.site = os.path.join(cache_dir, "site")
+        os.makedirs(self.site, exist_ok=True)
+        self.lock_path = os.path.join(cache_dir, "merge.lock")
+        self.wait = driver.strategy == "merge-wait"
+        names = [spec.partition(":")[0] for spec in specs]
+        files = {"__init__.py": "".join("from . import %s\n" % n for n in names).encode()}
+        for spec in specs:
+            name, _, paths = spec.partition(":")
+            with open(paths.split(",")[0], "rb") as f:
+                files[name + ".py"] = f.read()
+        self.meta = os.path.join(self.site, self.PACKAGE + "-1.0.dist-info", "entry_points.txt")
+        self.files = [(os.path.join(self.site, self.PACKAGE, n), data)
+                      for n, data in sorted(files.items(), key=lambda kv: kv[0] != "__init__.py")]
+        self.target = "%s.%s" % (self.PACKAGE, names[0])
+        if self.site not in sys.path:
+            sys.path.insert(0, self.site)
+
+    def locked(self, shared):
+        """A context holding the merge lock under merge-wait, nothing otherwise."""
+        workload = self
+
+        class Lock:
+            def __enter__(self):
+                self.fd = None
+                if workload.wait:
+                    self.fd = os.open(workload.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+                    fcntl.flock(self.fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+
+            def __exit__(self, *exc):
+                if self.fd is not None:
+                    os.close(self.fd)
+        return Lock()
+
+    def place(self, path, data):
+        """Each file appears whole (portage moves a finished copy into place)."""
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = "%s.%d.tmp" % (path, os.getpid())
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+
+    def merge_cycle(self, cycle):
+        t0 = time.monotonic_ns()
+        with self.locked(shared=False):
+            if cycle % 2 == 0:   # merge: metadata first, then the files one by one
+                self.place(self.meta, b"[storm.plugins]\nmain = %s\n" % self.target.encode())
+                for path, data in self.files:
+                    time.sleep(self.d.random_below(1000) / 1e6)
+                    self.place(path, data)
+            else:                # unmerge: the files, then the metadata
+                for path in [p for p, _ in self.files] + [self.meta]:
+                    time.sleep(self.d.random_below(1000) / 1e6)
+                    try:        # another merge job may have been first
+                        os.unlink(path)
+                    except FileNotFoundError:
+                        pass
+        self.d.chan.sample(OP_COMPILE, OK, time.monotonic_ns() - t0, self.d.eager)
+
+    def import_cycle(self, cycle):
+        t0 = time.monotonic_ns()
+        error = evidence = ""
+        with self.locked(shared=True):
+            try:
+                with open(self.meta) as f:
+                    target = f.read().split("=", 1)[1].strip()
+            except (OSError, IndexError):
+                outcome, target = MISSING, None   # not installed: no plugin to load
+            if target:
+                for name in [m for m in sys.modules if m.split(".")[0] == self.PACKAGE]:
+                    del sys.modules[name]
+                importlib.invalidate_caches()
+                try:
+                    importlib.import_module(target)
+                    outcome = OK
+                except ImportError as e:
+                    outcome, error = MODULE_NOT_FOUND, exception_line(e)
+                except Exception as e:
+                    outcome, error = OTHER_ERROR, exception_line(e)
+                if outcome == MODULE_NOT_FOUND:
+                    evidence = self.keep_evidence(cycle, error, target)
+        latency = time.monotonic_ns() - t0
+        if error:
+            self.d.chan.cycle_line(OP_IMPORT, outcome, 0, cycle, latency, error, evidence)
+        else:
+            self.d.chan.sample(OP_IMPORT, outcome, latency, self.d.eager)
+
+    def keep_evidence(self, cycle, error, target):
+        """Snapshot the half-merged site, but only if it still lacks what was missing."""
+        folder = self.d.claim_evidence(MODULE_NOT_FOUND, cycle)
+        if not folder:
+            return ""
+        shutil.copytree(self.site, folder,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.tmp"))
+        missing = error.split("'")[1] if "'" in error else ""
+        lacking = missing and not os.path.exists(
+            os.path.join(folder, *missing.split("."))) and not os.path.exists(
+            os.path.join(folder, *missing.split(".")) + ".py")
+        if not lacking:
+            shutil.rmtree(folder)
+            self.d.release_evidence(MODULE_NOT_FOUND)
+            return ""
+        self.d.write_readme(folder, MODULE_NOT_FOUND, error, cycle, "import %s" % target)
+        return os.path.basename(folder)
 
 
 class Driver:
     def __init__(self, args):
         self.a = args
-        self.lib = ctypes.CDLL(args["strategies-lib"])
+        lib = args.get("strategies-lib") or None   # None: this very binary (embedded runner)
+        self.lib = ctypes.CDLL(lib)
         self.lib.pycstorm_strategy_write.argtypes = [
             ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint,
             ctypes.c_uint64, ctypes.c_uint64, ctypes.c_char_p, ctypes.c_size_t,
@@ -136,6 +409,7 @@ class Driver:
         self.worker = int(args["worker"])
         self.seed = int(args["seed"])
         self.evidence_full = set()
+        self.claimed = {}
         # The inject library, when preloaded, is in the global namespace.
         main = ctypes.CDLL(None)
         self.inject_cycle = getattr(main, "pycstorm_inject_cycle", None)
@@ -154,34 +428,49 @@ class Driver:
                 exec(compile(f.read(), path, "exec"), namespace)
             self.file_write = namespace.get("write")
             if not callable(self.file_write):
-                raise RuntimeError("%s defines no write(path, data)" % path)
-        self.modules = [Module(spec, args["cache"], args["pyc"]) for spec in args["module"]]
+                raise BadInput("strategy file '%s' defines no write(path, data)" % path)
         self.rng = (self.seed * 6364136223846793005 + 1442695040888963407) & (2**64 - 1)
+        kinds = args.get("cache-kind", "pyc").split(",")
+        self.package = None
+        self.entries = []
+        if "package" in kinds:
+            self.package = PackageWorkload(self, args["module"], args["cache"])
+        for kind in kinds:
+            if kind == "pyc":
+                self.entries += [PycEntry(s, args["cache"], args["pyc"]) for s in args["module"]]
+            elif kind == "json":
+                self.entries += [JsonEntry(s, args["cache"], args["pyc"]) for s in args["module"]]
+            elif kind == "pickle":
+                self.entries.append(PickleEntry(args["module"], args["cache"], args["pyc"]))
 
     def random_below(self, n):
-        # A small LCG: the module choice only needs to be seeded, not strong.
+        # A small LCG: scheduling choices only need to be seeded, not strong.
         self.rng = (self.rng * 6364136223846793005 + 1442695040888963407) & (2**64 - 1)
         return (self.rng >> 33) % n
 
     def hello(self):
-        text = ("runner=interpreter\npython_version=%s\npython_executable=%s\npid=%d\n"
+        text = ("runner=%s\npython_version=%s\npython_executable=%s\npid=%d\n"
                 "magic=%d\ncache_tag=%s\n" % (
+                    self.a.get("runner", "interpreter"),
                     sys.version.replace("\n", " "), sys.executable, os.getpid(),
                     int.from_bytes(importlib.util.MAGIC_NUMBER[:2], "little"),
                     sys.implementation.cache_tag))
         self.chan.send(EV_HELLO, text.encode())
 
+    def strategy_name(self):
+        return os.path.basename(self.strategy[5:]) if self.file_write else self.strategy
+
     # ---- writes ------------------------------------------------------------
 
-    def write_with_strategy(self, m, image):
-        """(status, errno, error text) for one write of image to m.pyc_path."""
+    def write_with_strategy(self, entry, image):
+        """(status, errno, error text) for one write of image to entry.path."""
         failures = self.inject_failures() if self.inject_failures else 0
         if self.strategy == "native" or self.file_write:
             try:
                 if self.file_write:
-                    self.file_write(m.pyc_path, image)
+                    self.file_write(entry.path, image)
                 else:
-                    m.loader._cache_bytecode(m.source_path, m.pyc_path, image)
+                    entry.native_write(image)
             except OSError as e:
                 return WRITE_RAISED, e.errno or 0, exception_line(e)
             except Exception as e:
@@ -192,17 +481,17 @@ class Driver:
         error = ctypes.create_string_buffer(320)
         err = ctypes.c_int(0)
         status = self.lib.pycstorm_strategy_write(
-            self.strategy.encode(), m.pyc_path.encode(), image, len(image), 0o644,
+            self.strategy.encode(), entry.path.encode(), image, len(image), 0o644,
             int(self.a["tmp-id"]), int(self.a["retry-budget-ns"]), error, len(error),
             ctypes.byref(err))
         if status < 0:
-            raise RuntimeError("unknown strategy %r" % self.strategy)
+            raise BadInput("strategy '%s' does not write cache files" % self.strategy)
         return status, err.value, error.value.decode("utf-8", "replace")
 
-    def write_cycle(self, op, mi, v, cycle):
-        m = self.modules[mi]
+    def write_cycle(self, op, ei, v, cycle):
+        entry = self.entries[ei]
         t0 = time.monotonic_ns()
-        status, err, text = self.write_with_strategy(m, m.images[v])
+        status, err, text = self.write_with_strategy(entry, entry.images[v])
         latency = time.monotonic_ns() - t0
         if status == WRITE_DONE:
             outcome = OK
@@ -211,52 +500,16 @@ class Driver:
         else:
             outcome = PERMISSION_ERROR if err in (errno.EACCES, errno.EPERM) else OTHER_ERROR
         if text:
-            self.chan.cycle_line(op, outcome, mi, cycle, latency, text)
+            self.chan.cycle_line(op, outcome, ei, cycle, latency, text)
         else:
             self.chan.sample(op, outcome, latency, self.eager)
 
-    # ---- reads ---------------------------------------------------------------
+    # ---- evidence --------------------------------------------------------------
 
-    def judge(self, m, data):
-        """(outcome, error text, version) exactly as importlib's get_code decides."""
-        details = {"name": m.name, "path": m.pyc_path}
-        try:
-            flags = bootstrap._classify_pyc(data, m.name, details)
-        except (ImportError, EOFError) as e:
-            return STALE, "", -1
-        version = -1
-        for v, (mtime, size, source_hash) in enumerate(m.stamps):
-            try:
-                if flags & 0b1:
-                    if flags & 0b10:
-                        bootstrap._validate_hash_pyc(data, source_hash, m.name, details)
-                    elif data[8:16] != source_hash:
-                        continue
-                else:
-                    bootstrap._validate_timestamp_pyc(data, mtime, size, m.name, details)
-            except ImportError:
-                continue
-            version = v
-            break
-        if version < 0 and not (flags & 0b1 and not flags & 0b10):
-            return STALE, "", -1
-        try:
-            bootstrap._compile_bytecode(memoryview(data)[16:], m.name, m.pyc_path, m.source_path)
-        except EOFError as e:
-            return EOF, exception_line(e), version
-        except ValueError as e:
-            line = exception_line(e)
-            return (BAD_MARSHAL if line.startswith("ValueError: bad marshal data") else
-                    OTHER_ERROR), line, version
-        except Exception as e:
-            return OTHER_ERROR, exception_line(e), version
-        return OK, "", version
-
-    def keep_evidence(self, outcome, m, version, data, cycle, error):
-        """Keep the failing bytes beside the source its header names (see worker.c)."""
-        where = ""
+    def claim_evidence(self, outcome, cycle):
+        """A folder of our own for this failure, or None once the class has enough."""
         if not self.a.get("evidence") or outcome in self.evidence_full:
-            return where
+            return None
         name = OUTCOME_NAMES[outcome]
         for k in range(int(self.a["evidence-max"])):
             slot = os.path.join(self.a["evidence"], ".slots", "%s-%s-%d" % (
@@ -265,50 +518,53 @@ class Driver:
                 os.mkdir(slot)
             except OSError:
                 continue
-            where = "%s-%s-%d-w%d-c%d" % (self.strategy_name(), name, k, self.worker, cycle)
-            break
-        if not where:
-            self.evidence_full.add(outcome)
-            return ""
-        folder = os.path.join(self.a["evidence"], where)
-        os.makedirs(os.path.join(folder, "__pycache__"))
-        v = max(version, 0)
-        source = os.path.join(folder, m.name + ".py")
-        with open(source, "wb") as f:
-            f.write(m.sources[v])
-        os.utime(source, (m.stamps[v][0], m.stamps[v][0]))
-        with open(importlib.util.cache_from_source(source), "wb") as f:
-            f.write(data)
+            self.claimed[outcome] = slot
+            return os.path.join(self.a["evidence"], "%s-%s-%d-w%d-c%d" % (
+                self.strategy_name(), name, k, self.worker, cycle))
+        self.evidence_full.add(outcome)
+        return None
+
+    def release_evidence(self, outcome):
+        os.rmdir(self.claimed.pop(outcome))
+
+    def write_readme(self, folder, outcome, error, cycle, statement):
         with open(os.path.join(folder, "README"), "w") as f:
             f.write("strategy: %s\nclass: %s\nerror: %s\nfound by: worker %d, cycle %d, seed %d\n"
                     "interpreter: %s\nreproduce: cd into this folder and run: %s -B -c "
-                    "'import %s'\n" % (self.strategy_name(), name, error, self.worker, cycle,
-                                       self.seed, sys.executable, sys.executable, m.name))
-        return where
+                    "\"import sys; sys.path.insert(0, '.'); %s\"\n" % (
+                        self.strategy_name(), OUTCOME_NAMES[outcome], error, self.worker,
+                        cycle, self.seed, sys.executable, sys.executable, statement))
 
-    def strategy_name(self):
-        return os.path.basename(self.strategy[5:]) if self.file_write else self.strategy
+    def keep_evidence(self, outcome, entry, version, data, cycle, error):
+        folder = self.claim_evidence(outcome, cycle)
+        if not folder:
+            return ""
+        statement = entry.keep(folder, data, version)
+        self.write_readme(folder, outcome, error, cycle, statement)
+        return os.path.basename(folder)
 
-    def read_cycle(self, mi, cycle):
-        m = self.modules[mi]
+    # ---- reads ---------------------------------------------------------------
+
+    def read_cycle(self, ei, cycle):
+        entry = self.entries[ei]
         t0 = time.monotonic_ns()
         error, version, data = "", -1, b""
         try:
-            with open(m.pyc_path, "rb") as f:
+            with open(entry.path, "rb") as f:
                 data = f.read()
         except FileNotFoundError:
             outcome = MISSING
         except OSError as e:
-            # importlib ignores an unreadable cache and compiles from source.
-            outcome, error = STALE, exception_line(e) + " (ignored by importlib)"
+            # importlib (and mypy, and Twisted) treat an unreadable cache as absent.
+            outcome, error = STALE, exception_line(e) + " (ignored: rebuilt from source)"
         else:
-            outcome, error, version = self.judge(m, data)
+            outcome, error, version = entry.judge(data)
         latency = time.monotonic_ns() - t0
         evidence = ""
         if outcome in (EOF, BAD_MARSHAL, OTHER_ERROR) and data:
-            evidence = self.keep_evidence(outcome, m, version, data, cycle, error)
+            evidence = self.keep_evidence(outcome, entry, version, data, cycle, error)
         if error:
-            self.chan.cycle_line(OP_IMPORT, outcome, mi, cycle, latency, error, evidence)
+            self.chan.cycle_line(OP_IMPORT, outcome, ei, cycle, latency, error, evidence)
         else:
             self.chan.sample(OP_IMPORT, outcome, latency, self.eager)
         return outcome
@@ -326,15 +582,28 @@ class Driver:
                 break
             if self.inject_cycle:
                 self.inject_cycle(cycle)
-            mi = self.random_below(len(self.modules))
-            v = (cycle + self.worker) % len(self.modules[mi].images)
+            if self.package:
+                if compile_role:
+                    self.package.merge_cycle(cycle)
+                else:
+                    self.package.import_cycle(cycle)
+                cycle += 1
+                continue
+            ei = self.random_below(len(self.entries))
+            v = (cycle + self.worker) % len(self.entries[ei].images)
             if compile_role:
-                self.write_cycle(OP_COMPILE, mi, v, cycle)
-            elif self.read_cycle(mi, cycle) in (STALE, MISSING) and import_writes:
-                self.write_cycle(OP_WRITE, mi, v, cycle)
+                self.write_cycle(OP_COMPILE, ei, v, cycle)
+            elif self.read_cycle(ei, cycle) in (STALE, MISSING) and import_writes:
+                if hasattr(self.entries[ei], "rebuild"):
+                    self.entries[ei].rebuild()
+                self.write_cycle(OP_WRITE, ei, v, cycle)
             cycle += 1
         self.chan.flush()
         self.chan.send(EV_BYE)
+
+
+class BadInput(Exception):
+    """What the worker was given cannot be used: the run stops with exit 2."""
 
 
 def main(argv):
@@ -347,6 +616,11 @@ def main(argv):
     driver = None
     try:
         driver = Driver(args)
+    except BadInput as e:
+        text = ("bad input: %s" % e).encode()
+        record = HDR.pack(HDR.size + len(text), EVENT_MAGIC, EV_FATAL, 0, 0, 0, 0, 0, 0, 0, 0)
+        os.write(int(args.get("event-fd", "3")), record + text)
+        return 2
     except Exception as e:
         text = ("cannot start the interpreter worker: " + exception_line(e)).encode()
         record = HDR.pack(HDR.size + len(text), EVENT_MAGIC, EV_FATAL, 0, 0, 0, 0, 0, 0, 0, 0)

@@ -449,6 +449,7 @@ static int spawn(struct run *r, struct slot *sl)
 
 	a.strategy = strategy_arg;
 	a.role = sl->role;
+	a.cache_kind = plan->sc->cache_kind;
 	a.cache_dir = xasprintf("%s/%s", plan->cache_root, st->name);
 	for (i = 0; i < plan->sc->nmodules; i++)
 		a.modules[a.nmodules++] = module_spec(plan, plan->sc->modules[i]);

@@ -195,6 +195,37 @@ static int k_retry_budget(struct scenario *sc, const char *v, char *why, size_t 
 	return 0;
 }
 
+static int k_cache(struct scenario *sc, const char *v, char *why, size_t n)
+{
+	char *items[SCENARIO_MAX_LIST], *joined = xstrdup(""), *next;
+	size_t count = 0, i;
+	int rc = parse_list(items, &count, v, why, n), package = 0;
+
+	for (i = 0; i < count; i++) {
+		if (rc == 0 && strcmp(items[i], "pyc") && strcmp(items[i], "json") &&
+		    strcmp(items[i], "pickle") && strcmp(items[i], "package")) {
+			(void)snprintf(why, n, "cache '%s' is not pyc, json, pickle or package", items[i]);
+			rc = -1;
+		}
+		package |= !strcmp(items[i], "package");
+		next = xasprintf("%s%s%s", joined, i ? "," : "", items[i]);
+		free(joined);
+		joined = next;
+		free(items[i]);
+	}
+	if (rc == 0 && package && count > 1) {
+		(void)snprintf(why, n, "cache = package cannot be mixed with other kinds");
+		rc = -1;
+	}
+	if (rc == 0) {
+		free(sc->cache_kind);
+		sc->cache_kind = joined;
+	} else {
+		free(joined);
+	}
+	return rc;
+}
+
 static int k_reproduced(struct scenario *sc, const char *v, char *why, size_t n)
 {
 	char *items[SCENARIO_MAX_LIST];
@@ -233,6 +264,7 @@ static const struct { const char *key; key_parser parse; } keys[] = {
 	{ "tmp-id", k_tmp_id },
 	{ "retry-budget", k_retry_budget },
 	{ "reproduced", k_reproduced },
+	{ "cache", k_cache },
 	{ "fault", k_fault },
 };
 
@@ -340,6 +372,8 @@ int scenario_parse(const char *path, const char *text, size_t len,
 			rc = -1;
 		}
 	}
+	if (rc == 0 && !sc->cache_kind)
+		sc->cache_kind = xstrdup("pyc");
 	if (rc == 0 && !sc->name) {
 		(void)snprintf(err, errlen, "%s:%u: no 'name = ...' line", path, lineno);
 		rc = -1;
@@ -384,6 +418,7 @@ void scenario_free(struct scenario *sc)
 	free(sc->path);
 	free(sc->description);
 	free(sc->report);
+	free(sc->cache_kind);
 	free_list(sc->strategies, sc->nstrategies);
 	free_list(sc->expect_safe, sc->nexpect_safe);
 	free_list(sc->modules, sc->nmodules);

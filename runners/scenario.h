@@ -37,6 +37,7 @@ struct scenario {
 	int shared_tmp_id;         /* all workers use one "id(path)", as forked ones do */
 	uint64_t retry_budget_ns;
 	int reproduced[OUTCOME_COUNT];  /* outcomes that count as reproduced */
+	char *cache_kind;          /* "pyc", or a comma list of pyc, json, pickle; or package */
 };
 
 /* Parse path; on error fill err ("file:line: problem") and return -1. */

@@ -39,6 +39,7 @@ struct strategy_info {
 	const char *source;        /* the historical code it mirrors */
 	enum write_status (*write)(struct write_req *req);
 	const char *file;          /* a --strategy-file: the Python file, else NULL */
+	const char *workload;      /* NULL: writes a cache file; "package": merges */
 };
 
 #define STRATEGY_LIST(X)                                                     \
@@ -50,7 +51,10 @@ struct strategy_info {
 	X(fsync_atomic)                                                      \
 	X(replace_retry)                                                     \
 	X(skip_on_error)                                                     \
-	X(native)
+	X(native)                                                            \
+	X(unlink_rename)                                                     \
+	X(merge_direct)                                                      \
+	X(merge_wait)
 
 #define X(id) extern const struct strategy_info strategy_##id;
 STRATEGY_LIST(X)

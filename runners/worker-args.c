@@ -49,6 +49,10 @@ static int apply(struct worker_args *a, const char *name, const char *v)
 			rc = -1;
 	} else if (!strcmp(name, "cache"))
 		a->cache_dir = v;
+	else if (!strcmp(name, "cache-kind"))
+		a->cache_kind = v;
+	else if (!strcmp(name, "runner") || !strcmp(name, "strategies-lib"))
+		;   /* the driver's; the embedded worker knows what it is */
 	else if (!strcmp(name, "module")) {
 		if (a->nmodules < WORKER_MAX_MODULES)
 			a->modules[a->nmodules++] = v;
@@ -95,6 +99,7 @@ int worker_parse_args(int argc, char **argv, struct worker_args *out)
 	out->event_fd = -1;
 	out->evidence_max = 5;
 	out->retry_budget_ns = 100000000ull;
+	out->cache_kind = "pyc";
 	for (i = 1; i < argc && rc == 0; i += 2) {
 		if (strncmp(argv[i], "--", 2) != 0 || i + 1 >= argc ||
 		    apply(out, argv[i] + 2, argv[i + 1]) < 0) {
@@ -121,6 +126,7 @@ char **worker_build_argv(const char *program, const struct worker_args *a)
 	ADD("strategy", xstrdup(a->strategy));
 	ADD("role", xstrdup(a->role == ROLE_COMPILE ? "compile" : "import"));
 	ADD("cache", xstrdup(a->cache_dir));
+	ADD("cache-kind", xstrdup(a->cache_kind ? a->cache_kind : "pyc"));
 	for (i = 0; i < a->nmodules; i++)
 		ADD("module", xstrdup(a->modules[i]));
 	ADD("pyc", xstrdup(pyc_mode_name(a->pyc_mode)));

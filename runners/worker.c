@@ -583,6 +583,66 @@ static void run_cycles(void)
 	}
 }
 
+/*
+ * Workloads other than plain .pyc caches (JSON, pickle, packages) are the
+ * driver's (driver.py), the same code the interpreter runner uses. Here it
+ * runs inside the embedded interpreter, and reaches the C strategies
+ * through this binary's exported symbols (stratlib.c).
+ */
+static int run_driver(int argc, char **argv)
+{
+	char exe[4096], why[512], error[1024];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *driver, *slash;
+	PyObject *runpy = NULL, *globals = NULL, *args = NULL, *result = NULL;
+	int i, rc = EXIT_INTERNAL;
+
+	exe[n > 0 ? n : 0] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	driver = xasprintf("%s/pycstorm-driver.py", exe);
+	if (embed_start(why, sizeof(why)) < 0) {
+		send_fatal("%s", why);
+		free(driver);
+		return EXIT_SKIP;
+	}
+	runpy = PyImport_ImportModule("runpy");
+	if (runpy)
+		globals = PyObject_CallMethod(runpy, "run_path", "sOs", driver, Py_None,
+					      "pycstorm_driver");
+	args = globals ? PyList_New(0) : NULL;
+	for (i = 1; args && i < argc; i++) {
+		PyObject *s = PyUnicode_DecodeFSDefault(argv[i]);
+		if (!s || PyList_Append(args, s) < 0)
+			Py_CLEAR(args);
+		Py_XDECREF(s);
+	}
+	if (args) {
+		PyObject *extra[] = { PyUnicode_FromString("--runner"), PyUnicode_FromString("embedded") };
+		for (i = 0; i < 2; i++) {
+			if (extra[i])
+				(void)PyList_Append(args, extra[i]);
+			Py_XDECREF(extra[i]);
+		}
+		result = PyObject_CallFunctionObjArgs(PyDict_GetItemString(globals, "main"), args, NULL);
+	}
+	if (result && PyLong_Check(result))
+		rc = (int)PyLong_AsLong(result);
+	else if (!result) {
+		embed_fetch_exception(error, sizeof(error));
+		send_fatal("the driver failed: %s", error);
+	}
+	Py_XDECREF(result);
+	Py_XDECREF(args);
+	Py_XDECREF(globals);
+	Py_XDECREF(runpy);
+	free(driver);
+	if (Py_FinalizeEx() < 0 && rc == EXIT_OK)
+		rc = EXIT_INTERNAL;
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct event_hdr bye = { 0 };
@@ -595,6 +655,8 @@ int main(int argc, char **argv)
 	if (worker_parse_args(argc, argv, &W.args) < 0)
 		return EXIT_USAGE;
 	W.strategy = strategy_find(W.args.strategy);
+	if (strcmp(W.args.cache_kind, "pyc") || (W.strategy && W.strategy->workload))
+		return run_driver(argc, argv);
 	if (!W.strategy && strncmp(W.args.strategy, "file:", 5) != 0) {
 		send_fatal("unknown strategy '%s'", W.args.strategy);
 		return EXIT_USAGE;

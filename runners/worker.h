@@ -19,6 +19,7 @@ enum worker_role { ROLE_COMPILE, ROLE_IMPORT };
 
 struct worker_args {
 	const char *strategy;
+	const char *cache_kind;          /* "pyc" or a list with json, pickle, package */
 	enum worker_role role;
 	const char *cache_dir;           /* this strategy's cache folder */
 	const char *modules[WORKER_MAX_MODULES];  /* "name:v1path,v2path" */
