@@ -124,6 +124,8 @@ $(BUILD)/runners/pycstorm.o: ALL_CFLAGS += -DPYTHON_EXE='"$(PY_EXE)"' -DFIU_POSI
 $(BUILD)/runners/pycstorm.o: $(BUILD)/python-config.stamp
 $(BUILD)/runners/cmd-run.o: ALL_CFLAGS += -DFIU_POSIX_PRELOAD='"$(FIU_POSIX_PRELOAD)"' -DPYTHON_EXE='"$(PY_EXE)"'
 $(BUILD)/runners/cmd-run.o: $(BUILD)/python-config.stamp
+$(BUILD)/runners/cmd-repro.o: ALL_CFLAGS += -DPYTHON_EXE='"$(PY_EXE)"'
+$(BUILD)/runners/cmd-repro.o: $(BUILD)/python-config.stamp
 
 # Rebuild the worker when PYTHON_CONFIG points at another Python.
 $(BUILD)/python-config.stamp: FORCE

@@ -17,7 +17,9 @@ struct command_info {
 	X(run)                                                               \
 	X(list)                                                              \
 	X(replay)                                                             \
-	X(classify)
+	X(repro)                                                              \
+	X(classify)                                                          \
+	X(exec)
 
 #define X(id) extern const struct command_info command_##id;
 COMMAND_LIST(X)
@@ -37,6 +39,9 @@ char *cli_find_scenario(const char *name_or_path, char *err, size_t errlen);
 char *cli_scenario_names(void);
 /* "a, b, c": the built-in strategy names. Malloc'd. */
 char *cli_strategy_names(void);
+/* `pycstorm run` with argv; see cmd-run.c. */
+struct summary;
+int cmd_run_with(int argc, char **argv, struct summary *out, char **run_dir_out);
 /* Fail with one line naming the valid options, exit 2. */
 void cli_bad_option(const char *command, const char *arg, const char *valid)
 	__attribute__((noreturn));

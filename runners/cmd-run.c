@@ -48,6 +48,7 @@ struct run_options {
 	int keep_cache;
 	int quiet;
 	int preload;
+	int until_reproduced;
 	unsigned shard_index, shard_count;     /* --shard I/N, 0-based index */
 	const char *python;                    /* --python: the interpreter runner */
 	const char *strategy_files[PLAN_MAX_STRATEGIES];   /* --strategy-file */
@@ -73,6 +74,7 @@ static const char run_usage[] =
 	"  -f, --fault SPEC         inject a fault (repeatable): NAME[:KEY=VALUE,...],\n"
 	"                           e.g. short-write:p=0.05 (see 'pycstorm list faults')\n"
 	"      --preload            load the inject library even with no fault armed\n"
+	"      --until-reproduced   stop at the first outcome the scenario's 'reproduced' names\n"
 	"      --python PATH        run the workers as that real interpreter binary\n"
 	"                           (default: the embedded worker, built against %s)\n"
 	"      --shard I/N          run slice I of N of the worker space (default: from\n"
@@ -83,7 +85,7 @@ static const char run_usage[] =
 
 static const char run_valid[] =
 	"-s/--strategy, --strategy-file, -j/--jobs, -d/--duration, -n/--iterations, --seed, "
-	"--cache-dir, -o/--out, -f/--fault, --preload, --python, --shard, --cycle-timeout, --keep-cache, "
+	"--cache-dir, -o/--out, -f/--fault, --preload, --until-reproduced, --python, --shard, --cycle-timeout, --keep-cache, "
 	"-q/--quiet, -h/--help";
 
 static void bad_value(const char *option, const char *value, const char *want)
@@ -143,6 +145,7 @@ static void parse_options(int argc, char **argv, struct run_options *o)
 		{ "shard", required_argument, NULL, 'H' },
 		{ "python", required_argument, NULL, 'Y' },
 		{ "strategy-file", required_argument, NULL, 'F' },
+		{ "until-reproduced", no_argument, NULL, 'U' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -183,6 +186,7 @@ static void parse_options(int argc, char **argv, struct run_options *o)
 		case 'K': o->keep_cache = 1; break;
 		case 'P': o->preload = 1; break;
 		case 'Y': o->python = optarg; break;
+		case 'U': o->until_reproduced = 1; break;
 		case 'F':
 			if (o->nstrategy_files == PLAN_MAX_STRATEGIES)
 				die(EXIT_USAGE, "run: too many --strategy-file options");
@@ -644,6 +648,7 @@ static void build_plan(const struct run_options *o, const struct scenario *sc,
 	plan->worker_program = cli_worker_program();
 	resolve_faults(o, sc, plan);
 	plan->preload = o->preload;
+	plan->until_reproduced = o->until_reproduced;
 	if (o->python) {
 		check_python(o->python);
 		plan->python = o->python;
@@ -668,7 +673,11 @@ static void build_plan(const struct run_options *o, const struct scenario *sc,
 	plan->progress = !o->quiet && isatty(2) && !getenv("CI");
 }
 
-static int run_main(int argc, char **argv)
+/*
+ * Run as `pycstorm run argv...`. With out, the summary is handed over
+ * instead of freed and *run_dir_out names the run folder (for repro).
+ */
+int cmd_run_with(int argc, char **argv, struct summary *out, char **run_dir_out)
 {
 	struct run_options o;
 	struct run_plan plan;
@@ -737,11 +746,20 @@ static int run_main(int argc, char **argv)
 	} else if (status == RUN_INTERRUPTED) {
 		warn("interrupted: partial results written to %s", run_dir);
 		rc = 130;
+
 	} else if (wrc < 0) {
 		rc = EXIT_SKIP;
 	}
 	if (fresh_cache && !o.keep_cache)
 		(void)remove_tree(cache_root);
+	if (out) {
+		*out = s;
+		memset(&s, 0, sizeof(s));
+	}
+	if (run_dir_out) {
+		*run_dir_out = run_dir;
+		run_dir = NULL;
+	}
 	summary_free(&s);
 	scenario_free(&sc);
 	free(scenario_path);
@@ -756,6 +774,11 @@ static int run_main(int argc, char **argv)
 	free(cache_root);
 	free(id);
 	return rc;
+}
+
+static int run_main(int argc, char **argv)
+{
+	return cmd_run_with(argc, argv, NULL, NULL);
 }
 
 const struct command_info command_run = {
@@ -794,7 +817,7 @@ static int replay_main(int argc, char **argv)
 		args[n++] = argv[i];
 	args[n] = NULL;
 	optind = 0;
-	e = run_main((int)n, args);
+	e = cmd_run_with((int)n, args, NULL, NULL);
 	free(args);
 	free(text);
 	free(path);

@@ -221,7 +221,7 @@ class JsonEntry:
         os.makedirs(folder)
         with open(os.path.join(folder, os.path.basename(self.path)), "wb") as f:
             f.write(data)
-        return "json.load(open('%s'))" % os.path.basename(self.path)
+        return "import json; json.load(open('%s'))" % os.path.basename(self.path)
 
 
 class PickleEntry:
@@ -274,7 +274,7 @@ class PickleEntry:
         os.makedirs(folder)
         with open(os.path.join(folder, "dropin.cache"), "wb") as f:
             f.write(data)
-        return "pickle.load(open('dropin.cache', 'rb'))"
+        return "import pickle; pickle.load(open('dropin.cache', 'rb'))"
 
 
 class PackageWorkload:
@@ -530,10 +530,10 @@ class Driver:
     def write_readme(self, folder, outcome, error, cycle, statement):
         with open(os.path.join(folder, "README"), "w") as f:
             f.write("strategy: %s\nclass: %s\nerror: %s\nfound by: worker %d, cycle %d, seed %d\n"
-                    "interpreter: %s\nreproduce: cd into this folder and run: %s -B -c "
-                    "\"import sys; sys.path.insert(0, '.'); %s\"\n" % (
+                    "check: %s\ninterpreter: %s\nreproduce: cd into this folder and run: "
+                    "%s -B -c \"import sys; sys.path.insert(0, '.'); %s\"\n" % (
                         self.strategy_name(), OUTCOME_NAMES[outcome], error, self.worker,
-                        cycle, self.seed, sys.executable, sys.executable, statement))
+                        cycle, self.seed, statement, sys.executable, sys.executable, statement))
 
     def keep_evidence(self, outcome, entry, version, data, cycle, error):
         folder = self.claim_evidence(outcome, cycle)

@@ -72,6 +72,7 @@ struct run {
 	char *fatal;                 /* why workers cannot run */
 	char **env;
 	uint64_t last_progress_ns;
+	int reproduced;
 	pid_t *holders;
 	size_t nholders;
 };
@@ -133,6 +134,11 @@ static void count(struct run *r, struct slot *sl, unsigned op, unsigned outcome,
 		return;
 	res->counts[op][outcome]++;
 	hist_add(&res->latency[op], latency);
+	/* Corruption and failed imports count when a reader meets them;
+	 * refused writes when a writer does. */
+	if (r->plan->sc->reproduced[outcome] &&
+	    (op == OP_IMPORT) != (outcome == OUTCOME_PERMISSION_ERROR))
+		r->reproduced = 1;
 	if (op != OP_WRITE) {
 		sl->cycles++;
 		r->crash_streak[sl->strategy] = 0;
@@ -907,13 +913,16 @@ enum run_status orchestrate(const struct run_plan *plan, struct summary *s,
 	for (i = 0; i < r.nslots && !r.fatal; i++)
 		if (spawn(&r, &r.slots[i]) < 0)
 			r.fatal = xasprintf("cannot start a worker: %s", strerror(errno));
-	while (!all_done(&r) && !interrupts && !r.fatal) {
+	while (!all_done(&r) && !interrupts && !r.fatal &&
+	       !(plan->until_reproduced && r.reproduced)) {
 		step(&r, pfd, map, 0);
 		if (r.deadline_ns && now_ns() > r.deadline_ns + plan->cycle_timeout_ns)
 			break;   /* stragglers past the deadline are killed below */
 	}
 	if (interrupts)
 		status = RUN_INTERRUPTED;
+	else if (plan->until_reproduced && r.reproduced)
+		status = RUN_REPRODUCED;
 	wind_down(&r, pfd, map);
 	stop_holders(&r);
 	if (r.fatal) {

@@ -503,9 +503,10 @@ static void keep_evidence(enum outcome outcome, struct module *m, int version,
 	{
 		char *info = xasprintf(
 			"strategy: %s\nclass: %s\nerror: %s\nfound by: worker %u, cycle %llu, seed %llu\n"
+			"check: import %s\n"
 			"reproduce: cd into this folder and run: python3 -B -c 'import %s'\n",
 			W.strategy->name, outcome_name(outcome), error, W.args.worker,
-			(unsigned long long)cycle, (unsigned long long)W.args.seed, m->name);
+			(unsigned long long)cycle, (unsigned long long)W.args.seed, m->name, m->name);
 		(void)write_evidence_file(path, info, strlen(info), (uint32_t)(wall_ns() / 1000000000ull));
 		free(info);
 	}

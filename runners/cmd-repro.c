@@ -1,0 +1,391 @@
+/*
+ * pycstorm repro TARGET: a field report on the user's own screen. Runs the
+ * scenario that matches the report until its error appears (bounded by
+ * --timeout), then proves it: the kept file is imported by a real
+ * interpreter in a fresh process, whose own traceback is printed, together
+ * with the seed and the command that replays the run.
+ *
+ * Exit status: 0 reproduced and confirmed, 1 not reproduced in time (or
+ * not confirmed by the real interpreter), 2 bad usage, 77 cannot run.
+ */
+#include "cli.h"
+
+#include "common.h"
+#include "fault.h"
+#include "summary.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef PYTHON_EXE
+#define PYTHON_EXE "python3"
+#endif
+
+struct target {
+	const char *name;          /* as the user types it */
+	const char *scenario;      /* the scenario that reproduces it */
+	enum outcome outcome;
+	const char *error;         /* the error as the report quotes it */
+};
+
+static const struct target targets[] = {
+	{ "bad-marshal", "lp1010077", OUTCOME_BAD_MARSHAL,
+	  "ValueError: bad marshal data (unknown type code)" },
+	{ "eof", "gh126606", OUTCOME_EOF, "EOFError: marshal data too short" },
+	{ "permission-error", "mypy3215", OUTCOME_PERMISSION_ERROR,
+	  "PermissionError: [WinError 5] Access is denied (here: [Errno 13])" },
+	{ "module-not-found", "portage663324", OUTCOME_MODULE_NOT_FOUND,
+	  "ModuleNotFoundError: No module named '...'" },
+};
+
+#define NTARGETS (sizeof(targets) / sizeof(targets[0]))
+
+struct repro_options {
+	const struct target *target;
+	const char *python;
+	const char *timeout;
+	const char *seed;
+	const char *out;
+	const char *jobs;
+};
+
+static const char repro_usage[] =
+	"usage: pycstorm repro TARGET [--python PATH] [--timeout TIME] [--seed N] [-j N] [-o DIR]\n\n"
+	"Run the scenario behind a field report until its error appears, then\n"
+	"import the kept file with a real interpreter and show its traceback.\n\n"
+	"targets:\n"
+	"  bad-marshal       ValueError: bad marshal data (scenario lp1010077)\n"
+	"  eof               EOFError: marshal data too short (scenario gh126606)\n"
+	"  permission-error  PermissionError on os.replace (scenario mypy3215)\n"
+	"  module-not-found  ModuleNotFoundError during a merge (scenario portage663324)\n\n"
+	"  --python PATH   run the workers as that interpreter and prove with it\n"
+	"                  (default: the embedded worker, proved with %s)\n"
+	"  --timeout TIME  give up after TIME (default 60s)\n"
+	"  --seed N        the seed (default: random, printed)\n"
+	"  -j N            workers per strategy (default: the scenario's)\n"
+	"  -o DIR          run folder (default: results/runs/<id>)\n\n"
+	"Exit status: 0 reproduced and confirmed, 1 not reproduced in time.\n";
+
+static void parse_repro(int argc, char **argv, struct repro_options *o)
+{
+	static const struct option longs[] = {
+		{ "python", required_argument, NULL, 'Y' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "seed", required_argument, NULL, 'S' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t n;
+	size_t i;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->timeout = "60s";
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "o:j:h", longs, NULL)) != -1) {
+		switch (c) {
+		case 'Y': o->python = optarg; break;
+		case 't':
+			if (parse_duration_ns(optarg, &n) < 0 || n == 0)
+				die(EXIT_USAGE, "repro: --timeout '%s' is not a duration like 60s", optarg);
+			o->timeout = optarg;
+			break;
+		case 'S': o->seed = optarg; break;
+		case 'o': o->out = optarg; break;
+		case 'j': o->jobs = optarg; break;
+		case 'h':
+			(void)printf(repro_usage, PYTHON_EXE);
+			exit(EXIT_OK);
+		default:
+			if (optopt)
+				die(EXIT_USAGE, "repro: option '%s' needs a value", argv[optind - 1]);
+			cli_bad_option("repro", argv[optind - 1],
+				       "--python, --timeout, --seed, -j/--jobs, -o/--out, -h/--help");
+		}
+	}
+	if (optind >= argc)
+		die(EXIT_USAGE, "repro: which report? (valid: bad-marshal, eof, permission-error, "
+				"module-not-found)");
+	for (i = 0; i < NTARGETS; i++)
+		if (!strcmp(argv[optind], targets[i].name))
+			o->target = &targets[i];
+	if (!o->target)
+		die(EXIT_USAGE, "repro: unknown target '%s' (valid: bad-marshal, eof, "
+				"permission-error, module-not-found)", argv[optind]);
+	if (optind + 1 < argc)
+		die(EXIT_USAGE, "repro: unexpected argument '%s'", argv[optind + 1]);
+}
+
+/* Run the scenario with --until-reproduced; the summary comes back. */
+static int run_until_reproduced(const struct repro_options *o, struct summary *s, char **run_dir)
+{
+	const char *argv[24];
+	int argc = 0;
+
+	argv[argc++] = "run";
+	argv[argc++] = o->target->scenario;
+	argv[argc++] = "--until-reproduced";
+	argv[argc++] = "-q";
+	argv[argc++] = "-d";
+	argv[argc++] = o->timeout;
+	if (o->seed) {
+		argv[argc++] = "--seed";
+		argv[argc++] = o->seed;
+	}
+	if (o->python) {
+		argv[argc++] = "--python";
+		argv[argc++] = o->python;
+	}
+	if (o->out) {
+		argv[argc++] = "-o";
+		argv[argc++] = o->out;
+	}
+	if (o->jobs) {
+		argv[argc++] = "-j";
+		argv[argc++] = o->jobs;
+	}
+	argv[argc] = NULL;
+	optind = 0;
+	return cmd_run_with(argc, (char **)argv, s, run_dir);
+}
+
+/* Run python with `statement` in dir; its stderr into *err (malloc'd). */
+static int run_python(const char *python, const char *dir, const char *statement,
+		      char **err, char *const *env)
+{
+	char *code = xasprintf("import sys; sys.path.insert(0, '.'); %s", statement);
+	char *const argv[] = { (char *)python, "-B", "-c", code, NULL };
+	char *path = xasprintf("%s/.pycstorm-stderr", dir);
+	size_t len;
+	int status = -1, fd;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0 || chdir(dir) < 0)
+			_exit(127);
+		(void)dup2(fd, 2);
+		fd = open("/dev/null", O_WRONLY);
+		(void)dup2(fd, 1);
+		if (env)
+			execve(python, argv, env);
+		else
+			execv(python, argv);
+		_exit(127);
+	}
+	if (pid > 0)
+		(void)waitpid(pid, &status, 0);
+	*err = NULL;
+	if (read_file(path, err, &len) < 0)
+		*err = xstrdup("");
+	(void)unlink(path);
+	free(path);
+	free(code);
+	return status;
+}
+
+static char *readme_field(const char *folder, const char *key)
+{
+	char *path = xasprintf("%s/README", folder), *text = NULL, *line, *save = NULL, *found = NULL;
+	size_t len, klen = strlen(key);
+
+	if (read_file(path, &text, &len) == 0)
+		for (line = strtok_r(text, "\n", &save); line && !found;
+		     line = strtok_r(NULL, "\n", &save))
+			if (!strncmp(line, key, klen) && line[klen] == ':' && line[klen + 1] == ' ')
+				found = xstrdup(line + klen + 2);
+	free(text);
+	free(path);
+	return found;
+}
+
+static const char *last_line(char *text)
+{
+	char *end = text + strlen(text), *start;
+
+	while (end > text && (end[-1] == '\n' || end[-1] == '\r'))
+		*--end = '\0';
+	start = strrchr(text, '\n');
+	return start ? start + 1 : text;
+}
+
+static void print_indented(const char *text)
+{
+	const char *p = text, *nl;
+
+	while (*p) {
+		nl = strchr(p, '\n');
+		(void)printf("    %.*s\n", (int)(nl ? nl - p : (long)strlen(p)), p);
+		p = nl ? nl + 1 : p + strlen(p);
+	}
+}
+
+/* Import one kept file in a fresh real interpreter: 0 if it fails the same way. */
+static int confirm_evidence(const char *python, const char *folder)
+{
+	char *check = readme_field(folder, "check"), *want = readme_field(folder, "error");
+	char *err = NULL;
+	int rc = -1;
+
+	if (check && want) {
+		(void)printf("  $ cd %s && %s -B -c \"import sys; sys.path.insert(0, '.'); %s\"\n",
+			     folder, python, check);
+		(void)run_python(python, folder, check, &err, NULL);
+		print_indented(err);
+		rc = strcmp(last_line(err), want) == 0 ? 0 : -1;
+		if (rc < 0)
+			(void)printf("  (the interpreter's error differs from the one recorded: %s)\n",
+				     want);
+	}
+	free(check);
+	free(want);
+	free(err);
+	return rc;
+}
+
+/*
+ * A refused rename leaves no file to keep. The proof is the error itself:
+ * the real interpreter's os.replace onto a file this process holds, under
+ * the same inject library and the same Windows rules.
+ */
+static int confirm_permission_error(const char *python)
+{
+	char *dir = xasprintf("%s/pycstorm-repro-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	char *worker = cli_worker_program(), *lib, *slash, *target, *err = NULL, *state;
+	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
+	char *env[8];
+	int fd = -1, rc = -1, i;
+
+	if (!mkdtemp(dir))
+		goto out_nodir;
+	slash = strrchr(worker, '/');
+	lib = xasprintf("%.*s/libpycstorm-inject.so", slash ? (int)(slash - worker) : 1,
+			slash ? worker : ".");
+	target = xasprintf("%s/mod.cpython-311.pyc", dir);
+	state = xasprintf("%s/.state", dir);
+	(void)mkdir(state, 0755);
+	/* Read-write: an OFD read lock needs a descriptor open for reading. */
+	fd = open(target, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd >= 0 && write(fd, "old", 3) == 3 && fcntl(fd, F_OFD_SETLK, &fl) == 0) {
+		env[0] = xasprintf("LD_PRELOAD=%s", lib);
+		env[1] = xasprintf(INJECT_ENV_FAULTS "=held-lock:holders=1,p=1");
+		env[2] = xasprintf(INJECT_ENV_DIRS "=%s", dir);
+		env[3] = xasprintf(INJECT_ENV_STATE "=%s", state);
+		env[4] = xasprintf(INJECT_ENV_ROOT "=%s", dir);
+		env[5] = xasprintf("PATH=/usr/bin:/bin");
+		env[6] = NULL;
+		(void)printf("  $ %s -B -c \"open('new.tmp', 'wb').write(b'new'); "
+			     "os.replace('new.tmp', 'mod.cpython-311.pyc')\"\n"
+			     "    (the destination held open by another process, as a scanner would)\n",
+			     python);
+		(void)run_python(python, dir,
+				 "import os; open('new.tmp', 'wb').write(b'new'); "
+				 "os.replace('new.tmp', 'mod.cpython-311.pyc')", &err, env);
+		print_indented(err);
+		rc = strncmp(last_line(err), "PermissionError: [Errno 13] Permission denied", 45) == 0
+			     ? 0 : -1;
+		for (i = 0; i < 6; i++)
+			free(env[i]);
+	}
+	if (fd >= 0)
+		(void)close(fd);
+	free(err);
+	free(lib);
+	free(target);
+	free(state);
+	(void)remove_tree(dir);
+out_nodir:
+	free(dir);
+	free(worker);
+	return rc;
+}
+
+/* The evidence folders of strategy r for the target's class, in order. */
+static int confirm_any(const struct repro_options *o, const char *python, const char *run_dir,
+		       const struct strategy_result *r)
+{
+	const char *cls = outcome_name(o->target->outcome);
+	char *folder;
+	size_t i;
+	int rc = -1;
+
+	for (i = 0; i < r->nevidence && rc < 0; i++) {
+		if (!strstr(r->evidence[i], cls))
+			continue;
+		folder = xasprintf("%s/%s", run_dir, r->evidence[i]);
+		rc = confirm_evidence(python, folder);
+		free(folder);
+	}
+	return rc;
+}
+
+static int repro_main(int argc, char **argv)
+{
+	struct repro_options o;
+	struct summary s = { 0 };
+	struct result_figures fig;
+	char *run_dir = NULL;
+	const char *python;
+	const struct strategy_result *hit = NULL;
+	size_t i;
+	int rc;
+
+	parse_repro(argc, argv, &o);
+	python = o.python ? o.python : PYTHON_EXE;
+	(void)printf("pycstorm repro %s: scenario %s, up to %s%s%s\n", o.target->name,
+		     o.target->scenario, o.timeout, o.python ? ", workers run as " : "",
+		     o.python ? o.python : "");
+	(void)fflush(stdout);
+	rc = run_until_reproduced(&o, &s, &run_dir);
+	if (rc != EXIT_OK) {
+		summary_free(&s);
+		free(run_dir);
+		return rc;
+	}
+	for (i = 0; i < s.nresults && !hit; i++) {
+		summary_figures(&s, &s.results[i], &fig);
+		if (fig.outcomes[o.target->outcome])
+			hit = &s.results[i];
+	}
+	(void)printf("seed %" PRIu64 "; run folder %s\n", s.seed, run_dir);
+	if (!hit) {
+		(void)printf("not reproduced within %s (%.1f s); try a longer --timeout or more -j\n",
+			     o.timeout, s.elapsed_s);
+		rc = EXIT_FAILED;
+	} else {
+		(void)printf("reproduced after %.1f s by strategy %s: %s\n\n"
+			     "the real interpreter (%s), in a fresh process:\n", s.elapsed_s,
+			     hit->strategy, hit->first_error[o.target->outcome]
+				     ? hit->first_error[o.target->outcome] : o.target->error, python);
+		rc = o.target->outcome == OUTCOME_PERMISSION_ERROR ? confirm_permission_error(python)
+								   : confirm_any(&o, python, run_dir, hit);
+		if (rc == 0)
+			(void)printf("\nconfirmed. Hand it on:\n  pycstorm repro %s --seed %" PRIu64
+				     "%s%s\n  pycstorm replay %s\n", o.target->name, s.seed,
+				     o.python ? " --python " : "", o.python ? o.python : "", run_dir);
+		else
+			(void)printf("\nthe harness saw it, but no kept file failed the same way in "
+				     "the real interpreter\n");
+		rc = rc == 0 ? EXIT_OK : EXIT_FAILED;
+	}
+	summary_free(&s);
+	free(run_dir);
+	return rc;
+}
+
+const struct command_info command_repro = {
+	.name = "repro",
+	.summary = "reproduce a field report and confirm it with a real interpreter",
+	.main = repro_main,
+};
