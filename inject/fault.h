@@ -121,6 +121,8 @@ int fault_errno_from_bit(unsigned bit);
 /* Environment the preload library reads. */
 #define INJECT_ENV_FAULTS "PYCSTORM_FAULTS"
 #define INJECT_ENV_DIRS "PYCSTORM_INJECT_DIRS"
+/* Optional: a path must also have a component with one of these names. */
+#define INJECT_ENV_NAMES "PYCSTORM_INJECT_NAMES"
 #define INJECT_ENV_ROOT "PYCSTORM_CACHE_ROOT"
 #define INJECT_ENV_SEED "PYCSTORM_INJECT_SEED"
 #define INJECT_ENV_WORKER "PYCSTORM_WORKER"

@@ -47,6 +47,9 @@ static struct {
 	char *dirs[MAX_DIRS];
 	size_t dir_len[MAX_DIRS];
 	size_t ndirs;
+	char *names[MAX_DIRS];       /* when set, a path needs a component named so */
+	size_t name_len[MAX_DIRS];
+	size_t nnames;
 	const char *root;            /* paths in logs are relative to it */
 	const char *state_dir;
 	uint64_t seed;
@@ -116,6 +119,27 @@ const char *inject_state_dir(void)
 
 /* ---- which paths are ours ---------------------------------------------- */
 
+/*
+ * Is one of path's components one of the names (__pycache__, .mypy_cache)?
+ * This lets `exec` aim at caches that do not exist yet, anywhere below a
+ * folder, without touching the sources beside them.
+ */
+static int has_named_component(const char *path)
+{
+	const char *c = path, *end;
+	size_t i, len;
+	int found = 0;
+
+	while (*c && !found) {
+		end = strchrnul(c, '/');
+		len = (size_t)(end - c);
+		for (i = 0; i < S.nnames && !found; i++)
+			found = len == S.name_len[i] && !memcmp(c, S.names[i], len);
+		c = *end ? end + 1 : end;
+	}
+	return found;
+}
+
 static int in_cache(const char *abs)
 {
 	size_t i;
@@ -123,7 +147,7 @@ static int in_cache(const char *abs)
 	for (i = 0; i < S.ndirs; i++)
 		if (!strncmp(abs, S.dirs[i], S.dir_len[i]) &&
 		    (abs[S.dir_len[i]] == '/' || abs[S.dir_len[i]] == '\0'))
-			return 1;
+			return S.nnames == 0 || has_named_component(abs);
 	return 0;
 }
 
@@ -646,17 +670,20 @@ static void arm(struct armed *a)
 		info->hooks->init(&a->spec);
 }
 
-static void read_dirs(const char *list)
+/* A ':'-separated list (folders, or names) into items; returns how many. */
+static size_t read_dirs(const char *list, char **items, size_t *lens)
 {
-	char *copy = strdup(list), *dir, *save = NULL;
+	char *copy = list ? strdup(list) : NULL, *dir, *save = NULL;
+	size_t n = 0;
 
-	for (dir = copy ? strtok_r(copy, ":", &save) : NULL; dir && S.ndirs < MAX_DIRS;
+	for (dir = copy ? strtok_r(copy, ":", &save) : NULL; dir && n < MAX_DIRS;
 	     dir = strtok_r(NULL, ":", &save)) {
-		S.dirs[S.ndirs] = strdup(dir);
-		S.dir_len[S.ndirs] = strlen(dir);
-		S.ndirs++;
+		items[n] = strdup(dir);
+		lens[n] = strlen(dir);
+		n++;
 	}
 	free(copy);
+	return n;
 }
 
 __attribute__((constructor)) static void inject_init(void)
@@ -675,7 +702,8 @@ __attribute__((constructor)) static void inject_init(void)
 		(void)fprintf(stderr, "pycstorm-inject: %s\n", err);
 		_exit(EXIT_USAGE);
 	}
-	read_dirs(dirs);
+	S.ndirs = read_dirs(dirs, S.dirs, S.dir_len);
+	S.nnames = read_dirs(getenv(INJECT_ENV_NAMES), S.names, S.name_len);
 	S.root = getenv(INJECT_ENV_ROOT);
 	S.state_dir = getenv(INJECT_ENV_STATE);
 	S.seed = (v = getenv(INJECT_ENV_SEED)) ? strtoull(v, NULL, 10) : 0;
