@@ -1,0 +1,28 @@
+/*
+ * The damage check after a round of `pycstorm exec`: every .pyc the round
+ * touched goes through the classifier (pycstorm-worker --classify), whose
+ * verdict is the real interpreter's marshal module's, so "a later import
+ * would fail" means what it says even when the command exited 0.
+ */
+#ifndef PYCSTORM_EXEC_CHECK_H
+#define PYCSTORM_EXEC_CHECK_H
+
+#include <stddef.h>
+
+#include "outcome.h"
+
+struct exec_verdict {
+	int outcome;             /* enum outcome, or -1: the file could not be read */
+	char *error;             /* the exception text, or NULL */
+	char *report;            /* the classifier's lines about this file */
+};
+
+/* Would an import of a file in this class fail? */
+int exec_verdict_fails(int outcome);
+/* Classify n files with the worker program; out[i] belongs to paths[i].
+ * 0, or -1 with err filled when the classifier could not run. */
+int exec_check_pycs(const char *worker, const char *const *paths, size_t n,
+		    struct exec_verdict *out, char *err, size_t errlen);
+void exec_verdict_free(struct exec_verdict *v);
+
+#endif

@@ -1,0 +1,431 @@
+/*
+ * One round of `pycstorm exec`; see exec-round.h.
+ *
+ * Ownership: this process owns the read ends of the record pipes, the
+ * output files and the lock holders; each copy owns its process group
+ * (when its output goes to files) and whatever it starts. We never host an
+ * interpreter, so forking holders here is safe.
+ */
+#include "exec-round.h"
+
+#include "common.h"
+#include "holder.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* The record pipe's write end goes this high: the command's children may
+ * close it (Python's subprocess closes every descriptor it does not pass
+ * on) and reuse its number for a file of their own, and the inject library
+ * would then write records into that file. Descriptors are handed out
+ * lowest first, so a high number is almost never reused. */
+#define RECORD_FD_FLOOR 900
+/* How long we keep listening after a copy exits, for its children. */
+#define LISTEN_AFTER_EXIT_NS 300000000ull
+/* How often the lock holders move to the cache folders that exist now. */
+#define HOLDER_ROTATION_NS 500000000ull
+#define MAX_HOLDERS 64
+
+struct holders {
+	pid_t pids[MAX_HOLDERS];     /* the current holder of each slot, or 0 */
+	char *dirs[MAX_HOLDERS];     /* the folder it holds files of */
+	pid_t retired[MAX_HOLDERS * 8];  /* told to stop, not yet reaped */
+	size_t nretired;
+	unsigned n;
+	unsigned rotation;
+	uint64_t next_ns;
+};
+
+uint64_t exec_copy_seed(uint64_t round_seed, unsigned k)
+{
+	return derive_seed(round_seed, 0x65786563ull /* "exec" */, k, 0);
+}
+
+void exec_copy_release(struct exec_copy *copy)
+{
+	if (copy->fault_stream)
+		(void)fclose(copy->fault_stream);
+	copy->fault_stream = NULL;
+	if (copy->fd >= 0)
+		(void)close(copy->fd);
+	copy->fd = -1;
+	free(copy->fault_log);
+	copy->fault_log = NULL;
+	copy->fault_log_len = 0;
+}
+
+/* ---- starting a copy ------------------------------------------------------ */
+
+/* The command's environment plus what the inject library reads. */
+static char **copy_env(const struct exec_round_plan *plan, const struct exec_copy *copy,
+		       int record_fd, size_t *base)
+{
+	size_t n = 0, k;
+	char **env;
+
+	while (plan->env[n])
+		n++;
+	env = xcalloc(n + 12, sizeof(char *));
+	memcpy(env, plan->env, n * sizeof(char *));
+	k = n;
+	if (plan->preload)
+		env[k++] = xasprintf("LD_PRELOAD=%s", plan->preload);
+	if (plan->fault_env) {
+		env[k++] = xasprintf(INJECT_ENV_FAULTS "=%s", plan->fault_env);
+		env[k++] = xasprintf(INJECT_ENV_DIRS "=%s", plan->inject_dirs);
+		if (plan->inject_names)
+			env[k++] = xasprintf(INJECT_ENV_NAMES "=%s", plan->inject_names);
+		env[k++] = xasprintf(INJECT_ENV_ROOT "=%s", plan->cache_root);
+		env[k++] = xasprintf(INJECT_ENV_STATE "=%s", plan->state_dir);
+		env[k++] = xasprintf(INJECT_ENV_SEED "=%" PRIu64, copy->seed);
+		env[k++] = xasprintf(EVENT_FD_ENV "=%d", record_fd);
+	}
+	/* Always set, so a script can give its copies roles. */
+	env[k++] = xasprintf(INJECT_ENV_WORKER "=%u", copy->index);
+	env[k] = NULL;
+	*base = n;
+	return env;
+}
+
+static void free_env(char **env, size_t base)
+{
+	size_t i;
+
+	for (i = base; env[i]; i++)
+		free(env[i]);
+	free(env);
+}
+
+/* A pipe whose write end sits at RECORD_FD_FLOOR or above; both ends close
+ * on exec until the child clears its own write end's flag. */
+static int record_pipe(int fds[2])
+{
+	int high;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	high = fcntl(fds[1], F_DUPFD_CLOEXEC, RECORD_FD_FLOOR);
+	if (high >= 0) {
+		(void)close(fds[1]);
+		fds[1] = high;
+	}
+	return 0;
+}
+
+static int open_output(const char *dir, unsigned k, const char *ext)
+{
+	char *path = xasprintf("%s/copy-%u.%s", dir, k, ext);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	free(path);
+	return fd;
+}
+
+/* In the child: wire up descriptors and signals, then become the command. */
+static void become_command(const struct exec_round_plan *plan, char **env, int record_fd,
+			   int out, int err)
+{
+	int null = plan->output_dir ? open("/dev/null", O_RDONLY) : -1;
+
+	/* A copy whose output goes to files gets its own process group, so a
+	 * timeout or Ctrl-C stops everything it started. */
+	if (plan->output_dir)
+		(void)setpgid(0, 0);
+	if (null >= 0)
+		(void)dup2(null, 0);
+	if (out >= 0)
+		(void)dup2(out, 1);
+	if (err >= 0)
+		(void)dup2(err, 2);
+	(void)fcntl(record_fd, F_SETFD, 0);
+	(void)signal(SIGINT, SIG_DFL);
+	(void)signal(SIGTERM, SIG_DFL);
+	(void)signal(SIGPIPE, SIG_DFL);
+	execvpe(plan->argv[0], plan->argv, env);
+	(void)fprintf(stderr, "pycstorm: exec: cannot run '%s': %s\n", plan->argv[0],
+		      strerror(errno));
+	_exit(127);   /* what a shell says for a command it cannot run */
+}
+
+static int spawn_copy(const struct exec_round_plan *plan, struct exec_copy *copy)
+{
+	int fds[2] = { -1, -1 }, out = -1, err = -1, rc;
+	size_t base;
+	char **env;
+
+	rc = record_pipe(fds);
+	if (rc == 0 && plan->output_dir) {
+		out = open_output(plan->output_dir, copy->index, "out");
+		err = open_output(plan->output_dir, copy->index, "err");
+		rc = out < 0 || err < 0 ? -errno : 0;
+	}
+	env = copy_env(plan, copy, fds[1], &base);
+	copy->start_ns = now_ns();
+	copy->pid = rc == 0 ? fork() : -1;
+	if (copy->pid == 0)
+		become_command(plan, env, fds[1], out, err);
+	if (rc == 0 && copy->pid < 0)
+		rc = -errno;
+	if (copy->pid > 0 && plan->output_dir)
+		(void)setpgid(copy->pid, copy->pid);   /* no race with the child's own */
+	free_env(env, base);
+	if (fds[1] >= 0)
+		(void)close(fds[1]);
+	if (out >= 0)
+		(void)close(out);
+	if (err >= 0)
+		(void)close(err);
+	copy->fd = rc == 0 ? fds[0] : -1;
+	if (rc == 0)
+		(void)fcntl(copy->fd, F_SETFL, O_NONBLOCK);
+	else if (fds[0] >= 0)
+		(void)close(fds[0]);
+	copy->exited = rc < 0;
+	return rc;
+}
+
+/* ---- listening ------------------------------------------------------------ */
+
+static void on_fault_record(const struct exec_round_plan *plan, struct exec_copy *copy,
+			    const char *text, size_t len)
+{
+	if (!copy->fault_stream)
+		copy->fault_stream = open_memstream(&copy->fault_log, &copy->fault_log_len);
+	if (copy->fault_stream)
+		(void)fprintf(copy->fault_stream, "%.*s\n", (int)len, text);
+	if (memmem(text, len, "point=pycstorm/crash ", 21))
+		copy->crash_injected = 1;
+	if (plan->on_fault)
+		plan->on_fault(plan->ctx, copy, text, len);
+}
+
+/* Read what waits on a copy's pipe; 0 when it is done (end of file, or a
+ * stream that is not records: nothing after that can be trusted). */
+static int drain(const struct exec_round_plan *plan, struct exec_copy *copy)
+{
+	struct event_hdr h;
+	size_t off = 0;
+	ssize_t n = read(copy->fd, copy->buf + copy->have, sizeof(copy->buf) - copy->have);
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR;
+	copy->have += n > 0 ? (size_t)n : 0;
+	while (n > 0 && copy->have - off >= sizeof(h)) {
+		memcpy(&h, copy->buf + off, sizeof(h));
+		if (h.magic != EVENT_MAGIC || h.size < sizeof(h) || h.size > EVENT_MAX) {
+			copy->garbled = 1;
+			break;
+		}
+		if (copy->have - off < h.size)
+			break;
+		if (h.kind == EV_FAULT)
+			on_fault_record(plan, copy, (const char *)copy->buf + off + sizeof(h),
+					h.size - sizeof(h));
+		off += h.size;
+	}
+	memmove(copy->buf, copy->buf + off, copy->have - off);
+	copy->have -= off;
+	return n > 0 && !copy->garbled;
+}
+
+static void stop_listening(struct exec_copy *copy)
+{
+	(void)close(copy->fd);
+	copy->fd = -1;
+	if (copy->fault_stream)
+		(void)fflush(copy->fault_stream);
+}
+
+/* ---- lock holders ------------------------------------------------------- */
+
+static void retire_holder(struct holders *hs, unsigned slot)
+{
+	if (hs->pids[slot] <= 0)
+		return;
+	(void)kill(hs->pids[slot], SIGTERM);
+	if (hs->nretired < sizeof(hs->retired) / sizeof(hs->retired[0]))
+		hs->retired[hs->nretired++] = hs->pids[slot];
+	else
+		(void)waitpid(hs->pids[slot], NULL, 0);
+	hs->pids[slot] = 0;
+	free(hs->dirs[slot]);
+	hs->dirs[slot] = NULL;
+}
+
+static void start_holder(const struct exec_round_plan *plan, struct holders *hs, unsigned slot,
+			 const char *dir)
+{
+	const struct fault_spec *spec = plan->held_lock;
+	struct holder_plan hp = {
+		.dir = dir, .state_dir = plan->state_dir,
+		.seed = derive_seed(plan->seed, 1000 + slot, hs->rotation, 0),
+		.hold_lo_ns = spec->hold_lo_ns, .hold_hi_ns = spec->hold_hi_ns,
+		.gap_lo_ns = spec->lo_ns, .gap_hi_ns = spec->hi_ns,
+	};
+	pid_t pid = fork();
+
+	if (pid == 0)
+		holder_run(&hp);
+	if (pid > 0) {
+		hs->pids[slot] = pid;
+		hs->dirs[slot] = xstrdup(dir);
+	}
+}
+
+/*
+ * Give each holder one of the cache folders that exist now, chosen from the
+ * round's seed; a holder whose folder is still chosen keeps holding. New
+ * folders appear while the command runs, so this is done again and again.
+ */
+static void rotate_holders(const struct exec_round_plan *plan, struct holders *hs)
+{
+	struct exec_snapshot snap;
+	struct rng rng;
+	const char *dir;
+	unsigned slot;
+
+	if (!plan->held_lock || now_ns() < hs->next_ns)
+		return;
+	hs->next_ns = now_ns() + HOLDER_ROTATION_NS;
+	hs->rotation++;
+	rng_init(&rng, derive_seed(plan->seed, 999, hs->rotation, 0));
+	exec_snapshot_take(plan->scope, &snap);
+	for (slot = 0; slot < hs->n && snap.nfolders; slot++) {
+		dir = snap.folders[rng_range(&rng, 0, snap.nfolders - 1)];
+		if (hs->dirs[slot] && !strcmp(hs->dirs[slot], dir))
+			continue;
+		retire_holder(hs, slot);
+		start_holder(plan, hs, slot, dir);
+	}
+	exec_snapshot_free(&snap);
+}
+
+static void reap_retired(struct holders *hs, int wait)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < hs->nretired; i++)
+		if (waitpid(hs->retired[i], NULL, wait ? 0 : WNOHANG) == 0)
+			hs->retired[kept++] = hs->retired[i];
+	hs->nretired = kept;
+}
+
+static void stop_holders(struct holders *hs)
+{
+	unsigned slot;
+
+	for (slot = 0; slot < hs->n; slot++)
+		retire_holder(hs, slot);
+	reap_retired(hs, 1);
+}
+
+/* ---- the round -------------------------------------------------------------- */
+
+static void signal_copy(const struct exec_round_plan *plan, const struct exec_copy *copy, int sig)
+{
+	if (copy->pid > 0 && !copy->exited)
+		(void)kill(plan->output_dir ? -copy->pid : copy->pid, sig);
+}
+
+static void reap_copies(struct exec_copy *copies, unsigned n)
+{
+	unsigned k;
+	int status;
+
+	for (k = 0; k < n; k++) {
+		if (copies[k].exited || waitpid(copies[k].pid, &status, WNOHANG) != copies[k].pid)
+			continue;
+		copies[k].exited = 1;
+		copies[k].status = status;
+		copies[k].end_ns = now_ns();
+		copies[k].listen_until_ns = copies[k].end_ns + LISTEN_AFTER_EXIT_NS;
+	}
+}
+
+/* Timeouts and interrupts: stop copies that should not go on. */
+static void police(const struct exec_round_plan *plan, struct exec_copy *copies,
+		   int stop_level, int *forwarded)
+{
+	uint64_t now = now_ns();
+	unsigned k;
+
+	for (k = 0; k < plan->copies; k++) {
+		struct exec_copy *c = &copies[k];
+		if (plan->timeout_ns && !c->exited && !c->timed_out &&
+		    now - c->start_ns > plan->timeout_ns) {
+			c->timed_out = 1;
+			signal_copy(plan, c, SIGKILL);
+		}
+		if (stop_level > *forwarded)
+			signal_copy(plan, c, stop_level > 1 ? SIGKILL : SIGTERM);
+	}
+	*forwarded = stop_level;
+}
+
+/* Wait for records, then tend to the copies; 1 while any is still going. */
+static int step(const struct exec_round_plan *plan, struct exec_copy *copies,
+		struct pollfd *pfd, unsigned *map)
+{
+	unsigned k, n = 0;
+	int going = 0;
+
+	for (k = 0; k < plan->copies; k++) {
+		if (copies[k].fd < 0)
+			continue;
+		pfd[n].fd = copies[k].fd;
+		pfd[n].events = POLLIN;
+		map[n++] = k;
+	}
+	if (poll(pfd, n, 50) > 0)
+		for (k = 0; k < n; k++)
+			if ((pfd[k].revents & (POLLIN | POLLHUP | POLLERR)) &&
+			    !drain(plan, &copies[map[k]]))
+				stop_listening(&copies[map[k]]);
+	reap_copies(copies, plan->copies);
+	for (k = 0; k < plan->copies; k++) {
+		struct exec_copy *c = &copies[k];
+		if (c->fd >= 0 && c->exited && now_ns() > c->listen_until_ns)
+			stop_listening(c);
+		going |= !c->exited || c->fd >= 0;
+	}
+	return going;
+}
+
+int exec_round(const struct exec_round_plan *plan, struct exec_copy *copies,
+	       volatile sig_atomic_t *interrupts)
+{
+	struct holders hs = { .n = plan->held_lock ? plan->held_lock->count : 0 };
+	struct pollfd *pfd = xcalloc(plan->copies, sizeof(*pfd));
+	unsigned *map = xcalloc(plan->copies, sizeof(*map)), k;
+	int rc = 0, forwarded = *interrupts, aborted;
+
+	if (hs.n > MAX_HOLDERS)
+		hs.n = MAX_HOLDERS;
+	for (k = 0; k < plan->copies; k++) {
+		memset(&copies[k], 0, sizeof(copies[k]));
+		copies[k].index = k;
+		copies[k].seed = exec_copy_seed(plan->seed, k);
+		copies[k].fd = -1;
+	}
+	for (k = 0; k < plan->copies && rc == 0; k++)
+		rc = spawn_copy(plan, &copies[k]);
+	for (; k < plan->copies; k++)
+		copies[k].exited = 1;   /* never started */
+	/* A round that lacks a copy means nothing: stop the others. */
+	aborted = rc < 0;
+	do {
+		rotate_holders(plan, &hs);
+		reap_retired(&hs, 0);
+		police(plan, copies, *interrupts + aborted, &forwarded);
+	} while (step(plan, copies, pfd, map));
+	stop_holders(&hs);
+	free(pfd);
+	free(map);
+	return rc;
+}
