@@ -304,6 +304,24 @@ static uint64_t random_seed(void)
 	return seed % 10000000000ull;
 }
 
+/* A reused -o folder keeps nothing of the run before: old evidence would
+ * hold the slots and old logs would mix with new ones. Only our files go. */
+static void clear_run_folder(const char *dir)
+{
+	static const char *const ours[] = {
+		"evidence", "faults", "events.jsonl", "summary.json", "summary.md",
+		"summary.html", "replay.args",
+	};
+	char *path;
+	size_t i;
+
+	for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
+		path = xasprintf("%s/%s", dir, ours[i]);
+		(void)remove_tree(path);
+		free(path);
+	}
+}
+
 static char *make_run_dir(const struct run_options *o, uint64_t seed, char **id_out)
 {
 	char stamp[32], *dir = NULL, *id = NULL;
@@ -316,6 +334,7 @@ static char *make_run_dir(const struct run_options *o, uint64_t seed, char **id_
 		rc = mkdir_p(dir, 0755);
 		if (rc < 0)
 			die(EXIT_SKIP, "cannot create run folder '%s': %s", dir, strerror(-rc));
+		clear_run_folder(dir);
 		*id_out = NULL;
 		return dir;
 	}
@@ -577,25 +596,34 @@ static void check_python(const char *python)
 	static const char probe[] =
 		"import sys, ctypes, marshal, importlib._bootstrap_external as b; "
 		"b._classify_pyc; b._validate_timestamp_pyc; b._compile_bytecode; "
-		"sys.exit(0 if sys.version_info >= (3, 7) else 3)";
+		"sys.version_info >= (3, 7) and print('pycstorm-driver-ready')";
 	char *const argv[] = { (char *)python, "-I", "-c", (char *)probe, NULL };
-	int status = -1, devnull;
+	char answer[64] = "";
+	int status = -1, devnull, fds[2];
+	ssize_t n = 0;
 	pid_t pid;
 
 	if (access(python, X_OK) != 0)
 		die(EXIT_SKIP, "run: --python '%s': %s", python, strerror(errno));
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		die(EXIT_SKIP, "run: cannot make a pipe: %s", strerror(errno));
 	pid = fork();
 	if (pid == 0) {
 		devnull = open("/dev/null", O_WRONLY);
-		if (devnull >= 0) {
-			(void)dup2(devnull, 1);
+		(void)dup2(fds[1], 1);
+		if (devnull >= 0)
 			(void)dup2(devnull, 2);
-		}
 		execv(python, argv);
 		_exit(127);
 	}
+	(void)close(fds[1]);
+	if (pid > 0)
+		n = read(fds[0], answer, sizeof(answer) - 1);
+	(void)close(fds[0]);
+	answer[n > 0 ? n : 0] = '\0';
+	/* Exiting 0 is not enough (/bin/true does): it must say it is ready. */
 	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) != 0)
+	    WEXITSTATUS(status) != 0 || strncmp(answer, "pycstorm-driver-ready", 21) != 0)
 		die(EXIT_SKIP, "run: --python '%s' is not a Python 3.7 or later that can run the "
 			       "driver (ctypes, importlib)", python);
 }

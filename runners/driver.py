@@ -355,16 +355,7 @@ class PackageWorkload:
             except (OSError, IndexError):
                 outcome, target = MISSING, None   # not installed: no plugin to load
             if target:
-                for name in [m for m in sys.modules if m.split(".")[0] == self.PACKAGE]:
-                    del sys.modules[name]
-                importlib.invalidate_caches()
-                try:
-                    importlib.import_module(target)
-                    outcome = OK
-                except ImportError as e:
-                    outcome, error = MODULE_NOT_FOUND, exception_line(e)
-                except Exception as e:
-                    outcome, error = OTHER_ERROR, exception_line(e)
+                outcome, error = self.try_import(self.site, target)
                 if outcome == MODULE_NOT_FOUND:
                     evidence = self.keep_evidence(cycle, error, target)
         latency = time.monotonic_ns() - t0
@@ -373,18 +364,46 @@ class PackageWorkload:
         else:
             self.d.chan.sample(OP_IMPORT, outcome, latency, self.d.eager)
 
+    def try_import(self, site, target):
+        """Import target afresh from site: (outcome, error text)."""
+        for name in [m for m in sys.modules if m.split(".")[0] == self.PACKAGE]:
+            del sys.modules[name]
+        sys.path[sys.path.index(self.site)] = site
+        importlib.invalidate_caches()
+        try:
+            importlib.import_module(target)
+            return OK, ""
+        except ImportError as e:
+            return MODULE_NOT_FOUND, exception_line(e)
+        except Exception as e:
+            return OTHER_ERROR, exception_line(e)
+        finally:
+            sys.path[sys.path.index(site)] = self.site
+
+    def snapshot(self, folder):
+        """Copy the site as it is now; a merge job may remove files meanwhile."""
+        for top, dirs, files in os.walk(self.site):
+            dirs[:] = [d for d in dirs if d != "__pycache__"]
+            rel = os.path.relpath(top, self.site)
+            os.makedirs(os.path.join(folder, rel), exist_ok=True)
+            for name in files:
+                if name.endswith(".tmp"):
+                    continue
+                try:
+                    shutil.copyfile(os.path.join(top, name), os.path.join(folder, rel, name))
+                except FileNotFoundError:
+                    pass
+
     def keep_evidence(self, cycle, error, target):
         """Snapshot the half-merged site, but only if it still lacks what was missing."""
         folder = self.d.claim_evidence(MODULE_NOT_FOUND, cycle)
         if not folder:
             return ""
-        shutil.copytree(self.site, folder,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.tmp"))
-        missing = error.split("'")[1] if "'" in error else ""
-        lacking = missing and not os.path.exists(
-            os.path.join(folder, *missing.split("."))) and not os.path.exists(
-            os.path.join(folder, *missing.split(".")) + ".py")
-        if not lacking:
+        self.snapshot(folder)
+        # The merge may have moved on since the failure: keep the snapshot
+        # only if importing from it fails the same way (paths aside).
+        _, again = self.try_import(folder, target)
+        if again.replace(folder, self.site) != error:
             shutil.rmtree(folder)
             self.d.release_evidence(MODULE_NOT_FOUND)
             return ""

@@ -125,6 +125,13 @@ static void flush_batch_line(struct run *r, struct slot *sl)
 
 /* ---- counting --------------------------------------------------------- */
 
+/* Failures a reader keeps the bytes (or the package) of, as proof. */
+static int leaves_evidence(unsigned outcome)
+{
+	return outcome == OUTCOME_BAD_MARSHAL || outcome == OUTCOME_EOF ||
+	       outcome == OUTCOME_MODULE_NOT_FOUND || outcome == OUTCOME_OTHER_ERROR;
+}
+
 static void count(struct run *r, struct slot *sl, unsigned op, unsigned outcome,
 		  uint64_t latency)
 {
@@ -134,9 +141,9 @@ static void count(struct run *r, struct slot *sl, unsigned op, unsigned outcome,
 		return;
 	res->counts[op][outcome]++;
 	hist_add(&res->latency[op], latency);
-	/* Corruption and failed imports count when a reader meets them;
-	 * refused writes when a writer does. */
-	if (r->plan->sc->reproduced[outcome] &&
+	/* Refused writes and misses count as reproduced when they happen;
+	 * failures that leave a file only once that file is kept (on_cycle). */
+	if (r->plan->sc->reproduced[outcome] && !leaves_evidence(outcome) &&
 	    (op == OP_IMPORT) != (outcome == OUTCOME_PERMISSION_ERROR))
 		r->reproduced = 1;
 	if (op != OP_WRITE) {
@@ -174,9 +181,12 @@ static void on_cycle(struct run *r, struct slot *sl, const struct event_hdr *h,
 	const char *error = text, *evidence = "";
 	size_t elen = strnlen(text, len);
 
-	if (elen < len)
+	/* "error\0evidence": the evidence name runs to the end of the record. */
+	if (elen + 1 < len)
 		evidence = text + elen + 1;
 	count(r, sl, h->op, h->outcome, h->latency_ns);
+	if (*evidence && h->outcome < OUTCOME_COUNT && r->plan->sc->reproduced[h->outcome])
+		r->reproduced = 1;
 	if (h->outcome < OUTCOME_COUNT && !res->first_error[h->outcome])
 		res->first_error[h->outcome] = xstrndup(error, elen);
 	if (*evidence && res->nevidence < SUMMARY_MAX_EVIDENCE)
