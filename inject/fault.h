@@ -49,6 +49,10 @@ struct inject_call {
 	size_t count;            /* write: bytes asked; a hook may lower it */
 	int fail_errno;          /* set by a hook: fail the call with this */
 	int lock_fd;             /* held-lock: a lock held across the call */
+	long long offset;        /* pwrite: its offset; write: -1 (the descriptor's) */
+	const void *buf;         /* write: the bytes */
+	int existed;             /* power-cut: open found the file already there */
+	unsigned long long ino;  /* power-cut: the file's inode, noted by a hook */
 };
 
 struct fault_hooks {
@@ -93,6 +97,7 @@ struct fault_spec {
 	X(rename_delay)                                                      \
 	X(held_lock)                                                         \
 	X(crash)                                                             \
+	X(power_cut)                                                         \
 	X(fiu)
 
 #define X(id) extern const struct fault_info fault_##id;

@@ -30,6 +30,8 @@ int inject_real_close(int fd);
 int inject_real_unlink(const char *path);
 /* Where cross-process state (delete-pending markers) lives. */
 const char *inject_state_dir(void);
+/* path relative to the cache root, as logs and journals name it. */
+const char *inject_relative(const char *path);
 /* Which occurrence of this kind of call in the current cycle (from 1). */
 unsigned inject_nth(enum inject_op op);
 

@@ -281,7 +281,7 @@ unsigned inject_nth(enum inject_op op)
 	return S.nth[op];
 }
 
-static const char *relative(const char *path)
+const char *inject_relative(const char *path)
 {
 	size_t n = S.root ? strlen(S.root) : 0;
 
@@ -303,8 +303,8 @@ void inject_fired(const char *point, const struct inject_call *call, const char 
 	va_end(ap);
 	n = snprintf(line, sizeof(line), "worker=%u cycle=%llu call=%u point=%s path=%s%s%s %s",
 		     S.worker, (unsigned long long)S.cycle,
-		     a ? S.point_calls[a->id][which] : 0, point, relative(call->path),
-		     call->dst ? " dst=" : "", call->dst ? relative(call->dst) : "", what);
+		     a ? S.point_calls[a->id][which] : 0, point, inject_relative(call->path),
+		     call->dst ? " dst=" : "", call->dst ? inject_relative(call->dst) : "", what);
 	send_fault_line(line, n < 0 ? 0 : (size_t)n >= sizeof(line) ? sizeof(line) - 1 : (size_t)n);
 }
 
@@ -497,7 +497,7 @@ EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 static ssize_t wrap_write(int fd, const void *buf, size_t count, off64_t off, int positional)
 {
 	struct inject_call call = { .op = IOP_WRITE, .fd = fd, .path = fd_cache_path(fd),
-				    .count = count };
+				    .count = count, .buf = buf, .offset = positional ? off : -1 };
 	ssize_t n;
 	int e;
 

@@ -30,7 +30,7 @@ SAMPLE = struct.Struct("<IHBB")
 EVENT_MAGIC = 0xA5
 EVENT_MAX = 4096
 EV_HELLO, EV_SAMPLES, EV_CYCLE, EV_FAULT, EV_BYE, EV_FATAL = range(1, 7)
-OP_COMPILE, OP_IMPORT, OP_WRITE = range(3)
+OP_COMPILE, OP_IMPORT, OP_WRITE, OP_RECOVER = range(4)
 (OK, STALE, MISSING, BAD_MARSHAL, EOF, PERMISSION_ERROR, MODULE_NOT_FOUND,
  OTHER_ERROR) = range(8)
 OUTCOME_NAMES = ["ok", "stale", "missing", "bad_marshal", "eof", "permission_error",
@@ -564,7 +564,7 @@ class Driver:
 
     # ---- reads ---------------------------------------------------------------
 
-    def read_cycle(self, ei, cycle):
+    def read_cycle(self, ei, cycle, op=OP_IMPORT):
         entry = self.entries[ei]
         t0 = time.monotonic_ns()
         error, version, data = "", -1, b""
@@ -583,15 +583,22 @@ class Driver:
         if outcome in (EOF, BAD_MARSHAL, OTHER_ERROR) and data:
             evidence = self.keep_evidence(outcome, entry, version, data, cycle, error)
         if error:
-            self.chan.cycle_line(OP_IMPORT, outcome, ei, cycle, latency, error, evidence)
+            self.chan.cycle_line(op, outcome, ei, cycle, latency, error, evidence)
         else:
-            self.chan.sample(OP_IMPORT, outcome, latency, self.eager)
+            self.chan.sample(op, outcome, latency, self.eager)
         return outcome
 
     def run(self, stop):
         iterations = int(self.a["iterations"])
         deadline = int(self.a["deadline-ns"])
         compile_role = self.a["role"] == "compile"
+        if self.a["role"] == "recover":
+            # after a power cut: every cache file once, writing nothing
+            for ei in range(len(self.entries)):
+                self.read_cycle(ei, ei, OP_RECOVER)
+            self.chan.flush()
+            self.chan.send(EV_BYE)
+            return
         import_writes = self.a["import-writes"] != "0"
         cycle = 0
         while not stop():

@@ -11,6 +11,7 @@
 #include "common.h"
 #include "event.h"
 #include "holder.h"
+#include "rollback.h"
 #include "outcome.h"
 #include "worker.h"
 
@@ -46,6 +47,10 @@ struct slot {
 	int said_bye;
 	int killed_as_hung;
 	int garbled;                 /* sent something that is not a record */
+	int plain;                   /* start it without the inject library (after a cut) */
+	int ready;                   /* said hello: its interpreter is up */
+	enum worker_role usual_role;
+	unsigned workers_run;        /* power-cut rounds this slot has had */
 	int crash_injected;          /* it reported a crash fault before dying */
 	uint64_t cycles;             /* compile + import cycles received */
 	uint64_t last_heard_ns;
@@ -73,6 +78,9 @@ struct run {
 	char **env;
 	uint64_t last_progress_ns;
 	int reproduced;
+	int no_restart;              /* power-cut rounds start and stop workers themselves */
+	const struct fault_spec *power;
+	uint64_t run_deadline_ns;
 	pid_t *holders;
 	size_t nholders;
 };
@@ -216,9 +224,11 @@ static void on_hello(struct run *r, struct slot *sl, const char *text, size_t le
 {
 	char *copy = xstrndup(text, len), *line, *save = NULL, *eq;
 
+	sl->ready = 1;
 	event_prefix(r, sl, "start");
 	(void)fprintf(r->events, ", \"pid\": %ld, \"role\": \"%s\", \"generation\": %u}\n",
-		      (long)sl->pid, sl->role == ROLE_COMPILE ? "compile" : "import",
+		      (long)sl->pid, sl->role == ROLE_COMPILE ? "compile"
+				     : sl->role == ROLE_IMPORT ? "import" : "recover",
 		      sl->generation);
 	for (line = strtok_r(copy, "\n", &save); line && !r->have_hello;
 	     line = strtok_r(NULL, "\n", &save)) {
@@ -376,13 +386,13 @@ static char **worker_env(struct run *r, const struct slot *sl, size_t *nextra)
 	env = xcalloc(n + 10, sizeof(char *));
 	memcpy(env, r->env, n * sizeof(char *));
 	k = n;
-	if (plan->nfaults || plan->preload) {
+	if (!sl->plain && (plan->nfaults || plan->preload)) {
 		if (has_fault(plan, &fault_fiu))
 			env[k++] = xasprintf("LD_PRELOAD=%s:%s", plan->inject_library, plan->fiu_preload);
 		else
 			env[k++] = xasprintf("LD_PRELOAD=%s", plan->inject_library);
 	}
-	if (plan->nfaults) {
+	if (!sl->plain && plan->nfaults) {
 		env[k++] = xasprintf(INJECT_ENV_FAULTS "=%s", plan->fault_env);
 		env[k++] = xasprintf(INJECT_ENV_DIRS "=%s/%s", plan->cache_root,
 				     plan->strategies[sl->strategy]->name);
@@ -517,6 +527,7 @@ static int spawn(struct run *r, struct slot *sl)
 	sl->pid = pid;
 	sl->fd = fds[0];
 	sl->exited = sl->said_bye = sl->killed_as_hung = sl->crash_injected = sl->garbled = 0;
+	sl->ready = 0;
 	sl->have = 0;
 	sl->last_heard_ns = now_ns();
 	sl->batch_start_ns = now_ns();
@@ -576,7 +587,7 @@ static void finish_slot(struct run *r, struct slot *sl, int stopping)
 	} else if (sl->garbled || !(stopping && WIFSIGNALED(sl->status) && !sl->killed_as_hung)) {
 		record_death(r, sl);
 	}
-	if (r->fatal || stopping || !time_left)
+	if (r->fatal || stopping || !time_left || r->no_restart)
 		return;
 	if (r->crash_streak[sl->strategy] >= MAX_CRASH_STREAK) {
 		r->fatal = xasprintf("%s: workers keep dying (%u in a row without a cycle): %s",
@@ -810,6 +821,7 @@ static void make_slots(struct run *r)
 			 * shards, and every shard has compile and import workers. */
 			sl->worker = plan->shard_index * plan->jobs + w;
 			sl->role = w < plan->compile_jobs ? ROLE_COMPILE : ROLE_IMPORT;
+			sl->usual_role = sl->role;
 			sl->fd = -1;
 		}
 	}
@@ -879,6 +891,117 @@ static void install_handlers(struct sigaction *old_int, struct sigaction *old_te
 	(void)signal(SIGPIPE, SIG_IGN);
 }
 
+/* ---- power cuts ------------------------------------------------------------- */
+
+static int all_ready(const struct run *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nslots; i++)
+		if (!r->slots[i].ready && !r->slots[i].exited)
+			return 0;
+	return 1;
+}
+
+/* Writers run until the cut, which kills every one of them at once. The
+ * round's length counts from the moment all of them are up. */
+static void writers_round(struct run *r, struct pollfd *pfd, size_t *map, uint64_t length)
+{
+	uint64_t until = now_ns() + r->plan->cycle_timeout_ns;
+	size_t i;
+
+	for (i = 0; i < r->nslots && !r->fatal; i++) {
+		r->slots[i].role = r->slots[i].usual_role;
+		r->slots[i].plain = 0;
+		/* a new life each round: a new seed, so new temporary names */
+		if (r->slots[i].workers_run++)
+			r->slots[i].generation++;
+		if (spawn(r, &r->slots[i]) < 0)
+			r->fatal = xasprintf("cannot start a worker: %s", strerror(errno));
+	}
+	while (!all_ready(r) && now_ns() < until && !interrupts && !r->fatal)
+		step(r, pfd, map, 0);
+	until = now_ns() + length;
+	while (now_ns() < until && !interrupts && !r->fatal)
+		step(r, pfd, map, 0);
+	signal_all(r, SIGKILL);
+	while (!all_done(r))
+		step(r, pfd, map, 1);
+}
+
+/* Roll every strategy's folder to a post-crash state. */
+static void apply_cut(struct run *r, uint64_t round, uint64_t seed)
+{
+	const struct fault_spec *cut = r->power;
+	char *state = xasprintf("%s/.state", r->plan->cache_root);
+	struct rollback_report rep;
+	struct journal j;
+	size_t i;
+
+	if (rollback_load(state, &j) < 0)
+		memset(&j, 0, sizeof(j));
+	for (i = 0; i < r->plan->nstrategies; i++) {
+		struct rollback_plan p = {
+			.cache_root = r->plan->cache_root, .state_dir = state,
+			.scope = r->plan->strategies[i]->name,
+			.model = cut->choice == 0 ? MODEL_EXT4_ORDERED : MODEL_WRITEBACK,
+			.sector = cut->mask == 1 ? 512 : 4096, .persist = cut->p,
+			.seed = derive_seed(seed, i, 0, 0), .keep_meta = -1, .data = DATA_RANDOM,
+		};
+		memset(&rep, 0, sizeof(rep));
+		(void)rollback_apply(&p, &j, &rep);
+		summary_count_fault(r->results[i], "pycstorm/power/cut", 1);
+		(void)fprintf(r->events, "{\"t\": %.6f, \"type\": \"power-cut\", \"round\": %" PRIu64
+					 ", \"strategy\": \"%s\", \"model\": \"%s\", "
+					 "\"metadata_pending\": %u, \"metadata_undone\": %u, "
+					 "\"sectors_lost\": %u, \"files_cut\": %u}\n",
+			      run_time_s(r), round, p.scope, crash_model_name(p.model),
+			      rep.meta_pending, rep.meta_undone, rep.sectors_lost, rep.files_cut);
+	}
+	rollback_free(&j);
+	rollback_clear(state);
+	free(state);
+}
+
+/* After the reboot: one plain reader per strategy reads every file once. */
+static void recover_round(struct run *r, struct pollfd *pfd, size_t *map)
+{
+	size_t i;
+
+	for (i = 0; i < r->plan->nstrategies && !r->fatal; i++) {
+		struct slot *sl = &r->slots[i * r->plan->jobs];
+		sl->role = ROLE_RECOVER;
+		sl->plain = 1;
+		sl->generation++;
+		if (spawn(r, sl) < 0)
+			r->fatal = xasprintf("cannot start a reader: %s", strerror(errno));
+	}
+	while (!all_done(r) && !interrupts && !r->fatal)
+		step(r, pfd, map, 0);
+}
+
+/* With power-cut armed the run is rounds: write, cut, roll back, read. -n
+ * counts rounds; otherwise they go on until the duration is spent. */
+static void power_rounds(struct run *r, struct pollfd *pfd, size_t *map)
+{
+	const struct run_plan *plan = r->plan;
+	struct rng rng;
+	uint64_t round;
+
+	rng_init(&rng, derive_seed(plan->seed, 0x706f776572ull, 0, 0));
+	r->no_restart = 1;
+	r->deadline_ns = 0;          /* writers run until the cut kills them */
+	for (round = 0; !interrupts && !r->fatal; round++) {
+		if (plan->iterations ? round >= plan->iterations : now_ns() >= r->run_deadline_ns)
+			break;
+		writers_round(r, pfd, map, rng_range(&rng, r->power->lo_ns, r->power->hi_ns));
+		if (interrupts || r->fatal)
+			break;
+		apply_cut(r, round, rng_next(&rng));
+		recover_round(r, pfd, map);
+	}
+}
+
 /* Ask the workers to stop, then insist. */
 static void wind_down(struct run *r, struct pollfd *pfd, size_t *map)
 {
@@ -920,10 +1043,18 @@ enum run_status orchestrate(const struct run_plan *plan, struct summary *s,
 		r.fatal = xasprintf("cannot start the lock holders: %s", strerror(errno));
 	r.start_ns = now_ns();
 	r.deadline_ns = plan->duration_ns ? r.start_ns + plan->duration_ns : 0;
-	for (i = 0; i < r.nslots && !r.fatal; i++)
-		if (spawn(&r, &r.slots[i]) < 0)
-			r.fatal = xasprintf("cannot start a worker: %s", strerror(errno));
-	while (!all_done(&r) && !interrupts && !r.fatal &&
+	r.run_deadline_ns = r.deadline_ns;
+	for (i = 0; i < plan->nfaults; i++)
+		if (plan->faults[i].info == &fault_power_cut)
+			r.power = &plan->faults[i];
+	if (r.power) {
+		power_rounds(&r, pfd, map);
+	} else {
+		for (i = 0; i < r.nslots && !r.fatal; i++)
+			if (spawn(&r, &r.slots[i]) < 0)
+				r.fatal = xasprintf("cannot start a worker: %s", strerror(errno));
+	}
+	while (!r.power && !all_done(&r) && !interrupts && !r.fatal &&
 	       !(plan->until_reproduced && r.reproduced)) {
 		step(&r, pfd, map, 0);
 		if (r.deadline_ns && now_ns() > r.deadline_ns + plan->cycle_timeout_ns)

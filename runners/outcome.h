@@ -31,7 +31,8 @@ enum outcome {
 #define OP_LIST(X)                                                           \
 	X(COMPILE, "compile")                                                \
 	X(IMPORT, "import")                                                  \
-	X(WRITE, "write")
+	X(WRITE, "write")                                                    \
+	X(RECOVER, "recover")
 
 enum op {
 #define X(id, name) OP_##id,

@@ -45,6 +45,8 @@ static int apply(struct worker_args *a, const char *name, const char *v)
 			a->role = ROLE_COMPILE;
 		else if (!strcmp(v, "import"))
 			a->role = ROLE_IMPORT;
+		else if (!strcmp(v, "recover"))
+			a->role = ROLE_RECOVER;
 		else
 			rc = -1;
 	} else if (!strcmp(name, "cache"))
@@ -124,7 +126,8 @@ char **worker_build_argv(const char *program, const struct worker_args *a)
 #define ADD(name, value) (v[n++] = xstrdup("--" name), v[n++] = (value))
 	v[n++] = xstrdup(program);
 	ADD("strategy", xstrdup(a->strategy));
-	ADD("role", xstrdup(a->role == ROLE_COMPILE ? "compile" : "import"));
+	ADD("role", xstrdup(a->role == ROLE_COMPILE ? "compile"
+			    : a->role == ROLE_IMPORT ? "import" : "recover"));
 	ADD("cache", xstrdup(a->cache_dir));
 	ADD("cache-kind", xstrdup(a->cache_kind ? a->cache_kind : "pyc"));
 	for (i = 0; i < a->nmodules; i++)

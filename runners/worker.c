@@ -517,7 +517,7 @@ out:
 	free(path);
 }
 
-static enum outcome read_cycle(size_t mi, uint64_t cycle)
+static enum outcome read_cycle(enum op op, size_t mi, uint64_t cycle)
 {
 	struct module *m = &W.modules[mi];
 	struct pyc_check check;
@@ -550,9 +550,9 @@ static enum outcome read_cycle(size_t mi, uint64_t cycle)
 		keep_evidence(outcome, m, check.version, data, len, cycle, error,
 			      evidence, sizeof(evidence));
 	if (error[0])
-		send_cycle(OP_IMPORT, outcome, mi, cycle, latency, error, evidence);
+		send_cycle(op, outcome, mi, cycle, latency, error, evidence);
 	else
-		add_sample(OP_IMPORT, outcome, latency);
+		add_sample(op, outcome, latency);
 	free(data);
 	return outcome;
 }
@@ -570,13 +570,20 @@ static void run_cycles(void)
 			break;
 		if (W.inject_cycle)
 			W.inject_cycle(cycle);
+		if (W.args.role == ROLE_RECOVER) {
+			/* every cache file once, in order, writing nothing */
+			if (cycle >= W.nmodules)
+				break;
+			(void)read_cycle(OP_RECOVER, (size_t)cycle, cycle);
+			continue;
+		}
 		mi = (size_t)rng_range(&W.rng, 0, W.nmodules - 1);
 		v = (size_t)((cycle + W.args.worker) % W.modules[mi].nversions);
 		if (W.args.role == ROLE_COMPILE) {
 			write_cycle(OP_COMPILE, mi, v, cycle);
 			continue;
 		}
-		outcome = read_cycle(mi, cycle);
+		outcome = read_cycle(OP_IMPORT, mi, cycle);
 		/* An import that finds no usable cache writes one, like importlib. */
 		if (W.args.import_writes &&
 		    (outcome == OUTCOME_STALE || outcome == OUTCOME_MISSING))

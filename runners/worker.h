@@ -13,7 +13,8 @@
 
 #include "pyc.h"
 
-enum worker_role { ROLE_COMPILE, ROLE_IMPORT };
+/* recover: after a power cut, read every cache file once and write nothing. */
+enum worker_role { ROLE_COMPILE, ROLE_IMPORT, ROLE_RECOVER };
 
 #define WORKER_MAX_MODULES 64
 
