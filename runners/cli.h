@@ -18,6 +18,7 @@ struct command_info {
 	X(list)                                                              \
 	X(replay)                                                             \
 	X(repro)                                                              \
+	X(crashpoints)                                                        \
 	X(classify)                                                          \
 	X(exec)
 
