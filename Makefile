@@ -166,6 +166,39 @@ unit-tests: $(UNIT_BIN)
 	$(Q)failed=0; for t in $(UNIT_BIN); do $$t || failed=1; done; \
 	if [ $$failed -ne 0 ]; then echo "unit tests: FAILED" >&2; exit 1; fi
 
+# Fuzzing (libFuzzer, clang): one target per parser that takes outside input.
+# `make fuzz-check` runs each for FUZZ_TIME seconds over its seed corpus
+# (make check does); `make fuzz FUZZ_TIME=300` is a long session. New inputs
+# go to build/fuzz/corpus, crashes to build/fuzz/findings; the seed corpora
+# in tests/fuzz/corpus are only read.
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 5
+FUZZ_FLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all -Irunners -Iresults -Iinject
+FUZZ_TARGETS = scenario fault pyc
+FUZZ_SRC_scenario = runners/scenario.c runners/common.c runners/outcome.c runners/worker-args.c
+FUZZ_SRC_fault = inject/fault.c $(wildcard inject/fault-*.c) runners/common.c
+FUZZ_SRC_pyc = runners/pyc.c
+FUZZ_BIN = $(FUZZ_TARGETS:%=build/fuzz/fuzz-%)
+
+.SECONDEXPANSION:
+build/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $$(FUZZ_SRC_$$*)
+	$(call say,FUZZ,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lm
+
+.PHONY: fuzz fuzz-check
+fuzz-check fuzz: $(FUZZ_BIN)
+	$(Q)mkdir -p build/fuzz/findings
+	$(Q)failed=0; for t in $(FUZZ_TARGETS); do \
+		mkdir -p build/fuzz/corpus/$$t; \
+		if build/fuzz/fuzz-$$t -max_total_time=$(FUZZ_TIME) -timeout=10 -print_final_stats=0 \
+			-artifact_prefix=build/fuzz/findings/$$t- build/fuzz/corpus/$$t tests/fuzz/corpus/$$t \
+			> build/fuzz/$$t.log 2>&1; then \
+			echo "fuzz $$t: $$(grep -o 'Done [0-9]* runs' build/fuzz/$$t.log) in $(FUZZ_TIME)s, no crash"; \
+		else echo "fuzz $$t: FAILED, see build/fuzz/$$t.log" >&2; tail -20 build/fuzz/$$t.log >&2; failed=1; fi; \
+	done; [ $$failed -eq 0 ]
+
 # The tests find the programs and the Python they were built against here.
 export PYCSTORM_BIN = $(abspath $(BIN))
 export PYCSTORM_PYTHON = $(PY_EXE)
@@ -180,7 +213,23 @@ run: deps all
 
 check: deps all
 	$(Q)$(MAKE) --no-print-directory unit-tests
+	$(Q)$(MAKE) --no-print-directory fuzz-check
 	$(Q)$(MAKE) --no-print-directory integration-tests
+
+# ---- benchmark -------------------------------------------------------------
+# make bench (about 10 min; BENCH_QUICK=1 about 2): throughput against the
+# ceiling program, injection overhead, time to reproduce, memory, written to
+# results/bench/<id>/. A measurement, not a test: check never runs it.
+BENCH_PYTHON ?= /usr/bin/python3
+$(BUILD)/bench/pycstorm-ceiling: tests/bench/ceiling.c $(BUILD)/python-config.stamp
+	$(call say,LINK,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(PY_INCLUDES) -DPYTHON_EXE='"$(PY_EXE)"' $(ALL_LDFLAGS) \
+		-o $@ $< $(PY_LIBS) $(if $(PY_LIBDIR),-Wl$(comma)-rpath$(comma)$(PY_LIBDIR))
+
+bench: all $(BUILD)/bench/pycstorm-ceiling
+	$(Q)$(BENCH_PYTHON) tests/bench/bench.py --bin $(BIN) \
+		--ceiling $(BUILD)/bench/pycstorm-ceiling $(if $(BENCH_QUICK),--quick)
 
 clean:
 	rm -rf build bin
