@@ -137,7 +137,7 @@ FORCE:
 $(BIN)/pycstorm: $(CLI_OBJ) $(COMMON_OBJ)
 	$(call say,LINK,$@)
 	$(Q)mkdir -p $(BIN)
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lm
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -ldl -lm
 
 $(BIN)/pycstorm-worker: $(WORKER_OBJ) $(COMMON_OBJ)
 	$(call say,LINK,$@)

@@ -15,6 +15,7 @@
 #include "strategy.h"
 #include "worker.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -628,6 +629,22 @@ static void check_python(const char *python)
 			       "driver (ctypes, importlib)", python);
 }
 
+/*
+ * ld.so skips a preload it cannot load (libfiu missing, a broken build)
+ * with a warning per worker, and the faults silently do not happen. Load
+ * it once here instead: its constructor does nothing without
+ * PYCSTORM_FAULTS, and RTLD_LOCAL keeps its symbols out of our way.
+ */
+static void check_loadable(const char *library)
+{
+	void *handle = dlopen(library, RTLD_NOW | RTLD_LOCAL);
+
+	if (!handle)
+		die(EXIT_SKIP, "cannot load the inject library: %s (is libfiu installed? "
+			       "Debian: libfiu0)", dlerror());
+	(void)dlclose(handle);
+}
+
 /* Each --strategy-file becomes one more strategy, named after its file. */
 static void add_strategy_files(const struct run_options *o, struct run_plan *plan)
 {
@@ -694,6 +711,8 @@ static void build_plan(const struct run_options *o, const struct scenario *sc,
 	if ((plan->nfaults || plan->preload) && access(plan->inject_library, R_OK) != 0)
 		die(EXIT_SKIP, "the inject library '%s' is missing: run 'make' first",
 		    plan->inject_library);
+	if (plan->nfaults || plan->preload)
+		check_loadable(plan->inject_library);
 	for (size_t i = 0; i < plan->nfaults; i++)
 		if (plan->faults[i].info == &fault_fiu && access(plan->fiu_preload, R_OK) != 0)
 			die(EXIT_SKIP, "the fiu fault needs libfiu's preload '%s' (Debian: libfiu0)",

@@ -437,6 +437,10 @@ class Driver:
         self.inject_failures = getattr(main, "pycstorm_inject_failures", None)
         if self.inject_failures:
             self.inject_failures.restype = ctypes.c_uint64
+        if os.environ.get("PYCSTORM_FAULTS") and not self.inject_cycle:
+            # ld.so skips a preload it cannot load: faults would silently not happen
+            raise RuntimeError("faults are armed but the inject library is not loaded "
+                               "(is libfiu installed? Debian: libfiu0)")
         # A crash fault kills us without warning: then send every cycle at once.
         self.eager = "crash" in os.environ.get("PYCSTORM_FAULTS", "")
         self.file_write = None

@@ -77,6 +77,7 @@ struct run {
 	char *fatal;                 /* why workers cannot run */
 	char **env;
 	uint64_t last_progress_ns;
+	uint64_t last_flush_ns;
 	int reproduced;
 	int no_restart;              /* power-cut rounds start and stop workers themselves */
 	const struct fault_spec *power;
@@ -707,6 +708,11 @@ static void step(struct run *r, struct pollfd *pfd, size_t *map, int stopping)
 	}
 	kill_hung(r);
 	draw_progress(r, 0);
+	/* Someone may be watching events.jsonl: keep it a fifth of a second fresh. */
+	if (now_ns() - r->last_flush_ns > 200000000ull) {
+		(void)fflush(r->events);
+		r->last_flush_ns = now_ns();
+	}
 }
 
 static int all_done(const struct run *r)

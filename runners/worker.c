@@ -382,6 +382,13 @@ static int setup(void)
 	}
 	W.inject_errors = (uint64_t (*)(void))dlsym(RTLD_DEFAULT, "pycstorm_inject_failures");
 	W.inject_cycle = (void (*)(uint64_t))dlsym(RTLD_DEFAULT, "pycstorm_inject_cycle");
+	/* ld.so skips a preload it cannot load (libfiu missing, say) with only a
+	 * warning: faults would silently not happen. */
+	if (rc == 0 && getenv("PYCSTORM_FAULTS") && !W.inject_cycle) {
+		send_fatal("faults are armed but the inject library is not loaded "
+			   "(is libfiu installed? Debian: libfiu0)");
+		rc = -1;
+	}
 	return rc;
 }
 
