@@ -22,6 +22,7 @@ gcc:/usr/bin/gcc
 make:/usr/bin/make
 pkg-config:/usr/bin/pkg-config
 perl:/usr/bin/prove
+python3-pytest:/usr/bin/pytest-3
 "
 
 missing=""

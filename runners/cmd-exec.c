@@ -629,6 +629,11 @@ static char *last_exception(const char *stderr_path)
 
 static enum outcome exception_class(const char *line)
 {
+	const char *colon = strchr(line, ':'), *dot;
+
+	/* "builtins.EOFError: ..." (Twisted's log) is an EOFError too. */
+	for (dot = line; colon && (dot = memchr(line, '.', (size_t)(colon - line))) != NULL;)
+		line = dot + 1;
 	if (!strncmp(line, "EOFError:", 9))
 		return OUTCOME_EOF;
 	if (strstr(line, "bad marshal data"))
@@ -644,6 +649,7 @@ static enum outcome exception_class(const char *line)
 static enum outcome copy_outcome(const struct exec_run *x, const struct exec_copy *c, char **text)
 {
 	char *path = x->output_dir ? xasprintf("%s/copy-%u.err", x->output_dir, c->index) : NULL;
+	char *out = x->output_dir ? xasprintf("%s/copy-%u.out", x->output_dir, c->index) : NULL;
 	char *exc = NULL;
 	enum outcome o = OUTCOME_OK;
 
@@ -658,11 +664,14 @@ static enum outcome copy_outcome(const struct exec_run *x, const struct exec_cop
 				: xasprintf("killed by signal %d (%s)", WTERMSIG(c->status),
 					    strsignal(WTERMSIG(c->status)));
 	} else if (WEXITSTATUS(c->status) != 0) {
+		/* Some tools report on stdout: compileall prints "PermissionError: ..." there. */
 		exc = last_exception(path);
+		exc = exc ? exc : last_exception(out);
 		o = exc ? exception_class(exc) : OUTCOME_OTHER_ERROR;
 		*text = exc ? exc : xasprintf("exit status %d", WEXITSTATUS(c->status));
 	}
 	free(path);
+	free(out);
 	return o;
 }
 
