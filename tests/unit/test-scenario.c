@@ -172,7 +172,7 @@ static void error_unknown_key(void **state)
 	/* The list names every key. */
 	assert_non_null(strstr(scenario_keys(), "name, description, report"));
 	assert_non_null(strstr(scenario_keys(), "retry-budget"));
-	assert_non_null(strstr(scenario_keys(), "reproduced, fault"));
+	assert_non_null(strstr(scenario_keys(), "reproduced, cache, fault"));
 }
 
 static void error_missing_equals(void **state)

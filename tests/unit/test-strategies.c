@@ -139,9 +139,10 @@ static void assert_file_is(const char *path, const uint8_t *img,
 	free(data);
 }
 
+/* native needs an interpreter; package workloads merge instead of writing. */
 static int is_native(const struct strategy_info *s)
 {
-	return strcmp(s->name, "native") == 0;
+	return strcmp(s->name, "native") == 0 || s->workload != NULL;
 }
 
 /* Write once with strategy s and check the result; the file is removed. */
@@ -176,7 +177,9 @@ static void every_strategy_writes_image(void **state)
 		assert_int_equal(unlink(fx->path), 0);
 		tested++;
 	}
-	assert_int_equal(tested, strategy_count - 1);
+	/* every strategy but the ones that need an interpreter or merge packages */
+	assert_int_equal(tested, strategy_count - 3);
+	assert_true(tested >= 9);
 }
 
 /* A second write replaces the first, for every strategy. */
@@ -316,6 +319,8 @@ static const struct short_expect short_expect[] = {
 	{ "fsync-atomic", WRITE_RAISED, EFBIG, IMAGE_LEN, 1 },
 	{ "replace-retry", WRITE_RAISED, EFBIG, IMAGE_LEN, 1 },
 	{ "skip-on-error", WRITE_SWALLOWED, EFBIG, IMAGE_LEN, 1 },
+	/* the temporary sibling fails before the destination is unlinked */
+	{ "unlink-rename", WRITE_RAISED, EFBIG, IMAGE_LEN, 1 },
 };
 
 static void short_write_protocols(void **state)
@@ -447,7 +452,10 @@ static void registry(void **state)
 		assert_non_null(s->name);
 		assert_non_null(s->summary);
 		assert_non_null(s->source);
-		assert_non_null(s->write);
+		if (!s->workload)
+			assert_non_null(s->write);
+		else
+			assert_null(s->write);
 		assert_true(s->name[0] && s->summary[0] && s->source[0]);
 		assert_ptr_equal(strategy_find(s->name), s);
 		for (j = i + 1; j < strategy_count; j++)
