@@ -496,17 +496,15 @@ static char *replay_command(const struct exec_run *x, uint64_t seed)
 static void fill_metadata(struct exec_run *x, int argc, char **argv)
 {
 	struct summary *s = &x->s;
-	char host[256] = "";
+	char host[256] = "", *args;
 	size_t i;
 
 	s->tool = xstrdup("pycstorm " PYCSTORM_VERSION);
 	s->scenario = xstrdup("exec");
 	s->description = joined(x->o->cmd, (size_t)(argc - (x->o->cmd - argv)), " ");
-	{
-		char *args = joined(argv + 1, (size_t)argc - 1, " ");
-		s->command = xasprintf("pycstorm exec%s%s", *args ? " " : "", args);
-		free(args);
-	}
+	args = joined(argv + 1, (size_t)argc - 1, " ");
+	s->command = xasprintf("pycstorm exec%s%s", *args ? " " : "", args);
+	free(args);
 	s->started = iso_now();
 	s->runner = xstrdup("exec");
 	s->cache_dir = xstrdup(x->scope.dirs[0]);
@@ -957,11 +955,15 @@ static void announce(const struct exec_run *x)
 	char *names = x->scope.names ? joined((char *const *)x->scope.names, x->scope.nnames, ", ")
 				     : NULL;
 
+	char rounds[64] = "";
+
+	if (x->stress && x->o->runs)
+		(void)snprintf(rounds, sizeof(rounds), ", up to %" PRIu64 " rounds until one fails",
+			       x->o->runs);
+	else if (x->stress)
+		(void)snprintf(rounds, sizeof(rounds), ", rounds until one fails");
 	say(x, "seed %" PRIu64 "; %u cop%s%s; faults: %s", x->s.seed, x->o->jobs,
-	    x->o->jobs == 1 ? "y" : "ies at once",
-	    !x->stress ? "" : x->o->runs ? ", rounds until one fails (at most --runs)"
-					 : ", rounds until one fails",
-	    x->fault_env ? x->fault_env : "none");
+	    x->o->jobs == 1 ? "y" : "ies at once", rounds, x->fault_env ? x->fault_env : "none");
 	say(x, "caches: %s%s%s; results: %s", names ? names : "every file", " below ", scope,
 	    x->run_dir);
 	free(scope);
@@ -1113,11 +1115,9 @@ static void report_stress(struct exec_run *x, const struct round *rd)
 	if (x->progress)
 		(void)fputs("\r\033[K", stderr);
 	if (rd->failed)
-		say(x, "round %u (seed %" PRIu64 ") failed: %s%s%s%s", rd->number, rd->seed,
+		say(x, "round %u (seed %" PRIu64 ") failed: %s%s", rd->number, rd->seed,
 		    rd->copy_failed >= 0 ? "a copy failed" : "every copy exited 0",
-		    rd->damaged ? ", and " : "", rd->damaged ? "it left cache files an import "
-							       "would fail on" : "",
-		    rd->damaged ? "" : "");
+		    rd->damaged ? ", and it left cache files an import would fail on" : "");
 	report_copies(x, rd);
 	report_damage(x, rd);
 	report_faults(x, rd);
