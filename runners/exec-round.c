@@ -106,16 +106,15 @@ static void free_env(char **env, size_t base)
  * on exec until the child clears its own write end's flag. */
 static int record_pipe(int fds[2])
 {
-	int high;
+	int high = -1, rc = pipe2(fds, O_CLOEXEC) < 0 ? -errno : 0;
 
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return -errno;
-	high = fcntl(fds[1], F_DUPFD_CLOEXEC, RECORD_FD_FLOOR);
+	if (rc == 0)
+		high = fcntl(fds[1], F_DUPFD_CLOEXEC, RECORD_FD_FLOOR);
 	if (high >= 0) {
 		(void)close(fds[1]);
 		fds[1] = high;
 	}
-	return 0;
+	return rc;
 }
 
 static int open_output(const char *dir, unsigned k, const char *ext)
@@ -212,9 +211,8 @@ static int drain(const struct exec_round_plan *plan, struct exec_copy *copy)
 	struct event_hdr h;
 	size_t off = 0;
 	ssize_t n = read(copy->fd, copy->buf + copy->have, sizeof(copy->buf) - copy->have);
+	int more = n < 0 ? errno == EAGAIN || errno == EINTR : n > 0;
 
-	if (n < 0)
-		return errno == EAGAIN || errno == EINTR;
 	copy->have += n > 0 ? (size_t)n : 0;
 	while (n > 0 && copy->have - off >= sizeof(h)) {
 		memcpy(&h, copy->buf + off, sizeof(h));
@@ -231,7 +229,7 @@ static int drain(const struct exec_round_plan *plan, struct exec_copy *copy)
 	}
 	memmove(copy->buf, copy->buf + off, copy->have - off);
 	copy->have -= off;
-	return n > 0 && !copy->garbled;
+	return more && !copy->garbled;
 }
 
 static void stop_listening(struct exec_copy *copy)
@@ -247,7 +245,7 @@ static void stop_listening(struct exec_copy *copy)
 static void retire_holder(struct holders *hs, unsigned slot)
 {
 	if (hs->pids[slot] <= 0)
-		return;
+		return;   /* an empty slot */
 	(void)kill(hs->pids[slot], SIGTERM);
 	if (hs->nretired < sizeof(hs->retired) / sizeof(hs->retired[0]))
 		hs->retired[hs->nretired++] = hs->pids[slot];

@@ -1,0 +1,245 @@
+/*
+ * What `pycstorm exec` keeps of a round and what it tells the user; see
+ * exec-run.h. The kept round goes into the run folder: the fault logs, a
+ * copy of every touched cache file, and for each damaged .pyc its source
+ * beside the copy and the classifier's report in damage.txt.
+ */
+#include "exec-run.h"
+
+#include "common.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Touched files copied into the run folder, at most. */
+#define MAX_KEPT_FILES 10000
+/* Fault lines and damaged files printed, at most; the rest are in the folder. */
+#define MAX_PRINTED 10
+
+/* ---- keeping a round's evidence ------------------------------------------------ */
+
+/* X/__pycache__/NAME.TAG.pyc -> X/NAME.py, X/NAME.pyc -> X/NAME.py; malloc'd. */
+static char *source_of(const char *pyc)
+{
+	const char *base = strrchr(pyc, '/') ? strrchr(pyc, '/') + 1 : pyc;
+	size_t dir = (size_t)(base - pyc), name = strcspn(base, ".");
+	const char *cache = "__pycache__/";
+	size_t clen = strlen(cache);
+
+	if (dir >= clen && !strncmp(base - clen, cache, clen))
+		dir -= clen;
+	return xasprintf("%.*s%.*s.py", (int)dir, pyc, (int)name, base);
+}
+
+static void keep_file(const struct exec_run *x, const char *path, size_t *kept)
+{
+	char *dest = xasprintf("%s/touched/%s", x->run_dir_abs, exec_relative_path(x, path));
+
+	if (*kept < MAX_KEPT_FILES && exec_copy_file(path, dest) == 0)
+		(*kept)++;
+	free(dest);
+}
+
+static void keep_fault_logs(const struct exec_run *x, const struct round_facts *rd)
+{
+	char *dir = xasprintf("%s/faults", x->run_dir_abs), *path;
+	unsigned k;
+
+	if (mkdir_p(dir, 0755) < 0)
+		warn("exec: cannot create '%s'", dir);
+	for (k = 0; k < x->o->jobs; k++) {
+		const struct exec_copy *c = &rd->copies[k];
+		path = xasprintf("%s/exec-w%u.log", dir, k);
+		if (write_file_atomic(path, c->fault_log ? c->fault_log : "", c->fault_log_len) < 0)
+			warn("exec: cannot write '%s'", path);
+		free(path);
+	}
+	free(dir);
+}
+
+/* The damaged files' classifier reports, and each one's source beside its
+ * copy, so `python3 -c 'import NAME'` in the copy fails as it did here. */
+static void keep_damage(struct exec_run *x, const struct round_facts *rd, size_t *kept)
+{
+	char *path = xasprintf("%s/damage.txt", x->run_dir_abs), *text = NULL, *src;
+	size_t len = 0, i;
+	FILE *f = open_memstream(&text, &len);
+
+	for (i = 0; i < rd->npycs && f; i++) {
+		const struct exec_verdict *v = &rd->verdicts[i];
+		if (!exec_verdict_fails(v->outcome))
+			continue;
+		(void)fprintf(f, "%s\n", v->report ? v->report : "");
+		src = source_of(rd->pycs[i]);
+		if (access(src, R_OK) == 0)
+			keep_file(x, src, kept);
+		free(src);
+		if (x->res->nevidence < SUMMARY_MAX_EVIDENCE)
+			x->res->evidence[x->res->nevidence++] =
+				xasprintf("touched/%s", exec_relative_path(x, rd->pycs[i]));
+	}
+	if (f && fclose(f) == 0 && rd->damaged && write_file_atomic(path, text, len) < 0)
+		warn("exec: cannot write '%s'", path);
+	free(text);
+	free(path);
+}
+
+/* Keep what a round left: fault logs, a copy of every touched file,
+ * the damage report. (Its output is already in output/.) */
+void exec_keep_round(struct exec_run *x, const struct round_facts *rd)
+{
+	size_t i, kept = 0;
+
+	keep_fault_logs(x, rd);
+	for (i = 0; i < rd->ntouched; i++)
+		keep_file(x, rd->touched[i]->path, &kept);
+	keep_damage(x, rd, &kept);
+	if (rd->ntouched > MAX_KEPT_FILES)
+		warn("exec: kept %d of the %zu touched files", MAX_KEPT_FILES, rd->ntouched);
+}
+
+/* ---- telling the user --------------------------------------------------------- */
+
+void exec_say(const struct exec_run *x, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (x->o->quiet)
+		return;
+	va_start(ap, fmt);
+	(void)fputs("pycstorm exec: ", stderr);
+	(void)vfprintf(stderr, fmt, ap);
+	(void)fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void report_faults(const struct exec_run *x, const struct round_facts *rd)
+{
+	char *counts = xstrdup(""), *next, *line, *save = NULL, *copy;
+	size_t i, printed = 0, total = 0;
+	unsigned k;
+
+	for (i = 0; i < x->res->nfaults; i++) {
+		next = xasprintf("%s%s%s %" PRIu64, counts, i ? ", " : "", x->res->faults[i].point,
+				 x->res->faults[i].count);
+		free(counts);
+		counts = next;
+		total += x->res->faults[i].count;
+	}
+	exec_say(x, "faults fired: %zu%s%s%s", total, total ? " (" : "", counts, total ? ")" : "");
+	for (k = 0; k < x->o->jobs; k++) {
+		copy = rd->copies[k].fault_log ? xstrdup(rd->copies[k].fault_log) : NULL;
+		for (line = copy ? strtok_r(copy, "\n", &save) : NULL; line;
+		     line = strtok_r(NULL, "\n", &save))
+			if (printed++ < MAX_PRINTED)
+				exec_say(x, "  %s", line);
+		free(copy);
+	}
+	if (printed > MAX_PRINTED)
+		exec_say(x, "  ... %zu more in %s/faults/", printed - MAX_PRINTED, x->run_dir);
+	free(counts);
+}
+
+static void report_damage(const struct exec_run *x, const struct round_facts *rd)
+{
+	size_t i, printed = 0;
+
+	exec_say(x, "touched %zu cache file%s; checked %zu .pyc: %zu would fail to import", rd->ntouched,
+	    rd->ntouched == 1 ? "" : "s", rd->npycs, rd->damaged);
+	for (i = 0; i < rd->npycs; i++) {
+		const struct exec_verdict *v = &rd->verdicts[i];
+		if (exec_verdict_fails(v->outcome) && printed++ < MAX_PRINTED)
+			exec_say(x, "  %-12s %s: %s", outcome_name(v->outcome),
+			    exec_relative_path(x, rd->pycs[i]), v->error ? v->error : "");
+	}
+	if (printed > MAX_PRINTED)
+		exec_say(x, "  ... %zu more in %s/damage.txt", printed - MAX_PRINTED, x->run_dir);
+}
+
+static void report_copies(const struct exec_run *x, const struct round_facts *rd)
+{
+	unsigned k;
+
+	for (k = 0; k < x->o->jobs; k++) {
+		const struct exec_copy *c = &rd->copies[k];
+		char what[64];
+		if (c->pid <= 0)
+			continue;
+		if (c->timed_out)
+			(void)snprintf(what, sizeof(what), "was killed at the timeout");
+		else if (WIFSIGNALED(c->status))
+			(void)snprintf(what, sizeof(what), "was killed by signal %d",
+				       WTERMSIG(c->status));
+		else
+			(void)snprintf(what, sizeof(what), "exited with status %d",
+				       WEXITSTATUS(c->status));
+		exec_say(x, "copy %u %s after %.2f s%s%s", k, what, (double)(c->end_ns - c->start_ns) / 1e9,
+		    rd->error[k] ? ": " : "", rd->error[k] ? rd->error[k] : "");
+	}
+}
+
+/* "13 exit 0, 1 exit 1, 1 signal 9" */
+static char *status_counts(const struct exec_run *x)
+{
+	char *s = xstrdup(""), *next;
+	size_t i;
+
+	for (i = 0; i < sizeof(x->exit_counts) / sizeof(x->exit_counts[0]); i++) {
+		if (!x->exit_counts[i])
+			continue;
+		if (i < 256)
+			next = xasprintf("%s%s%" PRIu64 " exit %zu", s, *s ? ", " : "", x->exit_counts[i], i);
+		else if (i < 256 + 65)
+			next = xasprintf("%s%s%" PRIu64 " signal %zu", s, *s ? ", " : "", x->exit_counts[i],
+					 i - 256);
+		else
+			next = xasprintf("%s%s%" PRIu64 " timeout", s, *s ? ", " : "", x->exit_counts[i]);
+		free(s);
+		s = next;
+	}
+	return s;
+}
+
+void exec_draw_progress(const struct exec_run *x, const struct round_facts *rd)
+{
+	if (x->progress)
+		(void)fprintf(stderr, "\r\033[K[%6.1fs] round %u passed, %" PRIu64 " runs", exec_elapsed_s(x),
+			      rd->number, x->runs);
+}
+
+void exec_report_stress(struct exec_run *x, const struct round_facts *rd)
+{
+	char *statuses = status_counts(x);
+
+	if (x->progress)
+		(void)fputs("\r\033[K", stderr);
+	if (rd->failed)
+		exec_say(x, "round %u (seed %" PRIu64 ") failed: %s%s", rd->number, rd->seed,
+		    rd->copy_failed >= 0 ? "a copy failed" : "every copy exited 0",
+		    rd->damaged ? ", and it left cache files an import would fail on" : "");
+	report_copies(x, rd);
+	report_damage(x, rd);
+	report_faults(x, rd);
+	exec_say(x, "%u round%s, %" PRIu64 " runs (%s), %" PRIu64 " failed, in %.1f s", rd->number,
+	    rd->number == 1 ? "" : "s", x->runs, statuses, x->failed_runs, exec_elapsed_s(x));
+	exec_say(x, "kept round %u in %s: output/, faults/, touched/%s", rd->number, x->run_dir,
+	    rd->damaged ? ", damage.txt" : "");
+	if (rd->failed)
+		exec_say(x, "replay: %s", x->s.replay);
+	else
+		exec_say(x, "no round failed");
+	free(statuses);
+}
+
+/* One round, the plain mode: what fired, what it left, how each copy ended. */
+void exec_report_single(const struct exec_run *x, const struct round_facts *rd)
+{
+	report_faults(x, rd);
+	report_damage(x, rd);
+	report_copies(x, rd);
+	exec_say(x, "results in %s; replay: %s", x->run_dir, x->s.replay);
+}

@@ -1,0 +1,102 @@
+/*
+ * What the parts of `pycstorm exec` share: the options, the state one exec
+ * keeps between rounds, and the facts of one round. cmd-exec.c parses and
+ * sets up and runs the modes; exec-judge.c runs a round and judges it
+ * (how each copy ended, which touched .pyc files an import would fail on,
+ * the counts in the summary); exec-report.c keeps a round's evidence in the
+ * run folder and tells the user.
+ */
+#ifndef PYCSTORM_EXEC_RUN_H
+#define PYCSTORM_EXEC_RUN_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "exec-cache.h"
+#include "exec-check.h"
+#include "exec-round.h"
+#include "fault.h"
+#include "summary.h"
+
+#define EXEC_MAX_JOBS 256
+
+struct exec_options {
+	const char *faults[FAULT_MAX_SPECS];
+	size_t nfaults;
+	const char *cache_dirs[EXEC_MAX_DIRS];
+	size_t ncache_dirs;
+	uint64_t seed;
+	int seed_given;
+	unsigned jobs;
+	int until_failure;
+	uint64_t runs;               /* stress: at most this many rounds */
+	uint64_t timeout_ns;
+	const char *timeout_text;    /* as given, for the replay command */
+	const char *out_dir;
+	int quiet;
+	char **cmd;
+};
+
+/* Everything one `pycstorm exec` keeps between rounds. */
+struct exec_run {
+	const struct exec_options *o;
+	int stress;
+	struct exec_scope scope;
+	char *cwd;
+	char *worker;
+	char *fault_env;             /* the specs joined with ';', or NULL */
+	struct fault_spec faults[FAULT_MAX_SPECS];
+	size_t nfaults;
+	char *preload;
+	char *inject_dirs, *inject_names;
+	char **env;
+	char *run_dir, *run_dir_abs, *id, *state_dir, *output_dir;
+	FILE *events;
+	struct summary s;
+	struct strategy_result *res;
+	uint64_t start_ns;
+	uint64_t runs, failed_runs;
+	uint64_t exit_counts[256 + 65 + 1];   /* by exit status, then by signal, then timeouts */
+	int progress;
+};
+
+/* One round's facts, kept until it is judged and, if it matters, kept. */
+struct round_facts {
+	unsigned number;
+	uint64_t seed;
+	struct exec_copy *copies;
+	int outcome[EXEC_MAX_JOBS];
+	char *error[EXEC_MAX_JOBS];
+	struct exec_snapshot before, after;
+	const struct exec_cache_file **touched;
+	size_t ntouched;
+	const char **pycs;           /* the touched .pyc files */
+	struct exec_verdict *verdicts;
+	size_t npycs;
+	size_t damaged;
+	int copy_failed;             /* the first copy that failed, or -1 */
+	int failed;
+	int start_error;             /* -errno: a copy could not be started */
+};
+
+/* exec-judge.c */
+const struct fault_spec *exec_armed(const struct exec_run *x, const struct fault_info *info);
+/* path relative to the current folder (absolute ones lose their '/'). */
+const char *exec_relative_path(const struct exec_run *x, const char *path);
+double exec_elapsed_s(const struct exec_run *x);
+/* Run round number with seed, judge it and count it into the summary. */
+void exec_run_round(struct exec_run *x, unsigned number, uint64_t seed, struct round_facts *rd,
+		    volatile sig_atomic_t *interrupts);
+void exec_release_round(struct exec_run *x, struct round_facts *rd);
+
+/* exec-report.c */
+void exec_keep_round(struct exec_run *x, const struct round_facts *rd);
+/* One line of ours on stderr (stdout belongs to CMD), unless quiet. */
+void exec_say(const struct exec_run *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void exec_report_single(const struct exec_run *x, const struct round_facts *rd);
+void exec_report_stress(struct exec_run *x, const struct round_facts *rd);
+void exec_draw_progress(const struct exec_run *x, const struct round_facts *rd);
+
+#endif
