@@ -23,7 +23,7 @@ done
 "$PYCSTORM" list scenarios | grep -qE '^default +.'
 ok "list scenarios shows default"
 
-one_line_exit 2 "unknown strategy 'nope' \(valid: py27-import, .*native\)" \
+one_line_exit 2 "unknown strategy 'nope' \(valid: py27-import, .*native, unlink-rename, merge-direct, merge-wait\)" \
 	"$PYCSTORM" run -s py33-atomic,nope -n 1
 ok "unknown strategy: one line naming the valid ones, exit 2"
 one_line_exit 2 "unknown scenario 'nope' \(valid: .*default" "$PYCSTORM" run nope -n 1
