@@ -195,7 +195,7 @@ fuzz-check fuzz: $(FUZZ_BIN)
 		if build/fuzz/fuzz-$$t -max_total_time=$(FUZZ_TIME) -timeout=10 -print_final_stats=0 \
 			-artifact_prefix=build/fuzz/findings/$$t- build/fuzz/corpus/$$t tests/fuzz/corpus/$$t \
 			> build/fuzz/$$t.log 2>&1; then \
-			echo "fuzz $$t: $$(grep -o 'Done [0-9]* runs' build/fuzz/$$t.log) in $(FUZZ_TIME)s, no crash"; \
+			echo "fuzz $$t: $$(grep -ao 'Done [0-9]* runs' build/fuzz/$$t.log | tail -n 1) in $(FUZZ_TIME)s, no crash"; \
 		else echo "fuzz $$t: FAILED, see build/fuzz/$$t.log" >&2; tail -20 build/fuzz/$$t.log >&2; failed=1; fi; \
 	done; [ $$failed -eq 0 ]
 
