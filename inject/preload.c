@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -691,10 +692,15 @@ __attribute__((constructor)) static void inject_init(void)
 	const char *faults = getenv(INJECT_ENV_FAULTS), *dirs = getenv(INJECT_ENV_DIRS);
 	const char *v;
 	struct fault_spec specs[FAULT_MAX_SPECS];
+	struct stat st;
 	char err[512];
 	int n, i;
 
 	S.event_fd = (v = getenv(EVENT_FD_ENV)) ? atoi(v) : -1;
+	/* Only a pipe is ours: a child that closed it may have reused the number
+	 * for a file of its own, which fault lines must never land in. */
+	if (S.event_fd >= 0 && (fstat(S.event_fd, &st) < 0 || !S_ISFIFO(st.st_mode)))
+		S.event_fd = -1;
 	if (!faults || !*faults || !dirs || !*dirs)
 		return;
 	n = fault_parse_list(faults, specs, FAULT_MAX_SPECS, err, sizeof(err));
