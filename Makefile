@@ -66,7 +66,7 @@ COMMON_SRC = runners/common.c runners/outcome.c runners/pyc.c \
 	runners/strategy.c runners/atomic.c $(wildcard runners/strategy-*.c) \
 	runners/worker-args.c results/stats.c
 INJECT_COMMON = inject/fault.c $(wildcard inject/fault-*.c) inject/lockstate.c inject/rollback.c
-CLI_SRC = $(wildcard runners/cmd-*.c) $(wildcard runners/exec-*.c) runners/pycstorm.c runners/orchestrator.c \
+CLI_SRC = $(wildcard runners/cmd-*.c) $(wildcard runners/exec-*.c) runners/pycstorm.c runners/orchestrator.c runners/rundir.c \
 	runners/scenario.c runners/fsinfo.c $(filter-out results/stats.c,$(wildcard results/*.c)) \
 	$(INJECT_COMMON) inject/holder.c
 # The preload library: position-independent, with the fault hooks compiled in.

@@ -17,6 +17,7 @@
  * are runs of CMD and whose import cycles are the .pyc files checked.
  */
 #include "cli.h"
+#include "rundir.h"
 
 #include "common.h"
 #include "exec-run.h"
@@ -294,68 +295,13 @@ static char *preload_list(const struct exec_run *x)
 	return ours;
 }
 
-static uint64_t random_seed(void)
-{
-	uint64_t seed = 0;
-
-	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
-		seed = wall_ns() ^ ((uint64_t)getpid() << 32);
-	return seed % 10000000000ull;   /* short enough to type */
-}
-
-/* results/runs/<stamp>-<seed>, as `run` names its folders, or -o DIR. */
+/* The run folder, named and created as `run` does. */
 static void make_run_dir(struct exec_run *x)
 {
-	char stamp[32];
-	time_t t = time(NULL);
-	struct tm tm;
-	int rc = 0, k;
-
-	if (x->o->out_dir) {
-		x->run_dir = xstrdup(x->o->out_dir);
-		rc = mkdir_p(x->run_dir, 0755);
-	} else {
-		(void)gmtime_r(&t, &tm);
-		(void)strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-		rc = mkdir_p("results/runs", 0755);
-		for (k = 1; rc == 0; k++) {
-			free(x->id);
-			free(x->run_dir);
-			x->id = k == 1 ? xasprintf("%s-%" PRIu64, stamp, x->s.seed)
-				       : xasprintf("%s-%" PRIu64 "-%d", stamp, x->s.seed, k);
-			x->run_dir = xasprintf("results/runs/%s", x->id);
-			if (mkdir(x->run_dir, 0755) == 0)
-				break;
-			rc = errno == EEXIST ? 0 : -errno;
-		}
-	}
-	if (rc < 0)
-		die(EXIT_SKIP, "cannot create run folder '%s': %s",
-		    x->run_dir ? x->run_dir : "results/runs", strerror(-rc));
+	x->run_dir = rundir_create(x->o->out_dir, x->s.seed, &x->id);
 	x->run_dir_abs = realpath(x->run_dir, NULL);
 	if (!x->run_dir_abs)
 		die(EXIT_SKIP, "cannot find run folder '%s': %s", x->run_dir, strerror(errno));
-}
-
-static void point_latest(const char *id)
-{
-	if (!id)
-		return;
-	(void)unlink("results/runs/latest.new");
-	if (symlink(id, "results/runs/latest.new") == 0 &&
-	    rename("results/runs/latest.new", "results/runs/latest") < 0)
-		(void)unlink("results/runs/latest.new");
-}
-
-static char *iso_now(void)
-{
-	char buf[32];
-	time_t t = time(NULL);
-	struct tm tm;
-
-	(void)gmtime_r(&t, &tm);
-	(void)strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return xstrdup(buf);
 }
 
 /* A word as the shell reads it back: bare when safe, else single-quoted. */
@@ -424,7 +370,7 @@ static void fill_metadata(struct exec_run *x, int argc, char **argv)
 	args = joined(argv + 1, (size_t)argc - 1, " ");
 	s->command = xasprintf("pycstorm exec%s%s", *args ? " " : "", args);
 	free(args);
-	s->started = iso_now();
+	s->started = rundir_iso_now();
 	s->runner = xstrdup("exec");
 	s->cache_dir = xstrdup(x->scope.dirs[0]);
 	s->cache_fs = xstrdup(fs_type_name(x->scope.dirs[0]));
@@ -454,7 +400,7 @@ static void prepare(const struct exec_options *o, struct exec_run *x, int argc, 
 	x->cwd = getcwd(NULL, 0);
 	if (!x->cwd)
 		die(EXIT_SKIP, "exec: cannot tell the current folder: %s", strerror(errno));
-	x->s.seed = o->seed_given ? o->seed : random_seed();
+	x->s.seed = o->seed_given ? o->seed : rundir_random_seed();
 	make_run_dir(x);
 	make_scope(x);
 	x->state_dir = xasprintf("%s/.state", x->run_dir_abs);
@@ -586,7 +532,7 @@ static void finish(struct exec_run *x)
 	rc = format_write_defaults(x->run_dir_abs, &x->s);
 	if (rc < 0)
 		warn("cannot write the results into '%s': %s", x->run_dir, strerror(-rc));
-	point_latest(x->id);
+	rundir_point_latest(x->id);
 	(void)remove_tree(x->state_dir);
 	(void)fclose(x->events);
 	summary_free(&x->s);

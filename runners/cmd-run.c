@@ -11,6 +11,7 @@
 #include "format.h"
 #include "fsinfo.h"
 #include "orchestrator.h"
+#include "rundir.h"
 #include "scenario.h"
 #include "strategy.h"
 #include "worker.h"
@@ -295,80 +296,6 @@ static void check_modules(const struct scenario *sc, const char *modules_dir)
 	}
 }
 
-static uint64_t random_seed(void)
-{
-	uint64_t seed = 0;
-
-	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
-		seed = wall_ns() ^ ((uint64_t)getpid() << 32);
-	/* Keep it short enough to type. */
-	return seed % 10000000000ull;
-}
-
-/* A reused -o folder keeps nothing of the run before: old evidence would
- * hold the slots and old logs would mix with new ones. Only our files go. */
-static void clear_run_folder(const char *dir)
-{
-	static const char *const ours[] = {
-		"evidence", "faults", "events.jsonl", "summary.json", "summary.md",
-		"summary.html", "replay.args",
-	};
-	char *path;
-	size_t i;
-
-	for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
-		path = xasprintf("%s/%s", dir, ours[i]);
-		(void)remove_tree(path);
-		free(path);
-	}
-}
-
-static char *make_run_dir(const struct run_options *o, uint64_t seed, char **id_out)
-{
-	char stamp[32], *dir = NULL, *id = NULL;
-	time_t t = time(NULL);
-	struct tm tm;
-	int rc, k;
-
-	if (o->out_dir) {
-		dir = xstrdup(o->out_dir);
-		rc = mkdir_p(dir, 0755);
-		if (rc < 0)
-			die(EXIT_SKIP, "cannot create run folder '%s': %s", dir, strerror(-rc));
-		clear_run_folder(dir);
-		*id_out = NULL;
-		return dir;
-	}
-	(void)gmtime_r(&t, &tm);
-	(void)strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-	rc = mkdir_p("results/runs", 0755);
-	for (k = 1; rc == 0; k++) {
-		free(id);
-		free(dir);
-		id = k == 1 ? xasprintf("%s-%" PRIu64, stamp, seed)
-			    : xasprintf("%s-%" PRIu64 "-%d", stamp, seed, k);
-		dir = xasprintf("results/runs/%s", id);
-		if (mkdir(dir, 0755) == 0)
-			break;
-		if (errno != EEXIST)
-			rc = -errno;
-	}
-	if (rc < 0)
-		die(EXIT_SKIP, "cannot create run folder under 'results/runs': %s", strerror(-rc));
-	*id_out = id;
-	return dir;
-}
-
-static void point_latest(const char *id)
-{
-	if (!id)
-		return;
-	(void)unlink("results/runs/latest.new");
-	if (symlink(id, "results/runs/latest.new") == 0 &&
-	    rename("results/runs/latest.new", "results/runs/latest") < 0)
-		(void)unlink("results/runs/latest.new");
-}
-
 static char *make_cache_root(const struct run_options *o, int *fresh)
 {
 	char *root;
@@ -490,17 +417,6 @@ static char *joined_argv(int argc, char **argv)
 	return s;
 }
 
-static char *iso_now(void)
-{
-	char buf[32];
-	time_t t = time(NULL);
-	struct tm tm;
-
-	(void)gmtime_r(&t, &tm);
-	(void)strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return xstrdup(buf);
-}
-
 static void fill_metadata(struct summary *s, const struct scenario *sc,
 			  const struct run_plan *plan, const char *cache_root)
 {
@@ -512,7 +428,7 @@ static void fill_metadata(struct summary *s, const struct scenario *sc,
 	s->scenario_file = xstrdup(sc->path);
 	s->description = sc->description ? xstrdup(sc->description) : NULL;
 	s->seed = plan->seed;
-	s->started = iso_now();
+	s->started = rundir_iso_now();
 	s->cache_dir = xstrdup(cache_root);
 	s->cache_fs = xstrdup(fs_type_name(cache_root));
 	s->kernel = kernel_description();
@@ -688,7 +604,7 @@ static void build_plan(const struct run_options *o, const struct scenario *sc,
 		plan->compile_jobs = plan->jobs;
 	plan->iterations = o->iterations ? o->iterations : (o->duration_ns ? 0 : sc->iterations);
 	plan->duration_ns = plan->iterations ? 0 : (o->duration_ns ? o->duration_ns : sc->duration_ns);
-	plan->seed = o->seed_given ? o->seed : random_seed();
+	plan->seed = o->seed_given ? o->seed : rundir_random_seed();
 	plan->cycle_timeout_ns = o->cycle_timeout_ns;
 	plan->worker_program = cli_worker_program();
 	resolve_faults(o, sc, plan);
@@ -752,7 +668,7 @@ int cmd_run_with(int argc, char **argv, struct summary *out, char **run_dir_out)
 	scenarios_dir = cli_scenarios_dir();
 	plan.modules_dir = xasprintf("%s/modules", scenarios_dir);
 	check_modules(&sc, plan.modules_dir);
-	run_dir = make_run_dir(&o, plan.seed, &id);
+	run_dir = rundir_create(o.out_dir, plan.seed, &id);
 	cache_root = make_cache_root(&o, &fresh_cache);
 	plan.cache_root = cache_root;
 	plan.run_dir = run_dir;
@@ -778,7 +694,7 @@ int cmd_run_with(int argc, char **argv, struct summary *out, char **run_dir_out)
 	wrc = format_write_defaults(run_dir, &s);
 	if (wrc < 0)
 		warn("cannot write the results into '%s': %s", run_dir, strerror(-wrc));
-	point_latest(id);
+	rundir_point_latest(id);
 	if (!o.quiet && format_render(&format_md, &s, &table, &table_len) == 0) {
 		(void)printf("\n%s\nResults: %s\n", table, run_dir);
 		free(table);
