@@ -58,6 +58,22 @@ result() {
 	"$JSON_PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); r=[x for x in j["results"] if x["strategy"]==sys.argv[2]][0]; v=eval(sys.argv[3]); print(v if not isinstance(v,(dict,list)) else json.dumps(v))' "$1" "$2" "$3"
 }
 
+# confirmed PYTHON FOLDER...: how many kept evidence folders fail in the
+# real interpreter PYTHON with exactly the error their README recorded (the
+# README's `check:` statement is run in the folder, in a fresh process).
+confirmed() {
+	local python=$1 d want check got n=0
+	shift
+	for d in "$@"; do
+		[ -f "$d/README" ] || continue
+		want=$(sed -n 's/^error: //p' "$d/README")
+		check=$(sed -n 's/^check: //p' "$d/README")
+		got=$(cd "$d" && "$python" -B -c "import sys; sys.path.insert(0, '.'); $check" 2>&1 | tail -n 1)
+		[ -n "$want" ] && [ "$got" = "$want" ] && n=$((n + 1))
+	done
+	echo $n
+}
+
 # one_line_exit CODE PATTERN CMD...: CMD exits CODE, prints exactly one
 # line on stderr matching PATTERN and nothing on stdout.
 one_line_exit() {

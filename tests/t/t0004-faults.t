@@ -29,15 +29,8 @@ for s in checked-atomic loop-atomic fsync-atomic; do
 		[ "$(result "$R/summary.json" $s 'r["faults_fired"].get("pycstorm/write/short", 0) > 0')" = True ]
 	ok "$s shows no corruption although short writes fired"
 done
-n=0
-for d in "$R"/evidence/native-eof-*; do
-	[ -d "$d" ] || continue
-	want=$(sed -n 's/^error: //p' "$d/README")
-	mod=$(basename "$d"/*.py .py)
-	got=$(cd "$d" && "$PYCSTORM_PYTHON" -B -c "import sys; sys.path.insert(0, '.'); import $mod" 2>&1 | tail -n 1)
-	[ "$got" = "$want" ] && n=$((n + 1))
-done
-[ $n -gt 0 ]
+n=$(confirmed "$PYCSTORM_PYTHON" "$R"/evidence/native-eof-*)
+[ "$n" -gt 0 ]
 ok "files truncated by the real importlib fail the same way in the real interpreter ($n)"
 grep -q "point=pycstorm/write/short path=py33-atomic/__pycache__/[a-z]*\.cpython-[0-9]*\.pyc\.[0-9]* kept=[0-9]*/[0-9]*" "$R/faults/py33-atomic-w0.log"
 ok "the fault log names worker, cycle, call, point, path and what was kept"
