@@ -591,6 +591,19 @@ static void add_strategy_files(const struct run_options *o, struct run_plan *pla
 	}
 }
 
+/* The strategies add_strategy_files made are the plan's to free. */
+static void free_strategy_files(struct run_plan *plan)
+{
+	size_t i;
+
+	for (i = 0; i < plan->nstrategies; i++) {
+		if (!plan->strategies[i]->file)
+			continue;
+		free((char *)plan->strategies[i]->file);   /* also its name and source */
+		free((struct strategy_info *)plan->strategies[i]);
+	}
+}
+
 static void build_plan(const struct run_options *o, const struct scenario *sc,
 		       struct run_plan *plan)
 {
@@ -729,6 +742,7 @@ int cmd_run_with(int argc, char **argv, struct summary *out, char **run_dir_out)
 	free(scenarios_dir);
 	free((char *)plan.modules_dir);
 	free((char *)plan.worker_program);
+	free_strategy_files(&plan);
 	free((char *)plan.inject_library);
 	free((char *)plan.driver);
 	free((char *)plan.strategies_lib);
