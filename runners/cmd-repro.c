@@ -297,8 +297,9 @@ static int confirm_permission_error(const char *python)
 	char *dir = xasprintf("%s/pycstorm-repro-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	char *worker = cli_worker_program(), *lib, *slash, *target, *err = NULL, *state;
 	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
-	char *env[8];
-	int fd = -1, rc = -1, i;
+	static const char *const passed[] = { "ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS" };
+	char *env[12];
+	int fd = -1, rc = -1, i, n;
 
 	if (!mkdtemp(dir))
 		goto out_nodir;
@@ -317,7 +318,11 @@ static int confirm_permission_error(const char *python)
 		env[3] = xasprintf(INJECT_ENV_STATE "=%s", state);
 		env[4] = xasprintf(INJECT_ENV_ROOT "=%s", dir);
 		env[5] = xasprintf("PATH=/usr/bin:/bin");
-		env[6] = NULL;
+		/* a sanitizer build's inject library needs its runtime's settings */
+		for (n = 6, i = 0; i < 3; i++)
+			if (getenv(passed[i]))
+				env[n++] = xasprintf("%s=%s", passed[i], getenv(passed[i]));
+		env[n] = NULL;
 		(void)printf("  $ %s -B -c \"open('new.tmp', 'wb').write(b'new'); "
 			     "os.replace('new.tmp', 'mod.cpython-311.pyc')\"\n"
 			     "    (the destination held open by another process, as a scanner would)\n",
@@ -328,7 +333,7 @@ static int confirm_permission_error(const char *python)
 		print_indented(err);
 		rc = strncmp(last_line(err), "PermissionError: [Errno 13] Permission denied", 45) == 0
 			     ? 0 : -1;
-		for (i = 0; i < 6; i++)
+		for (i = 0; i < n; i++)
 			free(env[i]);
 	}
 	if (fd >= 0)
