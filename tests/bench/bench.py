@@ -67,10 +67,11 @@ def read_text(path, default=""):
         return default
 
 
-def command_output(argv):
+def command_output(argv, first_line=False):
     try:
-        return subprocess.run(argv, capture_output=True, text=True, cwd=ROOT,
-                               timeout=60).stdout.strip()
+        out = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT,
+                             timeout=60).stdout.strip()
+        return out.splitlines()[0] if first_line and out else out
     except (OSError, subprocess.SubprocessError):
         return ""
 
@@ -79,8 +80,9 @@ def fs_facts(path):
     """statfs type (stat -f) and the mount's own type (findmnt)."""
     return {"path": os.path.relpath(path, ROOT) if path.startswith(ROOT + "/") else path,
             "statfs_type": command_output(["stat", "-f", "-c", "%T", path]),
-            "mount_fstype": command_output(["findmnt", "-n", "-o", "FSTYPE", "-T", path]),
-            "mount_source": command_output(["findmnt", "-n", "-o", "SOURCE", "-T", path])}
+            # stacked mounts list several lines; the first is the one in use
+            "mount_fstype": command_output(["findmnt", "-n", "-o", "FSTYPE", "-T", path], True),
+            "mount_source": command_output(["findmnt", "-n", "-o", "SOURCE", "-T", path], True)}
 
 
 def is_memory_fs(path):
