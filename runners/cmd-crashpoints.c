@@ -61,8 +61,9 @@ static const char crashpoints_usage[] =
 /* Start the worker for one cycle; trace turns on the journal with data. */
 static int run_worker(struct cp *c, unsigned worker_index, int trace)
 {
+	static const char *const passed[] = { "ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS" };
 	struct worker_args a = { 0 };
-	char **argv, *env[12];
+	char **argv, *env[16];
 	int devnull, status = -1, n = 0, i;
 	pid_t pid;
 
@@ -88,6 +89,10 @@ static int run_worker(struct cp *c, unsigned worker_index, int trace)
 		env[n++] = xasprintf(INJECT_ENV_STATE "=%s", c->state);
 		env[n++] = xstrdup(ROLLBACK_ENV_TRACE "=1");
 	}
+	/* a sanitizer build's worker and inject library need their settings */
+	for (i = 0; i < 3; i++)
+		if (getenv(passed[i]))
+			env[n++] = xasprintf("%s=%s", passed[i], getenv(passed[i]));
 	env[n] = NULL;
 	pid = fork();
 	if (pid == 0) {
@@ -353,7 +358,8 @@ static unsigned walk(struct cp *c)
 
 	(void)printf("%-4s %-52s %-9s %-14s %s\n", "op", "crash after", "metadata", "data", "cache");
 	for (k = 0; k <= c->trace.n; k++) {
-		(void)build_state(c, c->work, k, -1, DATA_ALL_KEPT, data_fd, &rep);
+		/* a first build only counts the uncommitted metadata */
+		free(build_state(c, c->work, k, -1, DATA_ALL_KEPT, data_fd, &rep));
 		pending = rep.meta_pending;
 		for (keep = 0; keep <= pending; keep++) {
 			for (v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
