@@ -32,17 +32,19 @@
 struct target {
 	const char *name;          /* as the user types it */
 	const char *scenario;      /* the scenario that reproduces it */
+	const char *strategies;    /* the ones that can show it (NULL: all of the scenario's);
+				      the safe controls would only slow the reproduction */
 	enum outcome outcome;
 	const char *error;         /* the error as the report quotes it */
 };
 
 static const struct target targets[] = {
-	{ "bad-marshal", "lp1010077", OUTCOME_BAD_MARSHAL,
+	{ "bad-marshal", "lp1010077", "py27-import,py27-pycompile", OUTCOME_BAD_MARSHAL,
 	  "ValueError: bad marshal data (unknown type code)" },
-	{ "eof", "gh126606", OUTCOME_EOF, "EOFError: marshal data too short" },
-	{ "permission-error", "mypy3215", OUTCOME_PERMISSION_ERROR,
+	{ "eof", "gh126606", "py33-atomic,native", OUTCOME_EOF, "EOFError: marshal data too short" },
+	{ "permission-error", "mypy3215", NULL, OUTCOME_PERMISSION_ERROR,
 	  "PermissionError: [WinError 5] Access is denied (here: [Errno 13])" },
-	{ "module-not-found", "portage663324", OUTCOME_MODULE_NOT_FOUND,
+	{ "module-not-found", "portage663324", "merge-direct", OUTCOME_MODULE_NOT_FOUND,
 	  "ModuleNotFoundError: No module named '...'" },
 };
 
@@ -154,6 +156,10 @@ static int run_until_reproduced(const struct repro_options *o, struct summary *s
 	if (o->jobs) {
 		argv[argc++] = "-j";
 		argv[argc++] = o->jobs;
+	}
+	if (o->target->strategies) {
+		argv[argc++] = "-s";
+		argv[argc++] = o->target->strategies;
 	}
 	argv[argc] = NULL;
 	optind = 0;
