@@ -175,10 +175,12 @@ FUZZ_CC ?= clang
 FUZZ_TIME ?= 5
 FUZZ_FLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -Irunners -Iresults -Iinject
-FUZZ_TARGETS = scenario fault pyc
+FUZZ_TARGETS = scenario fault pyc summary
 FUZZ_SRC_scenario = runners/scenario.c runners/common.c runners/outcome.c runners/worker-args.c
 FUZZ_SRC_fault = inject/fault.c $(wildcard inject/fault-*.c) runners/common.c
 FUZZ_SRC_pyc = runners/pyc.c
+FUZZ_SRC_summary = results/summary-load.c results/json.c results/summary.c results/stats.c \
+	results/hyperfine.c runners/common.c runners/outcome.c
 FUZZ_BIN = $(FUZZ_TARGETS:%=build/fuzz/fuzz-%)
 
 .SECONDEXPANSION:

@@ -63,6 +63,36 @@ static void put_hist(FILE *f, const struct hist *h)
 	(void)fputs("]}", f);
 }
 
+/* "merged": the runs a merge was made of, so it can be traced and each
+ * part replayed. Only merges have it. */
+static void put_parts(FILE *f, const struct summary *s)
+{
+	const struct summary_part *p;
+	size_t i;
+
+	if (!s->nparts)
+		return;
+	(void)fputs("  \"merged\": [\n", f);
+	for (i = 0; i < s->nparts; i++) {
+		p = &s->parts[i];
+		(void)fputs("    {\"source\": ", f);
+		json_put_string(f, p->source ? p->source : "");
+		(void)fputs(", \"shard\": ", f);
+		if (p->shard)
+			json_put_string(f, p->shard);
+		else
+			(void)fputs("null", f);
+		(void)fprintf(f, ", \"seed\": %" PRIu64 ", \"elapsed_s\": %.3f, \"replay\": ",
+			      p->seed, p->elapsed_s);
+		if (p->replay)
+			json_put_string(f, p->replay);
+		else
+			(void)fputs("null", f);
+		(void)fputs(i + 1 < s->nparts ? "},\n" : "}\n", f);
+	}
+	(void)fputs("  ],\n", f);
+}
+
 static void put_result(FILE *f, const struct summary *s, const struct strategy_result *r)
 {
 	struct result_figures fig;
@@ -151,6 +181,7 @@ static int write_json(FILE *f, const struct summary *s)
 		      s->cpus, s->jobs, s->compile_jobs, s->iterations, s->duration_target_s);
 	put_key_string(f, "pyc", s->pyc_mode, 1);
 	put_key_string(f, "shard", s->shard, 1);
+	put_parts(f, s);
 	(void)fputs("  \"faults\": [", f);
 	for (i = 0; i < s->nfaults; i++) {
 		(void)fputs(i ? ", " : "", f);

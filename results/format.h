@@ -19,7 +19,11 @@ struct format_info {
 
 #define FORMAT_LIST(X)                                                       \
 	X(json)                                                              \
-	X(md)
+	X(md)                                                                \
+	X(html)                                                              \
+	X(csv)                                                               \
+	X(junit)                                                             \
+	X(tap)
 
 #define X(id) extern const struct format_info format_##id;
 FORMAT_LIST(X)
@@ -29,7 +33,8 @@ extern const struct format_info *const format_table[];
 extern const size_t format_count;
 
 const struct format_info *format_find(const char *name);
-/* Write every by-default format into dir, atomically; 0 or -errno. */
+/* Write every by-default format into dir, atomically; 0 or -errno. The
+ * HTML report shows dir/hyperfine.json when there is one. */
 int format_write_defaults(const char *dir, const struct summary *s);
 /* Render one format into a malloc'd buffer; 0 or -errno. */
 int format_render(const struct format_info *fmt, const struct summary *s,

@@ -15,14 +15,19 @@ void summary_figures(const struct summary *s, const struct strategy_result *r,
 	for (op = 0; op < OP_COUNT; op++)
 		for (o = 0; o < OUTCOME_COUNT; o++)
 			f->outcomes[o] += r->counts[op][o];
+	/* Worker deaths are not cycles of any op, but they are outcomes (the
+	 * orchestrator files them under import). */
 	for (o = 0; o < OUTCOME_COUNT; o++) {
-		f->reads += r->counts[OP_IMPORT][o];
+		if (outcome_is_death((enum outcome)o))
+			continue;
+		/* a recover read (after a power cut) is a read like an import's */
+		f->reads += r->counts[OP_IMPORT][o] + r->counts[OP_RECOVER][o];
 		f->writes += r->counts[OP_COMPILE][o] + r->counts[OP_WRITE][o];
-		f->cycles += r->counts[OP_COMPILE][o] + r->counts[OP_IMPORT][o];
+		f->cycles += r->counts[OP_COMPILE][o] + r->counts[OP_IMPORT][o] +
+			     r->counts[OP_RECOVER][o];
 	}
-	/* Worker deaths are not cycles of any op, but they are outcomes. */
-	f->corrupt = r->counts[OP_IMPORT][OUTCOME_BAD_MARSHAL] +
-		     r->counts[OP_IMPORT][OUTCOME_EOF];
+	f->corrupt = r->counts[OP_IMPORT][OUTCOME_BAD_MARSHAL] + r->counts[OP_IMPORT][OUTCOME_EOF] +
+		     r->counts[OP_RECOVER][OUTCOME_BAD_MARSHAL] + r->counts[OP_RECOVER][OUTCOME_EOF];
 	f->corrupt_rate = f->reads ? (double)f->corrupt / (double)f->reads : 0.0;
 	stats_wilson(f->corrupt, f->reads, STATS_Z95, &f->ci_lo, &f->ci_hi);
 	hist_init(&f->write_latency);
@@ -30,7 +35,16 @@ void summary_figures(const struct summary *s, const struct strategy_result *r,
 	hist_merge(&f->write_latency, &r->latency[OP_WRITE]);
 	hist_init(&f->read_latency);
 	hist_merge(&f->read_latency, &r->latency[OP_IMPORT]);
-	f->cycles_per_s = s->elapsed_s > 0 ? (double)f->cycles / s->elapsed_s : 0.0;
+	hist_merge(&f->read_latency, &r->latency[OP_RECOVER]);
+	if (r->cycles_per_s > 0)
+		f->cycles_per_s = r->cycles_per_s;
+	else
+		f->cycles_per_s = s->elapsed_s > 0 ? (double)f->cycles / s->elapsed_s : 0.0;
+}
+
+int outcome_is_death(enum outcome o)
+{
+	return o == OUTCOME_WORKER_CRASH || o == OUTCOME_WORKER_TIMEOUT;
 }
 
 struct strategy_result *summary_result(struct summary *s, const char *strategy)
@@ -86,6 +100,19 @@ static void free_result(struct strategy_result *r)
 		free(r->faults[i].point);
 }
 
+void summary_free_bench(struct summary *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nbench; i++) {
+		free(s->bench[i].command);
+		free(s->bench[i].parameters);
+	}
+	free(s->bench);
+	s->bench = NULL;
+	s->nbench = 0;
+}
+
 void summary_free(struct summary *s)
 {
 	size_t i;
@@ -93,6 +120,13 @@ void summary_free(struct summary *s)
 	for (i = 0; i < s->nresults; i++)
 		free_result(&s->results[i]);
 	free(s->results);
+	for (i = 0; i < s->nparts; i++) {
+		free(s->parts[i].source);
+		free(s->parts[i].shard);
+		free(s->parts[i].replay);
+	}
+	free(s->parts);
+	summary_free_bench(s);
 	for (i = 0; i < s->nfaults; i++)
 		free(s->faults[i]);
 	free(s->tool);

@@ -34,6 +34,27 @@ struct strategy_result {
 	struct fault_count faults[SUMMARY_MAX_FAULT_POINTS];
 	size_t nfaults;
 	uint64_t workers_started;
+	/* A merge: the sum of its parts' cycles per second (they ran side by
+	 * side). 0 for a single run: cycles / elapsed_s. */
+	double cycles_per_s;
+};
+
+/* One run folded into a merged summary, in the order `merge` was given. */
+struct summary_part {
+	char *source;           /* the summary.json it came from */
+	char *shard;            /* "I/N", or NULL */
+	uint64_t seed;
+	double elapsed_s;
+	char *replay;
+};
+
+/* One command timed by hyperfine: hyperfine.json in the run folder. Shown
+ * by the HTML report, never written to summary.json. */
+struct bench_entry {
+	char *command;
+	char *parameters;       /* "strategy=py33-atomic", comma separated */
+	double mean_s, stddev_s, median_s, min_s, max_s;
+	size_t runs;
 };
 
 struct summary {
@@ -67,6 +88,10 @@ struct summary {
 	char *shard;            /* "I/N", or NULL */
 	struct strategy_result *results;
 	size_t nresults;
+	struct summary_part *parts;   /* what a merge was made of */
+	size_t nparts;
+	struct bench_entry *bench;    /* hyperfine figures, when there are any */
+	size_t nbench;
 };
 
 /* Derived figures for one strategy. */
@@ -83,11 +108,28 @@ struct result_figures {
 	double cycles_per_s;
 };
 
+/* worker_crash and worker_timeout: outcomes, but not cycles of any op. */
+int outcome_is_death(enum outcome o);
 void summary_figures(const struct summary *s, const struct strategy_result *r,
 		     struct result_figures *f);
 struct strategy_result *summary_result(struct summary *s, const char *strategy);
 void summary_count_fault(struct strategy_result *r, const char *point, uint64_t n);
 void summary_free(struct summary *s);
+void summary_free_bench(struct summary *s);
+
+/*
+ * Read a summary.json (schema_version SUMMARY_SCHEMA_VERSION) into s, which
+ * it initialises. 0, or -1 with one line in err naming the file, where in
+ * it and the problem; s is then empty. See summary-load.c.
+ */
+int summary_load(const char *path, struct summary *s, char *err, size_t errlen);
+/* path itself if it is a file, else path/summary.json. Malloc'd. */
+char *summary_path(const char *file_or_run_dir);
+/*
+ * Read dir/hyperfine.json into s->bench when it exists: 0 (also when it
+ * does not), or -1 with a message when it is there but unreadable.
+ */
+int summary_load_bench(const char *dir, struct summary *s, char *err, size_t errlen);
 
 /* "1.2e-05" style, and "< 1.9e-05" for a zero with its upper bound. */
 void format_rate(char *buf, size_t size, uint64_t k, uint64_t n, double hi);

@@ -20,6 +20,8 @@ struct command_info {
 	X(repro)                                                              \
 	X(crashpoints)                                                        \
 	X(classify)                                                          \
+	X(report)                                                            \
+	X(compare)                                                           \
 	X(exec)
 
 #define X(id) extern const struct command_info command_##id;
