@@ -61,9 +61,11 @@ static void put_case(FILE *f, const struct summary *s, const struct strategy_res
 							    : r->first_error[OUTCOME_BAD_MARSHAL]);
 		(void)fputs("</failure>\n", f);
 	}
+	/* the rate of a zero reads "< 0.0007": text, so escaped */
 	(void)fprintf(f, "      <system-out>%" PRIu64 " cycles, %" PRIu64 " reads, %" PRIu64
-			 " corrupt (rate %s, 95%% interval [%.3g, %.3g])</system-out>\n",
-		      fig.cycles, fig.reads, fig.corrupt, rate, fig.ci_lo, fig.ci_hi);
+			 " corrupt (rate ", fig.cycles, fig.reads, fig.corrupt);
+	xml_put_text(f, rate);
+	(void)fprintf(f, ", 95%% interval [%.3g, %.3g])</system-out>\n", fig.ci_lo, fig.ci_hi);
 	(void)fputs("    </testcase>\n", f);
 }
 

@@ -1,0 +1,87 @@
+#!/bin/bash
+# Reports people read and CI gates: every format from a run's summary.json,
+# parsed by real parsers, and compare's verdicts and exit status.
+. "$(dirname "$0")/lib.sh"
+
+"$PYCSTORM" run -s py33-atomic,fsync-atomic -j 2 -d 3s --seed 1 -q -o "$SCRATCH/base"
+"$PYCSTORM" run -s py33-atomic,fsync-atomic -j 2 -d 3s --seed 2 -q -o "$SCRATCH/cand" \
+	--fault short-write:p=0.3
+ok "a safe base run and a candidate that corrupts"
+for f in summary.json summary.md report.html; do
+	[ -s "$SCRATCH/base/$f" ]
+	ok "every run writes $f"
+done
+
+"$PYCSTORM" report "$SCRATCH/cand" --format junit >"$SCRATCH/junit.xml" && xmllint --noout "$SCRATCH/junit.xml"
+ok "the junit report parses with xmllint"
+grep -q '<property name="seed" value="2"/>' "$SCRATCH/junit.xml" &&
+	grep -q '<property name="filesystem" value="' "$SCRATCH/junit.xml" &&
+	grep -q '<property name="python" value="3\.' "$SCRATCH/junit.xml"
+ok "it carries seed, python and filesystem as properties"
+[ "$("$JSON_PY" -c '
+import sys, xml.etree.ElementTree as ET
+cases = ET.parse(sys.argv[1]).getroot().iter("testcase")
+print(sorted(c.get("name") + ":" + ("fail" if c.find("failure") is not None else "pass") for c in cases))
+' "$SCRATCH/junit.xml")" = "['fsync-atomic:pass', 'py33-atomic:fail']" ]
+ok "one testcase per strategy; a failure only where a strategy expected to be safe corrupted"
+
+"$PYCSTORM" report "$SCRATCH/cand" --format tap >"$SCRATCH/report.tap"
+head -n 1 "$SCRATCH/report.tap" | grep -qx "TAP version 14" && grep -q "^1\.\.2$" "$SCRATCH/report.tap" &&
+	grep -q "^not ok .*py33-atomic" "$SCRATCH/report.tap" && grep -q "^ok .*fsync-atomic" "$SCRATCH/report.tap"
+ok "the TAP report is TAP 14, with not ok for the strategy that corrupted"
+
+"$PYCSTORM" report "$SCRATCH/cand" --format csv >"$SCRATCH/report.csv"
+"$JSON_PY" -c '
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert [r["strategy"] for r in rows] == ["py33-atomic", "fsync-atomic"], rows
+assert int(rows[0]["corrupt"]) > 0 and int(rows[1]["corrupt"]) == 0
+' "$SCRATCH/report.csv"
+ok "the csv report has a row per strategy with its counts"
+
+"$PYCSTORM" report "$SCRATCH/cand" --format html -o "$SCRATCH/r.html" &&
+	! grep -qiE "<script|(src|href|url)[=(][\"']?https?://" "$SCRATCH/r.html" && grep -q "<svg" "$SCRATCH/r.html"
+ok "the html report is one file with inline SVG, no script and no network"
+"$JSON_PY" -c '
+import re, sys, xml.dom.minidom
+html = open(sys.argv[1]).read()
+svgs = re.findall(r"<svg.*?</svg>", html, re.S)
+assert svgs
+for s in svgs:
+    xml.dom.minidom.parseString(s)
+print(len(svgs))
+' "$SCRATCH/r.html" >"$SCRATCH/nsvg"
+ok "each of its $(cat "$SCRATCH/nsvg") SVG charts parses as XML"
+grep -q "pycstorm run default --seed 2" "$SCRATCH/r.html"
+ok "it shows the command that replays the run"
+
+"$PYCSTORM" report "$SCRATCH/base/summary.json" --format json >"$SCRATCH/again.json" &&
+	[ "$(json "$SCRATCH/again.json" '[(r["strategy"], r["cycles"], r["corrupt"], r["latency_hist_ns"]["compile"]["count"]) for r in j["results"]]')" = \
+	  "$(json "$SCRATCH/base/summary.json" '[(r["strategy"], r["cycles"], r["corrupt"], r["latency_hist_ns"]["compile"]["count"]) for r in j["results"]]')" ]
+ok "summary.json read back and written again keeps its counts and histograms"
+
+"$PYCSTORM" compare "$SCRATCH/base" "$SCRATCH/cand" >"$SCRATCH/cmp"
+[ $? -eq 1 ] && grep -q "| py33-atomic .*| corruption .*| regressed |" "$SCRATCH/cmp" &&
+	grep -q "| fsync-atomic .*| corruption .*| no significant change |" "$SCRATCH/cmp"
+ok "compare: a strategy that corrupts against a safe base regresses, exit 1"
+"$PYCSTORM" compare "$SCRATCH/base" "$SCRATCH/base" >/dev/null
+ok "compare of a run with itself: exit 0"
+"$PYCSTORM" compare "$SCRATCH/cand" "$SCRATCH/base" >"$SCRATCH/cmp2"
+[ $? -eq 0 ] && grep -q "| py33-atomic .*| corruption .*| improved |" "$SCRATCH/cmp2"
+ok "the other way round it is an improvement, exit 0"
+"$PYCSTORM" compare "$SCRATCH/base" "$SCRATCH/cand" --tolerance 0.9 >/dev/null
+ok "a regression within --tolerance does not fail"
+
+printf '{"schema_version": 1, "results": [' >"$SCRATCH/cut.json"
+one_line_exit 2 "cut.json: line 1 column [0-9]+: " "$PYCSTORM" compare "$SCRATCH/cut.json" "$SCRATCH/base"
+ok "a truncated summary.json: one line naming where, exit 2"
+printf '{"schema_version": 7, "results": []}' >"$SCRATCH/v7.json"
+one_line_exit 2 "schema_version" "$PYCSTORM" report "$SCRATCH/v7.json"
+ok "a summary.json of another schema_version: one line, exit 2"
+one_line_exit 2 "unknown format 'pdf' \(valid: json, md, html, csv, junit, tap\)" \
+	"$PYCSTORM" report "$SCRATCH/base" --format pdf
+ok "an unknown format: one line naming the valid ones, exit 2"
+one_line_exit 2 "compare: give two runs" "$PYCSTORM" compare "$SCRATCH/base"
+ok "compare with one run: exit 2"
+
+done_testing
