@@ -22,6 +22,7 @@ struct command_info {
 	X(classify)                                                          \
 	X(report)                                                            \
 	X(compare)                                                           \
+	X(merge)                                                             \
 	X(exec)
 
 #define X(id) extern const struct command_info command_##id;

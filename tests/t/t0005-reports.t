@@ -84,4 +84,38 @@ ok "an unknown format: one line naming the valid ones, exit 2"
 one_line_exit 2 "compare: give two runs" "$PYCSTORM" compare "$SCRATCH/base"
 ok "compare with one run: exit 2"
 
+# --- shards and merge -------------------------------------------------------------
+# A rate that does not depend on timing: with compile workers only, a
+# checked-atomic write fails exactly when a short write fires (p = 0.3).
+printf 'name = merge-check\nmodules = small, medium\ncompile-share = 1\njobs = 2\nstrategies = checked-atomic\n' \
+	>"$SCRATCH/mc.scn"
+for i in 1 2 3 4; do
+	"$PYCSTORM" run "$SCRATCH/mc.scn" -n 300 --shard $i/4 --seed 9 -q -o "$SCRATCH/shard$i" \
+		--fault short-write:p=0.3
+done
+[ "$(json "$SCRATCH/shard3/summary.json" 'j["shard"]')" = 3/4 ] &&
+	grep -q '"worker": 5,' "$SCRATCH/shard3/events.jsonl" && ! grep -q '"worker": 1,' "$SCRATCH/shard3/events.jsonl"
+ok "--shard 3/4 runs its own slice of the worker space (workers 4 and 5 of 8)"
+"$PYCSTORM" merge "$SCRATCH"/shard{1,2,3,4} -o "$SCRATCH/merged" >/dev/null
+ok "merge of four shards exits 0"
+total=0
+for i in 1 2 3 4; do
+	total=$((total + $(result "$SCRATCH/shard$i/summary.json" checked-atomic 'r["cycles"]')))
+done
+[ "$(result "$SCRATCH/merged/summary.json" checked-atomic 'r["cycles"]')" = "$total" ] && [ "$total" = 2400 ] &&
+	[ "$(json "$SCRATCH/merged/summary.json" 'len(j["merged"])')" = 4 ]
+ok "the merge's cycles are the sum of the shards' ($total), and it lists its four parts"
+[ "$(result "$SCRATCH/merged/summary.json" checked-atomic 'r["latency_hist_ns"]["compile"]["count"]')" = 2400 ]
+ok "the latency histograms add up too"
+"$PYCSTORM" run "$SCRATCH/mc.scn" -n 1200 --seed 9 -q -o "$SCRATCH/single" --fault short-write:p=0.3
+"$PYCSTORM" compare "$SCRATCH/single" "$SCRATCH/merged" >"$SCRATCH/agree"
+ok "four merged shards agree with one run of the same total within the intervals (compare exits 0)"
+grep -q "| checked-atomic .*| other_error .*| no significant change |" "$SCRATCH/agree"
+ok "the timing-independent failure rate shows no significant change"
+printf 'name = other\nmodules = small\n' >"$SCRATCH/other.scn"
+"$PYCSTORM" run "$SCRATCH/other.scn" -s py33-atomic -n 5 -q -o "$SCRATCH/otherrun"
+one_line_exit 2 "ran scenario 'other', not 'merge-check'" \
+	"$PYCSTORM" merge "$SCRATCH/shard1" "$SCRATCH/otherrun" -o "$SCRATCH/bad-merge"
+ok "merging runs of different scenarios: one line, exit 2"
+
 done_testing
