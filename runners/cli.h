@@ -6,6 +6,7 @@
 #define PYCSTORM_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 struct command_info {
 	const char *name;
@@ -23,6 +24,7 @@ struct command_info {
 	X(report)                                                            \
 	X(compare)                                                           \
 	X(merge)                                                             \
+	X(gate)                                                              \
 	X(exec)
 
 #define X(id) extern const struct command_info command_##id;
@@ -46,6 +48,9 @@ char *cli_strategy_names(void);
 /* `pycstorm run` with argv; see cmd-run.c. */
 struct summary;
 int cmd_run_with(int argc, char **argv, struct summary *out, char **run_dir_out);
+/* The comparison table into out; returns the number of gated regressions. */
+int compare_summaries(FILE *out, const char *base_name, const struct summary *base,
+		      const char *cand_name, const struct summary *cand, double tolerance);
 /* Fail with one line naming the valid options, exit 2. */
 void cli_bad_option(const char *command, const char *arg, const char *valid)
 	__attribute__((noreturn));

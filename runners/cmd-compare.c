@@ -46,7 +46,8 @@ static int gated_class(int o)
 }
 
 /* Print one row; returns 1 when it is a gated regression. */
-static int print_row(const char *strategy, const struct verdict_row *row, double tolerance)
+static int print_row(FILE *out, const char *strategy, const struct verdict_row *row,
+		     double tolerance)
 {
 	double p1 = row->n1 ? (double)row->k1 / (double)row->n1 : 0.0;
 	double p2 = row->n2 ? (double)row->k2 / (double)row->n2 : 0.0;
@@ -57,14 +58,14 @@ static int print_row(const char *strategy, const struct verdict_row *row, double
 	stats_newcombe(row->k1, row->n1, row->k2, row->n2, STATS_Z95, &lo, &hi);
 	regressed = lo > tolerance;
 	verdict = regressed ? "regressed" : hi < -tolerance ? "improved" : "no significant change";
-	(void)printf("| %-15s | %-16s | %" PRIu64 "/%-9" PRIu64 " %-9.3g | %" PRIu64 "/%-9" PRIu64
-		     " %-9.3g | [%+.3g, %+.3g] | %s%s |\n",
+	(void)fprintf(out, "| %-15s | %-16s | %" PRIu64 "/%-9" PRIu64 " %-9.3g | %" PRIu64 "/%-9" PRIu64
+		      " %-9.3g | [%+.3g, %+.3g] | %s%s |\n",
 		     strategy, row->label, row->k1, row->n1, p1, row->k2, row->n2, p2, lo, hi, verdict,
 		     regressed && !row->gated ? " (not gated)" : "");
 	return regressed && row->gated;
 }
 
-static int compare_result(const struct summary *bs, const struct strategy_result *b,
+static int compare_result(FILE *out, const struct summary *bs, const struct strategy_result *b,
 			  const struct summary *cs, const struct strategy_result *c,
 			  double tolerance)
 {
@@ -78,7 +79,7 @@ static int compare_result(const struct summary *bs, const struct strategy_result
 	row.n1 = fb.reads;
 	row.k2 = fc.corrupt;
 	row.n2 = fc.reads;
-	regressions += print_row(b->strategy, &row, tolerance);
+	regressions += print_row(out, b->strategy, &row, tolerance);
 	for (o = 1; o < OUTCOME_COUNT; o++) {
 		if (outcome_is_corrupt((enum outcome)o) || (!fb.outcomes[o] && !fc.outcomes[o]))
 			continue;
@@ -88,7 +89,7 @@ static int compare_result(const struct summary *bs, const struct strategy_result
 		row.k2 = fc.outcomes[o];
 		row.n2 = fc.cycles;
 		row.gated = gated_class(o);
-		regressions += print_row(b->strategy, &row, tolerance);
+		regressions += print_row(out, b->strategy, &row, tolerance);
 	}
 	return regressions;
 }
@@ -112,6 +113,36 @@ static void load_or_die(const char *arg, struct summary *s)
 	free(path);
 }
 
+int compare_summaries(FILE *out, const char *base_name, const struct summary *base,
+		      const char *cand_name, const struct summary *cand, double tolerance)
+{
+	const struct strategy_result *other;
+	size_t i;
+	int regressions = 0;
+
+	(void)fprintf(out, "## pycstorm compare: %s (seed %" PRIu64 ") -> %s (seed %" PRIu64 ")\n\n",
+		      base_name, base->seed, cand_name, cand->seed);
+	(void)fprintf(out, "| %-15s | %-16s | %-20s | %-20s | %-18s | %s |\n", "strategy", "outcome",
+		      "base k/n rate", "candidate k/n rate", "difference, 95% CI", "verdict");
+	(void)fprintf(out, "|---|---|---|---|---|---|\n");
+	for (i = 0; i < base->nresults; i++) {
+		other = find_result(cand, base->results[i].strategy);
+		if (other)
+			regressions += compare_result(out, base, &base->results[i], cand, other,
+						      tolerance);
+		else
+			(void)fprintf(out, "| %-15s | (only in base: not compared) | | | | |\n",
+				      base->results[i].strategy);
+	}
+	for (i = 0; i < cand->nresults; i++)
+		if (!find_result(base, cand->results[i].strategy))
+			(void)fprintf(out, "| %-15s | (only in candidate: not compared) | | | | |\n",
+				      cand->results[i].strategy);
+	(void)fprintf(out, "\n%d regression%s beyond a tolerance of %g\n", regressions,
+		      regressions == 1 ? "" : "s", tolerance);
+	return regressions;
+}
+
 static int compare_main(int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -121,9 +152,7 @@ static int compare_main(int argc, char **argv)
 	};
 	struct summary base, cand;
 	double tolerance = 0.0;
-	size_t i;
-	int c, regressions = 0;
-	const struct strategy_result *other;
+	int c, regressions;
 
 	opterr = 0;
 	optind = 0;
@@ -146,25 +175,8 @@ static int compare_main(int argc, char **argv)
 		die(EXIT_USAGE, "compare: give two runs: BASE CAND");
 	load_or_die(argv[optind], &base);
 	load_or_die(argv[optind + 1], &cand);
-	(void)printf("## pycstorm compare: %s (seed %" PRIu64 ") -> %s (seed %" PRIu64 ")\n\n",
-		     argv[optind], base.seed, argv[optind + 1], cand.seed);
-	(void)printf("| %-15s | %-16s | %-20s | %-20s | %-18s | %s |\n", "strategy", "outcome",
-		     "base k/n rate", "candidate k/n rate", "difference, 95% CI", "verdict");
-	(void)printf("|---|---|---|---|---|---|\n");
-	for (i = 0; i < base.nresults; i++) {
-		other = find_result(&cand, base.results[i].strategy);
-		if (other)
-			regressions += compare_result(&base, &base.results[i], &cand, other, tolerance);
-		else
-			(void)printf("| %-15s | (only in base: not compared) | | | | |\n",
-				     base.results[i].strategy);
-	}
-	for (i = 0; i < cand.nresults; i++)
-		if (!find_result(&base, cand.results[i].strategy))
-			(void)printf("| %-15s | (only in candidate: not compared) | | | | |\n",
-				     cand.results[i].strategy);
-	(void)printf("\n%d regression%s beyond a tolerance of %g\n", regressions,
-		     regressions == 1 ? "" : "s", tolerance);
+	regressions = compare_summaries(stdout, argv[optind], &base, argv[optind + 1], &cand,
+					tolerance);
 	summary_free(&base);
 	summary_free(&cand);
 	return regressions ? EXIT_FAILED : EXIT_OK;

@@ -118,4 +118,22 @@ one_line_exit 2 "ran scenario 'other', not 'merge-check'" \
 	"$PYCSTORM" merge "$SCRATCH/shard1" "$SCRATCH/otherrun" -o "$SCRATCH/bad-merge"
 ok "merging runs of different scenarios: one line, exit 2"
 
+# --- gate --------------------------------------------------------------------------
+"$PYCSTORM" gate --baseline "$SCRATCH/base" -s py33-atomic,fsync-atomic -j 2 -d 2s --seed 4 \
+	-o "$SCRATCH/gate-ok" >/dev/null
+ok "gate against a safe baseline with nothing worse: exit 0"
+xmllint --noout "$SCRATCH/gate-ok/gate.xml" && grep -q "no significant change" "$SCRATCH/gate-ok/gate.md"
+ok "gate writes gate.xml (parses) and gate.md"
+"$PYCSTORM" gate --baseline "$SCRATCH/base" -s py33-atomic,fsync-atomic -j 2 -d 2s --seed 4 \
+	-o "$SCRATCH/gate-bad" --fault short-write:p=0.3 >/dev/null
+[ $? -eq 1 ] && grep -q 'name="py33-atomic"><failure' "$SCRATCH/gate-bad/gate.xml" &&
+	grep -q 'name="fsync-atomic"/>' "$SCRATCH/gate-bad/gate.xml"
+ok "gate with a candidate that corrupts: exit 1, and the JUnit names the strategy that regressed"
+one_line_exit 2 "gate: baseline: .*cut.json: line 1" "$PYCSTORM" gate --baseline "$SCRATCH/cut.json" -n 5
+ok "a broken baseline: one line, exit 2, before anything runs"
+one_line_exit 2 "unknown strategy 'nope'" "$PYCSTORM" gate --baseline "$SCRATCH/base" -s nope -n 5 -o "$SCRATCH/g3"
+ok "bad run options: the run's own line, exit 2"
+"$REPO/ci/gate.sh" -d 3s -o "$SCRATCH/gate-ci" >/dev/null
+ok "ci/gate.sh passes against the stored baseline with /usr/bin/python3"
+
 done_testing
