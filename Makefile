@@ -85,7 +85,7 @@ STRATLIB_OBJ = $(sort $(STRATLIB_SRC:%.c=$(BUILD)/pic/%.o))
 PROGRAMS = $(BIN)/pycstorm $(BIN)/pycstorm-worker $(BIN)/libpycstorm-inject.so \
 	$(BIN)/libpycstorm-strategies.so $(BIN)/pycstorm-driver.py
 
-.PHONY: all deps run check unit-tests integration-tests install uninstall clean bench
+.PHONY: all deps run check unit-tests integration-tests install uninstall clean bench bench-latency
 all: $(PROGRAMS)
 
 # Installs what is missing (only when something is), then builds.
@@ -130,7 +130,7 @@ $(BUILD)/runners/cmd-repro.o: $(BUILD)/python-config.stamp
 # Rebuild the worker when PYTHON_CONFIG points at another Python.
 $(BUILD)/python-config.stamp: FORCE
 	$(Q)mkdir -p $(BUILD)
-	$(Q)echo '$(PYTHON_CONFIG) $(PY_EXE) $(PY_INCLUDES) $(PY_LIBS)' > $@.new
+	$(Q)echo '$(PYTHON_CONFIG) $(PY_EXE) $(PY_INCLUDES) $(PY_LIBS) $(PREFIX)' > $@.new
 	$(Q)if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
 FORCE:
 
@@ -232,6 +232,35 @@ $(BUILD)/bench/pycstorm-ceiling: tests/bench/ceiling.c $(BUILD)/python-config.st
 bench: all $(BUILD)/bench/pycstorm-ceiling
 	$(Q)$(BENCH_PYTHON) tests/bench/bench.py --bin $(BIN) \
 		--ceiling $(BUILD)/bench/pycstorm-ceiling $(if $(BENCH_QUICK),--quick)
+
+# Install: the command in BINDIR, the worker, the driver and the libraries in
+# LIBDIR (where pycstorm looks for them), scenarios and CI files in SHAREDIR.
+install: all
+	$(Q)install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SHAREDIR) \
+		$(DESTDIR)$(MANDIR)/man1
+	$(Q)install -m 755 $(BIN)/pycstorm $(DESTDIR)$(BINDIR)/pycstorm
+	$(Q)install -m 755 $(BIN)/pycstorm-worker $(DESTDIR)$(LIBDIR)/pycstorm-worker
+	$(Q)install -m 644 $(BIN)/libpycstorm-inject.so $(BIN)/libpycstorm-strategies.so \
+		$(BIN)/pycstorm-driver.py $(DESTDIR)$(LIBDIR)/
+	$(Q)cp -R scenarios $(DESTDIR)$(SHAREDIR)/
+	$(Q)rm -rf $(DESTDIR)$(SHAREDIR)/ci && cp -R ci $(DESTDIR)$(SHAREDIR)/ci
+	$(Q)install -m 644 runners/pycstorm.1 $(DESTDIR)$(MANDIR)/man1/pycstorm.1
+
+uninstall:
+	$(Q)rm -f $(DESTDIR)$(BINDIR)/pycstorm $(DESTDIR)$(MANDIR)/man1/pycstorm.1
+	$(Q)rm -rf $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SHAREDIR)
+
+# Whole-command latency per strategy with hyperfine: a short run of each, timed
+# with warm-up, exported next to a run folder whose HTML report shows them.
+LATENCY_STRATEGIES ?= py27-import,py27-pycompile,py33-atomic,checked-atomic,loop-atomic,fsync-atomic,replace-retry,skip-on-error,native
+bench-latency: all
+	$(Q)out=results/bench/latency-$$(date -u +%Y%m%d-%H%M%S) && mkdir -p $$out && \
+	$(BIN)/pycstorm run -s $(LATENCY_STRATEGIES) -j 2 -n 200 -q -o $$out && \
+	hyperfine --warmup 1 --runs 5 --style basic -L strategy $(LATENCY_STRATEGIES) \
+		--export-json $$out/hyperfine.json --export-markdown $$out/hyperfine.md \
+		'$(BIN)/pycstorm run -s {strategy} -j 2 -n 200 -q -o '$$out'/one-{strategy}' && \
+	$(BIN)/pycstorm report $$out --format html -o $$out/report.html && \
+	echo "hyperfine figures and report: $$out"
 
 clean:
 	rm -rf build bin

@@ -73,6 +73,9 @@ static int report_main(int argc, char **argv)
 	path = summary_path(argv[optind]);
 	if (summary_load(path, &s, err, sizeof(err)) < 0)
 		die(EXIT_USAGE, "report: %s", err);
+	/* hyperfine's figures, when make bench-latency left them in the folder */
+	if (strcmp(path, argv[optind]) != 0 && summary_load_bench(argv[optind], &s, err, sizeof(err)) < 0)
+		warn("report: %s (hyperfine figures left out)", err);
 	rc = format_render(fmt, &s, &text, &len);
 	if (rc == 0 && out)
 		rc = write_file_atomic(out, text, len);
