@@ -131,8 +131,14 @@ static int gate_main(int argc, char **argv)
 		out = stamp_dir;
 	}
 	rc = run_child(nrest, rest, out);
-	if (rc != EXIT_OK)
-		return rc;        /* the run said why, in one line */
+	if (rc != EXIT_OK) {
+		/* the run said why, in one line */
+		summary_free(&base);
+		free(path);
+		free(stamp_dir);
+		free(rest);
+		return rc;
+	}
 	free(path);
 	path = xasprintf("%s/summary.json", out);
 	if (summary_load(path, &cand, err, sizeof(err)) < 0)
