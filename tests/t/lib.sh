@@ -36,6 +36,17 @@ check() { # check NAME CMD...: run CMD, pass if it succeeds
 	ok "$name"
 }
 
+# test_ok NAME CMD...: run CMD (usually a shell function holding one check)
+# in a subshell under `set -e`, so every command in it counts, not only the
+# last; pass when it runs to the end. Inside, write `a && b` only as the last
+# command, since set -e ignores a failure on the left of `&&`.
+test_ok() {
+	local name=$1
+	shift
+	(set -e; "$@")
+	ok "$name"
+}
+
 skip() { # skip NAME REASON
 	_n=$((_n + 1))
 	echo "ok $_n - $1 # SKIP $2"
