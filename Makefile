@@ -207,8 +207,10 @@ export PYCSTORM_PYTHON = $(PY_EXE)
 export PYCSTORM_SANITIZE = $(SANITIZE)
 PROVE ?= prove
 PROVE_FLAGS ?=
+# T=tests/t/t0008-robust.t runs only the files named.
+T ?= tests/t/*.t
 integration-tests: all
-	$(Q)$(PROVE) $(PROVE_FLAGS) tests/t/*.t
+	$(Q)$(PROVE) $(PROVE_FLAGS) $(T)
 
 run: deps all
 	$(Q)$(BIN)/pycstorm run default
