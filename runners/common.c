@@ -313,16 +313,41 @@ int event_send(int fd, const void *record, size_t size)
 	return (size_t)n == size ? 0 : -EIO;
 }
 
+/* O_NONBLOCK keeps the open of a FIFO from waiting for a writer; the file
+ * type is checked on the descriptor, so nothing can swap it in between. */
+static int open_regular(const char *path, size_t *size)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	int rc = fd;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		rc = -errno;
+	else if (!S_ISREG(st.st_mode))
+		rc = READ_NOT_REGULAR;
+	else if ((uint64_t)st.st_size > READ_FILE_MAX)
+		rc = READ_TOO_LARGE;
+	else
+		*size = (size_t)st.st_size;
+	if (rc < 0)
+		(void)close(fd);
+	return rc;
+}
+
 int read_file(const char *path, char **data, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t cap = 65536, n = 0;
+	size_t cap = 0, n = 0;
+	int fd = open_regular(path, &cap);
 	char *buf = NULL;
 	ssize_t got;
 	int rc = 0;
 
 	if (fd < 0)
-		return -errno;
+		return fd;
+	/* The size is a hint: the file may grow while it is read. */
+	cap = cap < 65536 ? 65536 : cap + 1;
 	buf = xmalloc(cap + 1);
 	for (;;) {
 		if (n == cap)
@@ -337,6 +362,10 @@ int read_file(const char *path, char **data, size_t *len)
 		if (got == 0)
 			break;
 		n += (size_t)got;
+		if (n > READ_FILE_MAX) {
+			rc = READ_TOO_LARGE;
+			break;
+		}
 	}
 	(void)close(fd);
 	if (rc == 0) {
@@ -347,6 +376,15 @@ int read_file(const char *path, char **data, size_t *len)
 		free(buf);
 	}
 	return rc;
+}
+
+const char *read_file_error(int rc)
+{
+	if (rc == READ_NOT_REGULAR)
+		return "not a regular file";
+	if (rc == READ_TOO_LARGE)
+		return "larger than the 64 MiB limit";
+	return strerror(-rc);
 }
 
 static int fsync_parent(const char *path)

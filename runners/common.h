@@ -67,8 +67,18 @@ size_t json_escape(char *buf, size_t size, const char *s);
 
 /* Write a whole buffer, retrying on EINTR and short writes. 0 or -errno. */
 int write_all(int fd, const void *buf, size_t len);
-/* Read a whole file into a malloc'd buffer (NUL-terminated). 0 or -errno. */
+/* Everything pycstorm reads whole (a .pyc, a summary, a scenario) is far
+ * smaller than this; anything larger is refused, not read. */
+#define READ_FILE_MAX (64u << 20)
+/* read_file's own refusals, outside the errno range. */
+#define READ_NOT_REGULAR (-4097)
+#define READ_TOO_LARGE (-4098)
+/* Read a whole regular file of at most READ_FILE_MAX bytes into a malloc'd
+ * buffer (NUL-terminated). A device, FIFO or folder is refused before a
+ * byte is read. 0, -errno, READ_NOT_REGULAR or READ_TOO_LARGE. */
 int read_file(const char *path, char **data, size_t *len);
+/* The text for a read_file failure: strerror, or the refusal named. */
+const char *read_file_error(int rc);
 /* Write path atomically: temporary sibling, fsync, rename, fsync dir. */
 int write_file_atomic(const char *path, const void *data, size_t len);
 /* mkdir -p; 0 or -errno. */
