@@ -65,7 +65,8 @@ PY_EXE := $(shell $(PYTHON) -c 'import sys; print(sys.executable)' 2>/dev/null)
 COMMON_SRC = runners/common.c runners/outcome.c runners/pyc.c \
 	runners/strategy.c runners/atomic.c $(wildcard runners/strategy-*.c) \
 	runners/worker-args.c results/stats.c
-INJECT_COMMON = inject/fault.c $(wildcard inject/fault-*.c) inject/lockstate.c inject/rollback.c
+INJECT_COMMON = inject/fault.c $(wildcard inject/fault-*.c) inject/lockstate.c inject/rollback.c \
+	inject/scope.c
 CLI_SRC = $(wildcard runners/cmd-*.c) $(wildcard runners/exec-*.c) runners/pycstorm.c runners/orchestrator.c runners/rundir.c \
 	runners/scenario.c runners/fsinfo.c $(filter-out results/stats.c,$(wildcard results/*.c)) \
 	$(INJECT_COMMON) inject/holder.c
@@ -155,7 +156,7 @@ comma := ,
 UNIT_SRC = $(wildcard tests/unit/test-*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_LINK = $(COMMON_OBJ) $(BUILD)/runners/scenario.o $(BUILD)/runners/fsinfo.o \
-	$(filter $(BUILD)/results/%,$(CLI_OBJ))
+	$(BUILD)/inject/scope.o $(filter $(BUILD)/results/%,$(CLI_OBJ))
 
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_LINK)
 	$(call say,LINK,$@)

@@ -3,9 +3,12 @@
  * worker (embedded or a real interpreter binary). It wraps the calls both
  * our C strategies and CPython's own importlib make (open, write, close,
  * fsync, rename, unlink and their *at / 64 / fortified forms) and, for paths
- * in the run's cache folders only, runs the armed faults' hooks around the
- * real call. Every decision is libfiu's: fiu_fail() on the fault's point,
- * whose external callback decides from (seed, cycle, point, call number).
+ * whose resolved location lies in the run's cache folders only (scope.c:
+ * '..' and symbolic links followed as the kernel follows them, never
+ * through a link as the last component), runs the armed faults' hooks
+ * around the real call. Every decision is libfiu's: fiu_fail() on the
+ * fault's point, whose external callback decides from (seed, cycle, point,
+ * call number).
  *
  * Guarding: a thread-local flag keeps our own calls (markers, lock tests,
  * logging) out of the wrappers, and the fault log goes to the orchestrator
@@ -16,6 +19,7 @@
 #include "event.h"
 #include "fault.h"
 #include "inject.h"
+#include "scope.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -23,8 +27,10 @@
 #include <fiu-control.h>
 #include <fiu.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +39,6 @@
 #include <unistd.h>
 
 #define EXPORT __attribute__((visibility("default")))
-#define MAX_DIRS 16
 #define MAX_FDS 4096
 
 struct armed {
@@ -45,13 +50,8 @@ static struct {
 	int armed;                   /* any fault at all */
 	struct armed faults[FAULT_MAX_SPECS];
 	size_t nfaults;
-	char *dirs[MAX_DIRS];
-	size_t dir_len[MAX_DIRS];
-	size_t ndirs;
-	char *names[MAX_DIRS];       /* when set, a path needs a component named so */
-	size_t name_len[MAX_DIRS];
-	size_t nnames;
-	const char *root;            /* paths in logs are relative to it */
+	struct scope scope;          /* which paths are targets (scope.h) */
+	char root[PATH_MAX];         /* paths in logs are relative to it, resolved */
 	const char *state_dir;
 	uint64_t seed;
 	unsigned worker;
@@ -61,11 +61,18 @@ static struct {
 	unsigned nth[IOP_UNLINK + 1];                  /* per cycle, per op */
 	uint64_t random_state;
 	uint64_t failures;           /* failed calls on cache paths, any cause */
-	char *fd_path[MAX_FDS];      /* cache files we saw opened */
+	struct tracked {             /* cache files we saw opened, by descriptor */
+		char *path;          /* resolved */
+		dev_t dev;           /* which file it was, so a number closed */
+		ino_t ino;           /* behind our back and reused is not mistaken */
+	} fds[MAX_FDS];
 	void (*worker_flush)(void);
 } S;
 
 static __thread int busy;        /* inside our own code: pass straight through */
+/* Which current folder a relative path is taken against: chdir and fchdir
+ * move it on, so folders remembered for the old one are not used. */
+static atomic_uint cwd_gen = 1;
 
 /* ---- the real calls --------------------------------------------------- */
 
@@ -97,6 +104,8 @@ REAL(renameat, int, int, const char *, int, const char *)
 REAL(renameat2, int, int, const char *, int, const char *, unsigned)
 REAL(unlink, int, const char *)
 REAL(unlinkat, int, int, const char *, int)
+REAL(chdir, int, const char *)
+REAL(fchdir, int, int)
 
 int inject_real_open(const char *path, int flags, mode_t mode)
 {
@@ -121,79 +130,52 @@ const char *inject_state_dir(void)
 /* ---- which paths are ours ---------------------------------------------- */
 
 /*
- * Is one of path's components one of the names (__pycache__, .mypy_cache)?
- * This lets `exec` aim at caches that do not exist yet, anywhere below a
- * folder, without touching the sources beside them.
+ * path as a call names it, relative to dirfd, resolved and judged by
+ * scope.c; returns buf holding the resolved path, or NULL when it is not a
+ * target. A folder given by descriptor is named by the kernel's own link
+ * for it, which is already resolved.
  */
-static int has_named_component(const char *path)
-{
-	const char *c = path, *end;
-	size_t i, len;
-	int found = 0;
-
-	while (*c && !found) {
-		end = strchrnul(c, '/');
-		len = (size_t)(end - c);
-		for (i = 0; i < S.nnames && !found; i++)
-			found = len == S.name_len[i] && !memcmp(c, S.names[i], len);
-		c = *end ? end + 1 : end;
-	}
-	return found;
-}
-
-static int in_cache(const char *abs)
-{
-	size_t i;
-
-	for (i = 0; i < S.ndirs; i++)
-		if (!strncmp(abs, S.dirs[i], S.dir_len[i]) &&
-		    (abs[S.dir_len[i]] == '/' || abs[S.dir_len[i]] == '\0'))
-			return S.nnames == 0 || has_named_component(abs);
-	return 0;
-}
-
-/* Make path absolute against dirfd; returns buf, or NULL if unknown. */
-static const char *absolute(int dirfd, const char *path, char *buf, size_t size)
-{
-	char base[PATH_MAX], link[64];
-	ssize_t n;
-
-	if (!path)
-		return NULL;
-	if (path[0] == '/')
-		return path;
-	if (dirfd == AT_FDCWD) {
-		if (!getcwd(base, sizeof(base)))
-			return NULL;
-	} else if (dirfd >= 0 && dirfd < MAX_FDS && S.fd_path[dirfd]) {
-		(void)snprintf(base, sizeof(base), "%s", S.fd_path[dirfd]);
-	} else {
-		(void)snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
-		n = readlink(link, base, sizeof(base) - 1);
-		if (n <= 0)
-			return NULL;
-		base[n] = '\0';
-	}
-	if ((size_t)snprintf(buf, size, "%s/%s", base, path) >= size)
-		return NULL;
-	return buf;
-}
-
 static const char *cache_path(int dirfd, const char *path, char *buf, size_t size)
 {
-	const char *abs;
+	char base[PATH_MAX], link[64], joined[PATH_MAX];
+	ssize_t n;
 
-	if (!S.armed || busy)
+	if (!S.armed || busy || !path)
 		return NULL;
-	abs = absolute(dirfd, path, buf, size);
-	return abs && in_cache(abs) ? abs : NULL;
+	if (path[0] == '/' || dirfd == AT_FDCWD)
+		return scope_target(&S.scope, atomic_load(&cwd_gen), path, buf, size) ? buf : NULL;
+	(void)snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
+	n = readlink(link, base, sizeof(base) - 1);
+	if (n <= 0 || base[0] != '/')
+		return NULL;
+	base[n] = '\0';
+	if ((size_t)snprintf(joined, sizeof(joined), "%s/%s", base, path) >= sizeof(joined))
+		return NULL;
+	return scope_target(&S.scope, 0, joined, buf, size) ? buf : NULL;
 }
 
+static void forget_fd(int fd)
+{
+	free(S.fds[fd].path);
+	S.fds[fd].path = NULL;
+}
+
+/*
+ * The cache file fd was opened on, or NULL. A descriptor closed without
+ * our close() (fclose after fdopen, dup2 onto it, close_range) may have
+ * been reused for anything: it counts only while it is the same file.
+ */
 static const char *fd_cache_path(int fd)
 {
-	if (!S.armed || busy || fd < 0 || fd >= MAX_FDS)
+	struct stat st;
+	int e = errno;
+
+	if (!S.armed || busy || fd < 0 || fd >= MAX_FDS || !S.fds[fd].path)
 		return NULL;
-	return S.fd_path[fd];
+	if (fstat(fd, &st) < 0 || st.st_dev != S.fds[fd].dev || st.st_ino != S.fds[fd].ino)
+		forget_fd(fd);
+	errno = e;
+	return S.fds[fd].path;
 }
 
 /* ---- decisions and the log --------------------------------------------- */
@@ -284,7 +266,7 @@ unsigned inject_nth(enum inject_op op)
 
 const char *inject_relative(const char *path)
 {
-	size_t n = S.root ? strlen(S.root) : 0;
+	size_t n = strlen(S.root);
 
 	if (path && n && !strncmp(path, S.root, n) && path[n] == '/')
 		return path + n + 1;
@@ -380,9 +362,14 @@ static long refused(struct inject_call *call)
 
 static void remember_fd(int fd, const char *path)
 {
-	if (fd >= 0 && fd < MAX_FDS) {
-		free(S.fd_path[fd]);
-		S.fd_path[fd] = strdup(path);
+	struct stat st;
+
+	if (fd < 0 || fd >= MAX_FDS)
+		return;
+	forget_fd(fd);
+	if (fstat(fd, &st) == 0 && (S.fds[fd].path = strdup(path)) != NULL) {
+		S.fds[fd].dev = st.st_dev;
+		S.fds[fd].ino = st.st_ino;
 	}
 }
 
@@ -545,8 +532,7 @@ EXPORT int close(int fd)
 	run_before(&call);
 	rc = get_close()(fd);   /* even a failing close closes, as on Linux */
 	e = errno;
-	free(S.fd_path[fd]);
-	S.fd_path[fd] = NULL;
+	forget_fd(fd);
 	if (call.fail_errno)
 		return (int)refused(&call);
 	call.path = NULL;
@@ -656,6 +642,25 @@ EXPORT int unlinkat(int dirfd, const char *path, int flags)
 	return S.armed ? wrap_unlink(dirfd, path, flags, 1) : get_unlinkat()(dirfd, path, flags);
 }
 
+/* Relative paths now start somewhere else. */
+EXPORT int chdir(const char *path)
+{
+	int rc = get_chdir()(path);
+
+	if (rc == 0)
+		atomic_fetch_add(&cwd_gen, 1);
+	return rc;
+}
+
+EXPORT int fchdir(int fd)
+{
+	int rc = get_fchdir()(fd);
+
+	if (rc == 0)
+		atomic_fetch_add(&cwd_gen, 1);
+	return rc;
+}
+
 /* ---- start-up ------------------------------------------------------------ */
 
 static void arm(struct armed *a)
@@ -671,20 +676,11 @@ static void arm(struct armed *a)
 		info->hooks->init(&a->spec);
 }
 
-/* A ':'-separated list (folders, or names) into items; returns how many. */
-static size_t read_dirs(const char *list, char **items, size_t *lens)
+/* A thread that forked while another held the folder table leaves it taken
+ * in the child, which has only the forking thread: give it back. */
+static void after_fork_in_child(void)
 {
-	char *copy = list ? strdup(list) : NULL, *dir, *save = NULL;
-	size_t n = 0;
-
-	for (dir = copy ? strtok_r(copy, ":", &save) : NULL; dir && n < MAX_DIRS;
-	     dir = strtok_r(NULL, ":", &save)) {
-		items[n] = strdup(dir);
-		lens[n] = strlen(dir);
-		n++;
-	}
-	free(copy);
-	return n;
+	atomic_store(&S.scope.locked, 0);
 }
 
 __attribute__((constructor)) static void inject_init(void)
@@ -703,14 +699,22 @@ __attribute__((constructor)) static void inject_init(void)
 		S.event_fd = -1;
 	if (!faults || !*faults || !dirs || !*dirs)
 		return;
+	/* We run inside someone else's program: a list we cannot read arms
+	 * nothing (pycstorm checked it before), it never ends the program. */
 	n = fault_parse_list(faults, specs, FAULT_MAX_SPECS, err, sizeof(err));
 	if (n < 0) {
-		(void)fprintf(stderr, "pycstorm-inject: %s\n", err);
-		_exit(EXIT_USAGE);
+		(void)fprintf(stderr, "pycstorm-inject: %s; no fault armed\n", err);
+		return;
 	}
-	S.ndirs = read_dirs(dirs, S.dirs, S.dir_len);
-	S.nnames = read_dirs(getenv(INJECT_ENV_NAMES), S.names, S.name_len);
-	S.root = getenv(INJECT_ENV_ROOT);
+	/* The scope's folders are resolved once, here; what they hold is
+	 * resolved per call (scope.c). */
+	(void)scope_init(&S.scope, dirs, getenv(INJECT_ENV_NAMES));
+	if (!S.scope.ndirs)
+		return;
+	v = getenv(INJECT_ENV_ROOT);
+	if (!v || scope_resolve(v, S.root, sizeof(S.root)) < 0)
+		S.root[0] = '\0';
+	(void)pthread_atfork(NULL, NULL, after_fork_in_child);
 	S.state_dir = getenv(INJECT_ENV_STATE);
 	S.seed = (v = getenv(INJECT_ENV_SEED)) ? strtoull(v, NULL, 10) : 0;
 	S.worker = (v = getenv(INJECT_ENV_WORKER)) ? (unsigned)atoi(v) : 0;
