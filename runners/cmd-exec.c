@@ -23,10 +23,12 @@
 #include "exec-run.h"
 #include "format.h"
 #include "fsinfo.h"
+#include "scope.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,49 +194,81 @@ static void resolve_faults(struct exec_run *x)
 	x->fault_env = joined;
 }
 
-static char *absolute_dir(const char *cwd, const char *dir)
+/* Can a file be created in folder, or in its nearest ancestor that exists
+ * when it does not exist yet? 0 or -errno. */
+static int can_write_below(const char *folder)
 {
-	char *real = realpath(dir, NULL);
+	char *path = xstrdup(folder), *slash;
+	int rc = access(path, W_OK | X_OK) < 0 ? -errno : 0;
 
-	/* A folder that does not exist yet is matched as it will be named. */
-	if (!real)
-		real = dir[0] == '/' ? xstrdup(dir) : xasprintf("%s/%s", cwd, dir);
-	return real;
+	while (rc == -ENOENT && strcmp(path, "/") && (slash = strrchr(path, '/')) != NULL) {
+		slash[slash == path] = '\0';
+		rc = access(path, W_OK | X_OK) < 0 ? -errno : 0;
+	}
+	free(path);
+	return rc;
 }
 
-static char *joined(char *const *items, size_t n, const char *sep)
+/*
+ * A --cache-dir resolved as the inject library resolves it (scope.c), so a
+ * trailing '/', '..', a symbolic link or a folder not created yet match
+ * what the command writes. A name below which no file can ever be faulted
+ * is refused before anything runs: armed faults that could never fire
+ * would make a passing round mean nothing.
+ */
+static char *scope_dir(const struct exec_run *x, const char *dir)
 {
-	char *s = xstrdup(""), *next;
-	size_t i;
+	char real[PATH_MAX];
+	struct stat st;
+	int rc = scope_resolve(dir, real, sizeof(real));
 
-	for (i = 0; i < n; i++) {
-		next = xasprintf("%s%s%s", s, i ? sep : "", items[i]);
-		free(s);
-		s = next;
-	}
-	return s;
+	if (rc < 0)
+		die(EXIT_USAGE, "exec: cannot resolve --cache-dir '%s': %s", dir, strerror(-rc));
+	if (!strcmp(real, "/"))
+		die(EXIT_USAGE, "exec: --cache-dir '%s' is the root folder: faults would reach "
+				"every file on the machine", dir);
+	if (rc == 0 && stat(real, &st) == 0 && !S_ISDIR(st.st_mode))
+		die(EXIT_USAGE, "exec: --cache-dir '%s' is not a folder: no file below it can be "
+				"faulted", dir);
+	rc = x->nfaults ? can_write_below(real) : 0;
+	if (rc < 0)
+		die(EXIT_USAGE, "exec: --cache-dir '%s': nothing can be written there (%s), so no "
+				"fault could fire", dir, strerror(-rc));
+	return xstrdup(real);
 }
 
 /* Where faults apply and what is scanned: the folders given, or the named
- * caches below the current folder. Our own run folders are never scanned. */
+ * caches below the current folder, which must not be the root: from there
+ * they would reach every cache on the machine. Decided before anything is
+ * created. */
 static void make_scope(struct exec_run *x)
 {
 	struct exec_scope *sc = &x->scope;
-	char *runs = realpath("results/runs", NULL);
 	size_t i;
 
 	for (i = 0; i < x->o->ncache_dirs; i++)
-		sc->dirs[sc->ndirs++] = absolute_dir(x->cwd, x->o->cache_dirs[i]);
+		sc->dirs[sc->ndirs++] = scope_dir(x, x->o->cache_dirs[i]);
+	if (!sc->ndirs && !strcmp(x->cwd, "/"))
+		die(EXIT_USAGE, "exec: the current folder is '/': the default scope would reach "
+				"every cache on the machine; give --cache-dir DIR");
 	if (!sc->ndirs) {
 		sc->dirs[sc->ndirs++] = xstrdup(x->cwd);
 		sc->names = exec_default_names;
 		sc->nnames = exec_default_nnames;
 	}
+	x->inject_dirs = exec_joined((const char *const *)sc->dirs, sc->ndirs, ":");
+	x->inject_names = sc->names ? exec_joined(sc->names, sc->nnames, ":") : NULL;
+}
+
+/* Our own run folders are never scanned. */
+static void skip_run_folders(struct exec_run *x)
+{
+	struct exec_scope *sc = &x->scope;
+	char *runs = realpath("results/runs", NULL);
+
 	if (runs)
 		sc->skip[sc->nskip++] = runs;
 	sc->skip[sc->nskip++] = xstrdup(x->run_dir_abs);
-	x->inject_dirs = joined(sc->dirs, sc->ndirs, ":");
-	x->inject_names = sc->names ? joined((char *const *)sc->names, sc->nnames, ":") : NULL;
 }
 
 /* Our environment, less what would stop caches being written or move them
@@ -366,8 +400,9 @@ static void fill_metadata(struct exec_run *x, int argc, char **argv)
 
 	s->tool = xstrdup("pycstorm " PYCSTORM_VERSION);
 	s->scenario = xstrdup("exec");
-	s->description = joined(x->o->cmd, (size_t)(argc - (x->o->cmd - argv)), " ");
-	args = joined(argv + 1, (size_t)argc - 1, " ");
+	s->description = exec_joined((const char *const *)x->o->cmd,
+				     (size_t)(argc - (x->o->cmd - argv)), " ");
+	args = exec_joined((const char *const *)argv + 1, (size_t)argc - 1, " ");
 	s->command = xasprintf("pycstorm exec%s%s", *args ? " " : "", args);
 	free(args);
 	s->started = rundir_iso_now();
@@ -401,8 +436,9 @@ static void prepare(const struct exec_options *o, struct exec_run *x, int argc, 
 	if (!x->cwd)
 		die(EXIT_SKIP, "exec: cannot tell the current folder: %s", strerror(errno));
 	x->s.seed = o->seed_given ? o->seed : rundir_random_seed();
-	make_run_dir(x);
 	make_scope(x);
+	make_run_dir(x);
+	skip_run_folders(x);
 	x->state_dir = xasprintf("%s/.state", x->run_dir_abs);
 	rc = mkdir_p(x->state_dir, 0755);
 	/* Several copies cannot share a terminal sensibly: their output is kept. */
@@ -425,11 +461,7 @@ static void prepare(const struct exec_options *o, struct exec_run *x, int argc, 
 
 static void announce(const struct exec_run *x)
 {
-	char *scope = joined(x->scope.dirs, x->scope.ndirs, ", ");
-	char *names = x->scope.names ? joined((char *const *)x->scope.names, x->scope.nnames, ", ")
-				     : NULL;
-
-	char rounds[64] = "";
+	char *scope = exec_scope_text(x), rounds[64] = "";
 
 	if (x->stress && x->o->runs)
 		(void)snprintf(rounds, sizeof(rounds), ", up to %" PRIu64 " rounds until one fails",
@@ -438,10 +470,8 @@ static void announce(const struct exec_run *x)
 		(void)snprintf(rounds, sizeof(rounds), ", rounds until one fails");
 	exec_say(x, "seed %" PRIu64 "; %u cop%s%s; faults: %s", x->s.seed, x->o->jobs,
 	    x->o->jobs == 1 ? "y" : "ies at once", rounds, x->fault_env ? x->fault_env : "none");
-	exec_say(x, "caches: %s%s%s; results: %s", names ? names : "every file", " below ", scope,
-	    x->run_dir);
+	exec_say(x, "caches: %s; results: %s", scope, x->run_dir);
 	free(scope);
-	free(names);
 }
 
 /* ---- the two modes -------------------------------------------------------------- */

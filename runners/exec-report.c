@@ -117,6 +117,30 @@ void exec_say(const struct exec_run *x, const char *fmt, ...)
 	va_end(ap);
 }
 
+char *exec_joined(const char *const *items, size_t n, const char *sep)
+{
+	char *s = xstrdup(""), *next;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		next = xasprintf("%s%s%s", s, i ? sep : "", items[i]);
+		free(s);
+		s = next;
+	}
+	return s;
+}
+
+char *exec_scope_text(const struct exec_run *x)
+{
+	char *dirs = exec_joined((const char *const *)x->scope.dirs, x->scope.ndirs, ", ");
+	char *names = x->scope.names ? exec_joined(x->scope.names, x->scope.nnames, ", ") : NULL;
+	char *text = xasprintf("%s below %s", names ? names : "every file", dirs);
+
+	free(dirs);
+	free(names);
+	return text;
+}
+
 static void report_faults(const struct exec_run *x, const struct round_facts *rd)
 {
 	char *counts = xstrdup(""), *next, *line, *save = NULL, *copy;
@@ -131,6 +155,12 @@ static void report_faults(const struct exec_run *x, const struct round_facts *rd
 		total += x->res->faults[i].count;
 	}
 	exec_say(x, "faults fired: %zu%s%s%s", total, total ? " (" : "", counts, total ? ")" : "");
+	/* Even with -q: a pass under faults that never fired means nothing. */
+	if (x->nfaults && !total) {
+		char *scope = exec_scope_text(x);
+		warn("exec: no armed fault fired: nothing the command did reached %s", scope);
+		free(scope);
+	}
 	for (k = 0; k < x->o->jobs; k++) {
 		copy = rd->copies[k].fault_log ? xstrdup(rd->copies[k].fault_log) : NULL;
 		for (line = copy ? strtok_r(copy, "\n", &save) : NULL; line;
