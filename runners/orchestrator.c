@@ -725,47 +725,101 @@ static int all_done(const struct run *r)
 	return 1;
 }
 
+/*
+ * name inside the folder parent, created when missing, opened without
+ * following a symbolic link: a strategy folder that is a link (or not a
+ * folder) would send our sources and the workers' faults to files that are
+ * not ours. A descriptor, or -errno with message filled (as bad input when
+ * the name is there but not a folder of ours).
+ */
+static int own_folder(int parent, const char *name, const char *path, char *message, size_t len)
+{
+	int fd = -1, rc = 0;
+	struct stat st;
+
+	if (mkdirat(parent, name, 0755) < 0 && errno != EEXIST)
+		rc = -errno;
+	if (rc == 0 && (fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		rc = -errno;
+	if (rc == -ELOOP || rc == -ENOTDIR)
+		(void)snprintf(message, len, "bad input: run: '%s' is %s: refusing to write through it",
+			       path, fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			       S_ISLNK(st.st_mode) ? "a symbolic link" : "not a folder");
+	else if (rc < 0)
+		(void)snprintf(message, len, "cannot create '%s': %s", path, strerror(-rc));
+	return rc < 0 ? rc : fd;
+}
+
+/* A module's first version as the source in folder dirfd, with the mtime
+ * the workers expect; never written through a link. 0 or -errno. */
+static int write_source(const struct run_plan *plan, int dirfd, const char *module,
+			const char *shown, char *message, size_t len)
+{
+	char *path = xasprintf("%s/%s/v1.py", plan->modules_dir, module), *name, *text = NULL;
+	struct timespec times[2] = { { .tv_sec = worker_source_mtime(0) },
+				     { .tv_sec = worker_source_mtime(0) } };
+	size_t tlen = 0;
+	int rc = read_file(path, &text, &tlen), fd = -1;
+
+	if (rc < 0) {
+		(void)snprintf(message, len, "cannot read module fixture '%s': %s", path,
+			       read_file_error(rc));
+		goto out;
+	}
+	name = xasprintf("%s.py", module);
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	free(name);
+	rc = fd < 0 ? -errno : write_all(fd, text, tlen);
+	if (rc == 0 && futimens(fd, times) < 0)
+		rc = -errno;
+	if (rc == -ELOOP)
+		(void)snprintf(message, len, "bad input: run: '%s/%s.py' is a symbolic link: "
+			       "refusing to write through it", shown, module);
+	else if (rc < 0)
+		(void)snprintf(message, len, "cannot write '%s/%s.py': %s", shown, module,
+			       strerror(-rc));
+out:
+	if (fd >= 0)
+		(void)close(fd);
+	free(text);
+	free(path);
+	return rc;
+}
+
+/* The cache root's folders and sources, before any worker runs. */
 static int prepare_cache(const struct run_plan *plan, char *message, size_t len)
 {
-	char *dir, *path, *text;
-	size_t i, m, tlen;
-	int rc = 0;
-	struct timespec times[2];
+	int root = open(plan->cache_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), state = -1;
+	int sdir = -1, pdir = -1, rc = root < 0 ? -errno : 0;
+	char *shown = xasprintf("%s/.state", plan->cache_root), *cache;
+	size_t i, m;
 
-	dir = xasprintf("%s/.state", plan->cache_root);
-	rc = mkdir_p(dir, 0755);
 	if (rc < 0)
-		(void)snprintf(message, len, "cannot create '%s': %s", dir, strerror(-rc));
-	free(dir);
-	for (i = 0; i < plan->nstrategies && rc == 0; i++) {
-		dir = xasprintf("%s/%s/__pycache__", plan->cache_root, plan->strategies[i]->name);
-		rc = mkdir_p(dir, 0755);
-		if (rc < 0)
-			(void)snprintf(message, len, "cannot create '%s': %s", dir, strerror(-rc));
-		free(dir);
-		for (m = 0; m < plan->sc->nmodules && rc == 0; m++) {
-			/* The source on disk is version 1, as before the upgrade. */
-			path = xasprintf("%s/%s/v1.py", plan->modules_dir, plan->sc->modules[m]);
-			rc = read_file(path, &text, &tlen);
-			if (rc < 0)
-				(void)snprintf(message, len, "cannot read module fixture '%s': %s",
-					       path, strerror(-rc));
-			free(path);
-			if (rc < 0)
-				break;
-			path = xasprintf("%s/%s/%s.py", plan->cache_root, plan->strategies[i]->name,
-					 plan->sc->modules[m]);
-			rc = write_file_atomic(path, text, tlen);
-			times[0].tv_sec = times[1].tv_sec = worker_source_mtime(0);
-			times[0].tv_nsec = times[1].tv_nsec = 0;
-			if (rc == 0 && utimensat(AT_FDCWD, path, times, 0) < 0)
-				rc = -errno;
-			if (rc < 0)
-				(void)snprintf(message, len, "cannot write '%s': %s", path, strerror(-rc));
-			free(path);
-			free(text);
-		}
+		(void)snprintf(message, len, "cannot open '%s': %s", plan->cache_root, strerror(-rc));
+	if (rc == 0) {
+		state = own_folder(root, ".state", shown, message, len);
+		rc = state < 0 ? state : 0;
 	}
+	for (i = 0; i < plan->nstrategies && rc == 0; i++) {
+		free(shown);
+		shown = xasprintf("%s/%s", plan->cache_root, plan->strategies[i]->name);
+		cache = xasprintf("%s/__pycache__", shown);
+		sdir = own_folder(root, plan->strategies[i]->name, shown, message, len);
+		pdir = sdir < 0 ? sdir : own_folder(sdir, "__pycache__", cache, message, len);
+		rc = pdir < 0 ? pdir : 0;
+		for (m = 0; m < plan->sc->nmodules && rc == 0; m++)
+			rc = write_source(plan, sdir, plan->sc->modules[m], shown, message, len);
+		if (pdir >= 0)
+			(void)close(pdir);
+		if (sdir >= 0)
+			(void)close(sdir);
+		free(cache);
+	}
+	if (state >= 0)
+		(void)close(state);
+	if (root >= 0)
+		(void)close(root);
+	free(shown);
 	return rc;
 }
 
