@@ -17,6 +17,10 @@ disturbs much less: it is the second opinion on every ratio.
 Modes: default (~10 min), --quick or BENCH_QUICK=1 (~2 min, fewer points,
 one repeat for the matrix, 3 repro seeds, 5 s / 20 s memory runs), and
 BENCH_FULL=1 (the full matrix for the representative strategies; long).
+--only inject measures the injection overhead alone (paired runs and the
+callgrind counts, a few minutes); --inject-fault SPEC arms SPEC (say
+short-write:p=0, which never fires) instead of preloading with nothing
+armed, so the cost of deciding which paths are targets is counted too.
 Standard library only; run with /usr/bin/python3.
 """
 import argparse
@@ -140,12 +144,13 @@ class Bench:
         self.phases = {}
         self.nruns = 0
         self.t_start = time.monotonic()
+        self.only_inject = args.only == "inject"
 
     # ---- setup ----------------------------------------------------------
 
     def setup(self):
-        for prog in (self.pycstorm, os.path.join(self.bin, "pycstorm-worker"),
-                     self.ceiling_prog):
+        needed = [self.pycstorm, os.path.join(self.bin, "pycstorm-worker")]
+        for prog in needed + ([] if self.only_inject else [self.ceiling_prog]):
             if not os.access(prog, os.X_OK):
                 sys.exit("bench: '%s' is missing: run 'make' first" % prog)
         os.makedirs(os.path.join(self.out, "scenarios"), exist_ok=True)
@@ -244,7 +249,7 @@ class Bench:
         if cfg["runner"] == "interpreter":
             argv += ["--python", self.python]
         if cfg.get("preload"):
-            argv.append("--preload")
+            argv += self.preload_args()
         rc, wall, cpu, _ = self.spawn(argv, rundir + ".log")
         if cache:
             shutil.rmtree(cache, ignore_errors=True)
@@ -292,6 +297,10 @@ class Bench:
             res["error"] = "ceiling exited %d (see %s)" % (rc, res["run"])
         return res
 
+    def preload_args(self):
+        """The library with nothing armed, or armed with --inject-fault."""
+        return ["-f", self.args.inject_fault] if self.args.inject_fault else ["--preload"]
+
     def measure(self, cfg, rnd, tag_prefix="tp"):
         res = self.ceiling_run(cfg, rnd) if cfg["runner"] == "ceiling" else \
             self.harness(cfg, rnd, tag_prefix)
@@ -319,15 +328,17 @@ class Bench:
         round after round, the order rotated so each goes first as often."""
         self.phase("paired")
         base = dict(CENTER, strategy="py33-atomic", runner="embedded")
-        cfgs = [base, dict(base, preload=True), dict(base, strategy="py33-atomic",
-                                                     runner="ceiling")]
+        cfgs = [base, dict(base, preload=True)]
+        if not self.only_inject:
+            cfgs.append(dict(base, strategy="py33-atomic", runner="ceiling"))
         runs = {key(c): [] for c in cfgs}
         for rnd in range(self.pair_rounds):
             k = rnd % len(cfgs)
             for cfg in cfgs[k:] + cfgs[:k]:
                 runs[key(cfg)].append(self.measure(cfg, rnd, "pair"))
         self.end_phase("paired")
-        h, p, c = (runs[key(x)] for x in cfgs)
+        h, p = runs[key(cfgs[0])], runs[key(cfgs[1])]
+        c = runs[key(cfgs[2])] if len(cfgs) > 2 else []
         self.paired_runs = runs
 
         def ratio(a, b, field):
@@ -361,8 +372,8 @@ class Bench:
         lost = ratio(p, h, "cycles_per_s")
         cpu = ratio(p, h, "cpu_us_per_cycle")
         self.inject = {
-            "config": "py33-atomic, embedded runner, 4 workers, medium, tmpfs; "
-                      "run --preload (nothing armed) against no preload",
+            "config": "py33-atomic, embedded runner, 4 workers, medium, tmpfs; run %s "
+                      "against no preload" % self.armed_text(),
             "plain_cycles_per_s": median(r.get("cycles_per_s") for r in h),
             "preload_cycles_per_s": median(r.get("cycles_per_s") for r in p),
             "inject_overhead": 1 - lost if lost else None,
@@ -396,7 +407,7 @@ class Bench:
                         "--callgrind-out-file=%s/callgrind.%%p" % d, self.pycstorm, "run",
                         self.scenarios["medium"], "-s", "py33-atomic", "-j", "2", "-n", str(n),
                         "-q", "--seed", "5", "--cycle-timeout", "300s", "--cache-dir", cache,
-                        "-o", os.path.join(d, "run")] + (["--preload"] if preload else [])
+                        "-o", os.path.join(d, "run")] + (self.preload_args() if preload else [])
                 rc, wall, _, _ = self.spawn(argv, d + ".log")
                 shutil.rmtree(cache, ignore_errors=True)
                 total = workers = 0
@@ -428,8 +439,13 @@ class Bench:
             "overhead_per_cycle": per[True] / per[False] - 1 if per[False] else None,
             "plain_startup_instructions_per_worker": round(start[False] / 2),
             "preload_startup_instructions_per_worker": round(start[True] / 2),
+            "armed": self.armed_text(),
             "note": "user space only: with nothing armed the library adds no system calls",
         }
+
+    def armed_text(self):
+        return ("-f %s (armed)" % self.args.inject_fault if self.args.inject_fault
+                else "--preload (nothing armed)")
 
     def matrix_points(self):
         """(strategy, runner, workers, module, fs) points, besides the paired centre."""
@@ -702,6 +718,8 @@ class Bench:
             log("bench: %s is not executable; skipping the interpreter runner" % self.python)
         self.paired()
         self.instructions()
+        if self.only_inject:
+            return self.inject_report(machine)
         self.matrix()
         self.repro()
         self.memory()
@@ -713,6 +731,34 @@ class Bench:
             self.nruns, doc["wall_s"], self.id))
         # Missed targets are findings, not failures; failing to measure is.
         return 1 if doc["ceiling_ratio"] is None or doc["inject_overhead"] is None else 0
+
+
+    def inject_report(self, machine):
+        """--only inject: the overhead figures alone, in bench.json and on stdout."""
+        i, ir = self.inject, self.inject_ir or {}
+        machine["load_start"], machine["load_end"] = self.load_start, loadavg()
+        doc = {"schema": "pycstorm-bench/1", "id": self.id, "mode": self.mode,
+               "only": "inject", "started": self.started, "machine": machine,
+               "wall_s": round(time.monotonic() - self.t_start, 1), "phases": self.phases,
+               "inject_overhead": i["inject_overhead"],
+               "inject": dict(i, instructions=self.inject_ir), "errors": self.errors}
+        with open(os.path.join(self.out, "bench.json"), "w") as f:
+            json.dump(doc, f, indent=1)
+            f.write("\n")
+        print("inject overhead, %s: %s (paired median %s; CPU per cycle %+.3g); "
+              "%s / %s cycles/s, median of %d rounds" % (
+                  self.armed_text(), fmt(i["inject_overhead"]),
+                  fmt(i["inject_overhead_paired_median"]), i["inject_overhead_cpu"] or 0,
+                  fmt(i["preload_cycles_per_s"], 5), fmt(i["plain_cycles_per_s"], 5),
+                  i["rounds"]))
+        if ir:
+            print("instructions per cycle under callgrind: %s plain, %s with the library "
+                  "(%+.3g)" % (ir["plain_instructions_per_cycle"],
+                               ir["preload_instructions_per_cycle"],
+                               ir["overhead_per_cycle"] or 0))
+        log("bench: %d runs in %.0f s; results/bench/%s/bench.json" % (
+            self.nruns, doc["wall_s"], self.id))
+        return 1 if i["inject_overhead"] is None else 0
 
 
 def key(cfg):
@@ -911,6 +957,10 @@ def main():
     ap.add_argument("--duration", type=float, help="seconds per throughput run")
     ap.add_argument("--repeats", type=int, help="rounds of the throughput matrix")
     ap.add_argument("--id", help="results/bench/<id> (default: UTC time and mode)")
+    ap.add_argument("--only", choices=["inject"],
+                    help="inject: only the injection overhead (paired runs, callgrind)")
+    ap.add_argument("--inject-fault", metavar="SPEC",
+                    help="arm SPEC instead of --preload for the injection overhead")
     return Bench(ap.parse_args()).run()
 
 
