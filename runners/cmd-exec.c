@@ -77,7 +77,7 @@ static const char exec_usage[] =
 	"touched .pyc would fail to import. Stress mode keeps the failing round's\n"
 	"output, fault logs and touched files and prints the command replaying it.\n"
 	"Exit status: CMD's (one round); 1 a round failed, 0 none did (stress);\n"
-	"2 bad usage, 77 cannot run, 130 interrupted.\n";
+	"2 bad usage or a refused scope, 77 cannot run, 130 interrupted.\n";
 
 static const char exec_valid[] =
 	"-f/--fault, --cache-dir, --seed, -j/--jobs, --until-failure, --runs, --timeout, "
