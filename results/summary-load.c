@@ -489,41 +489,15 @@ char *summary_path(const char *file_or_run_dir)
 	return xstrdup(file_or_run_dir);
 }
 
-/* The whole file, refusing one too large to be ours before reading it. */
-static int read_limited(const char *path, char **text, size_t *len, char *err, size_t errlen)
-{
-	struct stat st;
-	int e;
-
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		(void)snprintf(err, errlen, "%s: is a folder, not a summary.json", path);
-		return -1;
-	}
-	if (stat(path, &st) == 0 && st.st_size > (off_t)JSON_MAX_INPUT) {
-		(void)snprintf(err, errlen, "%s: larger than %u bytes", path, JSON_MAX_INPUT);
-		return -1;
-	}
-	e = read_file(path, text, len);
-	if (e < 0) {
-		(void)snprintf(err, errlen, "cannot read '%s': %s", path, strerror(-e));
-		return -1;
-	}
-	return 0;
-}
-
 int summary_load(const char *path, struct summary *s, char *err, size_t errlen)
 {
 	struct loader L = { path, err, errlen };
 	struct json_doc *doc = NULL;
 	const struct json *root;
-	char *text = NULL;
-	size_t len = 0;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
-	rc = read_limited(path, &text, &len, err, errlen);
-	if (rc == 0)
-		rc = json_parse(path, text, len, &doc, err, errlen);
+	rc = json_parse_file(path, &doc, err, errlen);
 	root = json_root(doc);
 	if (rc == 0)
 		rc = check_version(&L, root);
@@ -536,6 +510,5 @@ int summary_load(const char *path, struct summary *s, char *err, size_t errlen)
 	if (rc < 0)
 		summary_free(s);
 	json_free(doc);
-	free(text);
 	return rc;
 }

@@ -568,12 +568,20 @@ static void add_strategy_files(const struct run_options *o, struct run_plan *pla
 	char *real;
 	const char *base;
 	size_t i, j;
+	int e;
 
 	for (i = 0; i < o->nstrategy_files; i++) {
 		real = realpath(o->strategy_files[i], NULL);
-		if (!real || access(real, R_OK) != 0)
+		/* The workers run it: a FIFO would hang each one in its open. */
+		e = real ? read_file_check(real) : -errno;
+		if (e < 0)
 			die(EXIT_USAGE, "run: --strategy-file '%s': %s", o->strategy_files[i],
-			    strerror(real ? errno : ENOENT));
+			    read_file_error(e));
+		/* replay.args holds one argument a line (and the path is not
+		 * printed: it would break this message's one line too). */
+		if (strpbrk(real, "\n\r"))
+			die(EXIT_USAGE, "run: --strategy-file: a path with a line break cannot be "
+					"replayed");
 		base = strrchr(real, '/') + 1;
 		if (strlen(base) < 4 || strcmp(base + strlen(base) - 3, ".py") != 0)
 			die(EXIT_USAGE, "run: --strategy-file '%s' is not a .py file", o->strategy_files[i]);
@@ -785,7 +793,7 @@ static int replay_main(int argc, char **argv)
 	e = read_file(path, &text, &len);
 	if (e < 0)
 		die(EXIT_USAGE, "replay: cannot read '%s': %s (is '%s' a run folder?)", path,
-		    strerror(-e), argv[1]);
+		    read_file_error(e), argv[1]);
 	args = xcalloc(len + (size_t)argc + 2, sizeof(char *));
 	args[0] = "run";
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))

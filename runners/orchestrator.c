@@ -749,7 +749,7 @@ static int prepare_cache(const struct run_plan *plan, char *message, size_t len)
 			rc = read_file(path, &text, &tlen);
 			if (rc < 0)
 				(void)snprintf(message, len, "cannot read module fixture '%s': %s",
-					       path, strerror(-rc));
+					       path, read_file_error(rc));
 			free(path);
 			if (rc < 0)
 				break;

@@ -396,7 +396,7 @@ int scenario_load(const char *path, struct scenario *sc, char *err, size_t errle
 
 	memset(sc, 0, sizeof(*sc));
 	if (e < 0) {
-		(void)snprintf(err, errlen, "cannot read scenario '%s': %s", path, strerror(-e));
+		(void)snprintf(err, errlen, "cannot read scenario '%s': %s", path, read_file_error(e));
 		return -1;
 	}
 	rc = scenario_parse(path, text, len, sc, err, errlen);
