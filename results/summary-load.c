@@ -113,8 +113,9 @@ static int get_double(const struct loader *L, const struct json *obj, const char
 	const struct json *v;
 	int rc = member(L, obj, where, key, JSON_NUMBER, 0, &v);
 
-	if (rc > 0 && json_double(v, out) < 0)
-		return bad(L, v, where, "'%s' is not a finite number", key);
+	/* Every one is a time or a rate. */
+	if (rc > 0 && (json_double(v, out) < 0 || *out < 0))
+		return bad(L, v, where, "'%s' is not a finite number from 0", key);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -237,8 +238,8 @@ static int load_faults_fired(const struct loader *L, const struct json *obj,
 	for (f = obj ? obj->first : NULL; f && rc == 0; f = f->next) {
 		if (json_u64(f, &n) < 0)
 			rc = bad(L, f, where, "'%.60s' is not a whole number", f->key);
-		else
-			summary_count_fault(r, f->key, n);
+		else if (summary_count_fault(r, f->key, n) < 0)
+			rc = bad(L, f, where, "'%.60s' overflows 64 bits", f->key);
 	}
 	return rc;
 }
@@ -284,6 +285,7 @@ static int load_result(const struct loader *L, const struct json *obj, size_t in
 {
 	const struct json *v, *name;
 	struct strategy_result *r;
+	const char *what;
 	char where[64], here[128];
 	size_t before = s->nresults;
 	int rc;
@@ -329,6 +331,8 @@ static int load_result(const struct loader *L, const struct json *obj, size_t in
 	 * recomputed from one elapsed time: keep the stored figure. */
 	if (rc == 0 && s->nparts)
 		rc = get_double(L, obj, where, "cycles_per_s", &r->cycles_per_s);
+	if (rc == 0 && (what = summary_result_overflows(r)) != NULL)
+		rc = bad(L, obj, where, "the %s add up past 2^64-1", what);
 	return rc;
 }
 

@@ -63,7 +63,7 @@ static void count_fault(void *ctx, const struct exec_copy *copy, const char *lin
 	p += 6;
 	end = memchr(p, ' ', len - (size_t)(p - line));
 	point = xstrndup(p, end ? (size_t)(end - p) : len - (size_t)(p - line));
-	summary_count_fault(x->res, point, 1);
+	(void)summary_count_fault(x->res, point, 1);
 	free(point);
 }
 
