@@ -107,6 +107,47 @@ static const struct strategy_result *find_result(const struct summary *s, const 
 	return NULL;
 }
 
+static uint64_t cycles_of(const struct summary *s, const struct strategy_result *r)
+{
+	struct result_figures f;
+
+	summary_figures(s, r, &f);
+	return f.cycles;
+}
+
+/* "a, b (no cycles)": the strategies of s, for a message; malloc'd. */
+static char *strategy_list(const struct summary *s)
+{
+	char *list = xstrdup(""), *next;
+	size_t i;
+
+	for (i = 0; i < s->nresults; i++) {
+		next = xasprintf("%s%s%s%s", list, i ? ", " : "", s->results[i].strategy,
+				 cycles_of(s, &s->results[i]) ? "" : " (no cycles)");
+		free(list);
+		list = next;
+	}
+	return list;
+}
+
+void compare_require_common(const char *command, const char *base_label,
+			    const struct summary *base, const char *cand_label,
+			    const struct summary *cand)
+{
+	const struct strategy_result *other;
+	size_t i, compared = 0;
+
+	for (i = 0; i < base->nresults; i++) {
+		other = find_result(cand, base->results[i].strategy);
+		compared += other && cycles_of(base, &base->results[i]) && cycles_of(cand, other);
+	}
+	if (!compared)
+		die(EXIT_USAGE, "%s: nothing to compare: no strategy has cycles in both "
+				"(%s: %s; %s: %s)", command, base_label,
+		    base->nresults ? strategy_list(base) : "none", cand_label,
+		    cand->nresults ? strategy_list(cand) : "none");
+}
+
 static void load_or_die(const char *arg, struct summary *s)
 {
 	char err[1024], *path = summary_path(arg);
@@ -186,6 +227,7 @@ static int compare_main(int argc, char **argv)
 		die(EXIT_USAGE, "compare: give two runs: BASE CAND");
 	load_or_die(argv[optind], &base);
 	load_or_die(argv[optind + 1], &cand);
+	compare_require_common("compare", "base", &base, "candidate", &cand);
 	regressions = compare_summaries(stdout, argv[optind], &base, argv[optind + 1], &cand,
 					tolerance);
 	summary_free(&base);
