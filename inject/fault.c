@@ -182,8 +182,9 @@ static void param_names(const struct fault_info *info, char *buf, size_t size)
 
 int fault_parse(const char *text, struct fault_spec *out, char *err, size_t errlen)
 {
-	char *copy = xstrdup(text), *colon = strchr(copy, ':'), *item, *save = NULL, *eq;
+	char *copy = xstrdup(text), *colon = strchr(copy, ':'), *item, *rest, *eq;
 	char why[256], valid[256], *names;
+	const struct fault_param *prm;
 	unsigned given = 0;
 	size_t i;
 	int rc = 0;
@@ -201,27 +202,29 @@ int fault_parse(const char *text, struct fault_spec *out, char *err, size_t errl
 		rc = -1;
 		goto out;
 	}
-	for (item = colon ? strtok_r(colon + 1, ",", &save) : NULL; item && rc == 0;
-	     item = strtok_r(NULL, ",", &save)) {
+	/* Every KEY=VALUE once, none empty: "p=0.1,,p=0.5" is a typo. */
+	for (rest = colon ? colon + 1 : NULL; rc == 0 && (item = strsep(&rest, ",")) != NULL;) {
 		eq = strchr(item, '=');
-		const struct fault_param *prm = find_param(out->info, item,
-							   eq ? (size_t)(eq - item) : strlen(item));
-		if (!eq || !prm) {
+		prm = find_param(out->info, item, eq ? (size_t)(eq - item) : strlen(item));
+		rc = -1;
+		if (!*item) {
+			(void)snprintf(err, errlen, "fault '%s': an empty parameter", text);
+		} else if (!eq || !prm) {
 			param_names(out->info, valid, sizeof(valid));
 			(void)snprintf(err, errlen, "fault '%s': %s '%s' (valid: %s)", text,
 				       eq ? "unknown parameter" : "expected KEY=VALUE, got", item,
 				       valid);
-			rc = -1;
-			break;
-		}
-		if (set_param(out, prm, eq + 1, why, sizeof(why)) < 0) {
+		} else if (given & (1u << (prm - out->info->params))) {
+			(void)snprintf(err, errlen, "fault '%s': '%s' is given twice", text, prm->name);
+		} else if (set_param(out, prm, eq + 1, why, sizeof(why)) < 0) {
 			(void)snprintf(err, errlen, "fault '%s': %s", text, why);
-			rc = -1;
+		} else {
+			given |= 1u << (prm - out->info->params);
+			rc = 0;
 		}
-		given |= 1u << (prm - out->info->params);
 	}
 	for (i = 0; i < out->info->nparams && rc == 0; i++) {
-		const struct fault_param *prm = &out->info->params[i];
+		prm = &out->info->params[i];
 		if (given & (1u << i))
 			continue;
 		if (!prm->fallback) {

@@ -64,28 +64,16 @@ static int load_entry(const struct json *r, struct bench_entry *b, const char *p
 
 int summary_load_bench(const char *dir, struct summary *s, char *err, size_t errlen)
 {
-	char *path = xasprintf("%s/hyperfine.json", dir), *text = NULL;
+	char *path = xasprintf("%s/hyperfine.json", dir);
 	struct json_doc *doc = NULL;
 	const struct json *results = NULL, *r;
 	struct stat st;
-	size_t len = 0;
-	int rc = 0, e;
+	int rc = 0;
 
 	summary_free_bench(s);
-	if (stat(path, &st) < 0 && errno == ENOENT)
+	if (lstat(path, &st) < 0 && errno == ENOENT)
 		goto out;
-	if (stat(path, &st) == 0 && st.st_size > (off_t)JSON_MAX_INPUT) {
-		(void)snprintf(err, errlen, "%s: larger than %u bytes", path, JSON_MAX_INPUT);
-		rc = -1;
-		goto out;
-	}
-	e = read_file(path, &text, &len);
-	if (e < 0) {
-		(void)snprintf(err, errlen, "cannot read '%s': %s", path, strerror(-e));
-		rc = -1;
-		goto out;
-	}
-	rc = json_parse(path, text, len, &doc, err, errlen);
+	rc = json_parse_file(path, &doc, err, errlen);
 	if (rc == 0) {
 		results = json_get(json_root(doc), "results");
 		if (!results || results->type != JSON_ARRAY || results->count > MAX_BENCH_ENTRIES)
@@ -103,7 +91,6 @@ int summary_load_bench(const char *dir, struct summary *s, char *err, size_t err
 		summary_free_bench(s);
 out:
 	json_free(doc);
-	free(text);
 	free(path);
 	return rc;
 }

@@ -569,7 +569,8 @@ int json_parse(const char *name, const char *text, size_t len, struct json_doc *
 	P.errlen = errlen;
 	P.line = 1;
 	if (len > JSON_MAX_INPUT) {
-		(void)snprintf(err, errlen, "%s: larger than %u bytes", name, JSON_MAX_INPUT);
+		(void)snprintf(err, errlen, "'%s': larger than the %u MiB limit of a JSON file", name,
+			       JSON_MAX_INPUT >> 20);
 		goto out;
 	}
 	d->input = xmalloc(len + 1);
@@ -605,6 +606,21 @@ out:
 		json_free(d);
 		*doc = NULL;
 	}
+	return rc;
+}
+
+int json_parse_file(const char *path, struct json_doc **doc, char *err, size_t errlen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int e = read_file(path, &text, &len), rc = -1;
+
+	*doc = NULL;
+	if (e < 0)
+		(void)snprintf(err, errlen, "'%s': %s", path, read_file_error(e));
+	else
+		rc = json_parse(path, text, len, doc, err, errlen);
+	free(text);
 	return rc;
 }
 

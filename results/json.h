@@ -55,6 +55,9 @@ struct json_doc;
  */
 int json_parse(const char *name, const char *text, size_t len, struct json_doc **doc,
 	       char *err, size_t errlen);
+/* The same for a file, read as read_file does (a regular file only, so a
+ * FIFO or a device is refused before a byte is read). */
+int json_parse_file(const char *path, struct json_doc **doc, char *err, size_t errlen);
 const struct json *json_root(const struct json_doc *doc);
 void json_free(struct json_doc *doc);
 

@@ -1,6 +1,9 @@
 /* Escaping for markup; see markup.h. */
 #include "markup.h"
 
+#include "common.h"
+
+#include <stdlib.h>
 #include <string.h>
 
 #define REPLACEMENT "\xEF\xBF\xBD"
@@ -66,4 +69,75 @@ void xml_put_text(FILE *f, const char *s)
 		}
 		p++;
 	}
+}
+
+/* A control character as it is shown in Markdown: "\\n", "\\x1b". */
+static void md_control(FILE *f, unsigned char c)
+{
+	if (c == '\n')
+		(void)fputs("\\n", f);
+	else if (c == '\r')
+		(void)fputs("\\r", f);
+	else if (c == '\t')
+		(void)fputs("\\t", f);
+	else
+		(void)fprintf(f, "\\x%02x", c);
+}
+
+char *md_text(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		die(EXIT_INTERNAL, "out of memory escaping a Markdown cell");
+	for (; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			md_control(f, *p);
+		else if (*p == '|' || *p == '\\' || *p == '<')
+			(void)fprintf(f, "\\%c", *p);
+		else
+			(void)fputc(*p, f);
+	}
+	if (fclose(f) != 0)
+		die(EXIT_INTERNAL, "out of memory escaping a Markdown cell");
+	return text;
+}
+
+void md_put_text(FILE *f, const char *s)
+{
+	char *text = md_text(s);
+
+	(void)fputs(text, f);
+	free(text);
+}
+
+void md_put_code(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t run = 0, longest = 0, i;
+	int pad;
+
+	for (; *p; p++) {
+		run = *p == '`' ? run + 1 : 0;
+		longest = run > longest ? run : longest;
+	}
+	p = (const unsigned char *)(s ? s : "");
+	/* A span that starts or ends with a backtick needs a space inside
+	 * its fence, which the reader strips again. */
+	pad = *p == '`' || (*p && p[strlen((const char *)p) - 1] == '`');
+	for (i = 0; i <= longest; i++)
+		(void)fputc('`', f);
+	(void)fputs(pad ? " " : "", f);
+	for (; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			md_control(f, *p);
+		else
+			(void)fputc(*p, f);
+	}
+	(void)fputs(pad ? " " : "", f);
+	for (i = 0; i <= longest; i++)
+		(void)fputc('`', f);
 }

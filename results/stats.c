@@ -99,6 +99,24 @@ void hist_merge(struct hist *dst, const struct hist *src)
 		dst->max = src->max;
 }
 
+const char *hist_merge_checked(struct hist *dst, const struct hist *src)
+{
+	const char *what = NULL;
+	uint64_t sum;
+	size_t i;
+
+	if (__builtin_add_overflow(dst->count, src->count, &sum))
+		what = "count";
+	else if (__builtin_add_overflow(dst->sum, src->sum, &sum))
+		what = "sum";
+	for (i = 0; i < HIST_BUCKETS && !what; i++)
+		if (__builtin_add_overflow(dst->buckets[i], src->buckets[i], &sum))
+			what = "buckets";
+	if (!what)
+		hist_merge(dst, src);
+	return what;
+}
+
 uint64_t hist_quantile(const struct hist *h, double q)
 {
 	uint64_t rank, seen = 0, value = 0;

@@ -38,6 +38,10 @@ void hist_init(struct hist *h);
 void hist_add(struct hist *h, uint64_t value);
 void hist_add_n(struct hist *h, uint64_t value, uint64_t n);
 void hist_merge(struct hist *dst, const struct hist *src);
+/* hist_merge, unless the count, the sum or a bucket would pass 2^64-1:
+ * then dst is left as it was and the field is named ("sum"). NULL when
+ * merged. */
+const char *hist_merge_checked(struct hist *dst, const struct hist *src);
 /* The value below which a fraction q of the samples fall (upper bound of
  * the bucket holding that rank, clamped to the maximum seen). */
 uint64_t hist_quantile(const struct hist *h, double q);

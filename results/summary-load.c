@@ -113,8 +113,9 @@ static int get_double(const struct loader *L, const struct json *obj, const char
 	const struct json *v;
 	int rc = member(L, obj, where, key, JSON_NUMBER, 0, &v);
 
-	if (rc > 0 && json_double(v, out) < 0)
-		return bad(L, v, where, "'%s' is not a finite number", key);
+	/* Every one is a time or a rate. */
+	if (rc > 0 && (json_double(v, out) < 0 || *out < 0))
+		return bad(L, v, where, "'%s' is not a finite number from 0", key);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -237,8 +238,8 @@ static int load_faults_fired(const struct loader *L, const struct json *obj,
 	for (f = obj ? obj->first : NULL; f && rc == 0; f = f->next) {
 		if (json_u64(f, &n) < 0)
 			rc = bad(L, f, where, "'%.60s' is not a whole number", f->key);
-		else
-			summary_count_fault(r, f->key, n);
+		else if (summary_count_fault(r, f->key, n) < 0)
+			rc = bad(L, f, where, "'%.60s' overflows 64 bits", f->key);
 	}
 	return rc;
 }
@@ -284,6 +285,7 @@ static int load_result(const struct loader *L, const struct json *obj, size_t in
 {
 	const struct json *v, *name;
 	struct strategy_result *r;
+	const char *what;
 	char where[64], here[128];
 	size_t before = s->nresults;
 	int rc;
@@ -329,6 +331,8 @@ static int load_result(const struct loader *L, const struct json *obj, size_t in
 	 * recomputed from one elapsed time: keep the stored figure. */
 	if (rc == 0 && s->nparts)
 		rc = get_double(L, obj, where, "cycles_per_s", &r->cycles_per_s);
+	if (rc == 0 && (what = summary_result_overflows(r)) != NULL)
+		rc = bad(L, obj, where, "the %s add up past 2^64-1", what);
 	return rc;
 }
 
@@ -489,41 +493,15 @@ char *summary_path(const char *file_or_run_dir)
 	return xstrdup(file_or_run_dir);
 }
 
-/* The whole file, refusing one too large to be ours before reading it. */
-static int read_limited(const char *path, char **text, size_t *len, char *err, size_t errlen)
-{
-	struct stat st;
-	int e;
-
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		(void)snprintf(err, errlen, "%s: is a folder, not a summary.json", path);
-		return -1;
-	}
-	if (stat(path, &st) == 0 && st.st_size > (off_t)JSON_MAX_INPUT) {
-		(void)snprintf(err, errlen, "%s: larger than %u bytes", path, JSON_MAX_INPUT);
-		return -1;
-	}
-	e = read_file(path, text, len);
-	if (e < 0) {
-		(void)snprintf(err, errlen, "cannot read '%s': %s", path, strerror(-e));
-		return -1;
-	}
-	return 0;
-}
-
 int summary_load(const char *path, struct summary *s, char *err, size_t errlen)
 {
 	struct loader L = { path, err, errlen };
 	struct json_doc *doc = NULL;
 	const struct json *root;
-	char *text = NULL;
-	size_t len = 0;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
-	rc = read_limited(path, &text, &len, err, errlen);
-	if (rc == 0)
-		rc = json_parse(path, text, len, &doc, err, errlen);
+	rc = json_parse_file(path, &doc, err, errlen);
 	root = json_root(doc);
 	if (rc == 0)
 		rc = check_version(&L, root);
@@ -536,6 +514,5 @@ int summary_load(const char *path, struct summary *s, char *err, size_t errlen)
 	if (rc < 0)
 		summary_free(s);
 	json_free(doc);
-	free(text);
 	return rc;
 }

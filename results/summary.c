@@ -66,24 +66,46 @@ struct strategy_result *summary_result(struct summary *s, const char *strategy)
 	return r;
 }
 
-void summary_count_fault(struct strategy_result *r, const char *point, uint64_t n)
+const char *summary_result_overflows(const struct strategy_result *r)
 {
-	size_t i;
+	uint64_t counts = 0, hist_count = 0, hist_sum = 0;
+	const char *what = NULL;
+	int op, o;
 
-	for (i = 0; i < r->nfaults; i++) {
-		if (strcmp(r->faults[i].point, point) == 0) {
-			r->faults[i].count += n;
-			return;
-		}
+	for (op = 0; op < OP_COUNT && !what; op++) {
+		for (o = 0; o < OUTCOME_COUNT && !what; o++)
+			if (__builtin_add_overflow(counts, r->counts[op][o], &counts))
+				what = "by_op counts";
+		if (!what && __builtin_add_overflow(hist_count, r->latency[op].count, &hist_count))
+			what = "latency_hist_ns counts";
+		if (!what && __builtin_add_overflow(hist_sum, r->latency[op].sum, &hist_sum))
+			what = "latency_hist_ns sums";
 	}
-	/* Kept sorted by name, so the same counts always read the same. */
-	if (r->nfaults < SUMMARY_MAX_FAULT_POINTS) {
+	return what;
+}
+
+int summary_count_fault(struct strategy_result *r, const char *point, uint64_t n)
+{
+	uint64_t sum;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < r->nfaults && strcmp(r->faults[i].point, point) != 0; i++)
+		;
+	if (i < r->nfaults) {
+		if (__builtin_add_overflow(r->faults[i].count, n, &sum))
+			rc = -1;
+		else
+			r->faults[i].count = sum;
+	} else if (r->nfaults < SUMMARY_MAX_FAULT_POINTS) {
+		/* Kept sorted by name, so the same counts always read the same. */
 		for (i = r->nfaults; i > 0 && strcmp(r->faults[i - 1].point, point) > 0; i--)
 			r->faults[i] = r->faults[i - 1];
 		r->faults[i].point = xstrdup(point);
 		r->faults[i].count = n;
 		r->nfaults++;
 	}
+	return rc;
 }
 
 static void free_result(struct strategy_result *r)

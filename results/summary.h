@@ -113,7 +113,13 @@ int outcome_is_death(enum outcome o);
 void summary_figures(const struct summary *s, const struct strategy_result *r,
 		     struct result_figures *f);
 struct strategy_result *summary_result(struct summary *s, const char *strategy);
-void summary_count_fault(struct strategy_result *r, const char *point, uint64_t n);
+/* Add n to point's count: 0, or -1 (nothing added) when it would pass
+ * 2^64-1. Past SUMMARY_MAX_FAULT_POINTS points, a new one is not kept. */
+int summary_count_fault(struct strategy_result *r, const char *point, uint64_t n);
+/* Would summary_figures wrap adding up r (all its counts, all its
+ * histograms)? NULL, or the field that is too large. Summaries read back
+ * and merges are checked with it, so figures never wrap. */
+const char *summary_result_overflows(const struct strategy_result *r);
 void summary_free(struct summary *s);
 void summary_free_bench(struct summary *s);
 

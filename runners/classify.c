@@ -129,7 +129,11 @@ static int classify_one(const char *path, const char *source_opt, uint32_t magic
 
 	(void)printf("file: %s\n", path);
 	if (e < 0) {
-		(void)printf("class: unreadable\nerror: %s\n\n", strerror(-e));
+		/* The record keeps a batch's reports in step with its files
+		 * (exec-check.c); the line on stderr is for a person. */
+		(void)printf("class: unreadable\nerror: %s\n\n", read_file_error(e));
+		(void)fflush(stdout);
+		(void)fprintf(stderr, "pycstorm: classify: '%s': %s\n", path, read_file_error(e));
 		return -1;
 	}
 	guess = source_for(path, &module);
@@ -190,6 +194,13 @@ int classify_main(int argc, char **argv)
 	}
 	if (i >= argc) {
 		(void)fprintf(stderr, "pycstorm: classify: no files given\n");
+		return EXIT_USAGE;
+	}
+	/* Given, the source must be there: a FIFO or a device in its place
+	 * would otherwise be "no source", and the header judged on its own. */
+	if (source && (o = read_file_check(source)) < 0) {
+		(void)fprintf(stderr, "pycstorm: classify: --source '%s': %s\n", source,
+			      read_file_error(o));
 		return EXIT_USAGE;
 	}
 	if (embed_start(why, sizeof(why)) < 0) {

@@ -51,6 +51,11 @@ int cmd_run_with(int argc, char **argv, struct summary *out, char **run_dir_out)
 /* The comparison table into out; returns the number of gated regressions. */
 int compare_summaries(FILE *out, const char *base_name, const struct summary *base,
 		      const char *cand_name, const struct summary *cand, double tolerance);
+/* Exit 2 with one line naming the strategies on each side when no
+ * strategy has cycles in both: a comparison of nothing passes nothing. */
+void compare_require_common(const char *command, const char *base_label,
+			    const struct summary *base, const char *cand_label,
+			    const struct summary *cand);
 /* Fail with one line naming the valid options, exit 2. */
 void cli_bad_option(const char *command, const char *arg, const char *valid)
 	__attribute__((noreturn));

@@ -17,6 +17,7 @@
 #include "cli.h"
 
 #include "common.h"
+#include "markup.h"
 #include "summary.h"
 
 #include <getopt.h>
@@ -71,6 +72,7 @@ static int compare_result(FILE *out, const struct summary *bs, const struct stra
 {
 	struct result_figures fb, fc;
 	struct verdict_row row = { .label = "corruption", .gated = 1 };
+	char *name = md_text(b->strategy);
 	int o, regressions = 0;
 
 	summary_figures(bs, b, &fb);
@@ -79,7 +81,7 @@ static int compare_result(FILE *out, const struct summary *bs, const struct stra
 	row.n1 = fb.reads;
 	row.k2 = fc.corrupt;
 	row.n2 = fc.reads;
-	regressions += print_row(out, b->strategy, &row, tolerance);
+	regressions += print_row(out, name, &row, tolerance);
 	for (o = 1; o < OUTCOME_COUNT; o++) {
 		if (outcome_is_corrupt((enum outcome)o) || (!fb.outcomes[o] && !fc.outcomes[o]))
 			continue;
@@ -89,8 +91,9 @@ static int compare_result(FILE *out, const struct summary *bs, const struct stra
 		row.k2 = fc.outcomes[o];
 		row.n2 = fc.cycles;
 		row.gated = gated_class(o);
-		regressions += print_row(out, b->strategy, &row, tolerance);
+		regressions += print_row(out, name, &row, tolerance);
 	}
+	free(name);
 	return regressions;
 }
 
@@ -102,6 +105,47 @@ static const struct strategy_result *find_result(const struct summary *s, const 
 		if (!strcmp(s->results[i].strategy, name))
 			return &s->results[i];
 	return NULL;
+}
+
+static uint64_t cycles_of(const struct summary *s, const struct strategy_result *r)
+{
+	struct result_figures f;
+
+	summary_figures(s, r, &f);
+	return f.cycles;
+}
+
+/* "a, b (no cycles)": the strategies of s, for a message; malloc'd. */
+static char *strategy_list(const struct summary *s)
+{
+	char *list = xstrdup(""), *next;
+	size_t i;
+
+	for (i = 0; i < s->nresults; i++) {
+		next = xasprintf("%s%s%s%s", list, i ? ", " : "", s->results[i].strategy,
+				 cycles_of(s, &s->results[i]) ? "" : " (no cycles)");
+		free(list);
+		list = next;
+	}
+	return list;
+}
+
+void compare_require_common(const char *command, const char *base_label,
+			    const struct summary *base, const char *cand_label,
+			    const struct summary *cand)
+{
+	const struct strategy_result *other;
+	size_t i, compared = 0;
+
+	for (i = 0; i < base->nresults; i++) {
+		other = find_result(cand, base->results[i].strategy);
+		compared += other && cycles_of(base, &base->results[i]) && cycles_of(cand, other);
+	}
+	if (!compared)
+		die(EXIT_USAGE, "%s: nothing to compare: no strategy has cycles in both "
+				"(%s: %s; %s: %s)", command, base_label,
+		    base->nresults ? strategy_list(base) : "none", cand_label,
+		    cand->nresults ? strategy_list(cand) : "none");
 }
 
 static void load_or_die(const char *arg, struct summary *s)
@@ -117,27 +161,35 @@ int compare_summaries(FILE *out, const char *base_name, const struct summary *ba
 		      const char *cand_name, const struct summary *cand, double tolerance)
 {
 	const struct strategy_result *other;
+	char *name;
 	size_t i;
 	int regressions = 0;
 
-	(void)fprintf(out, "## pycstorm compare: %s (seed %" PRIu64 ") -> %s (seed %" PRIu64 ")\n\n",
-		      base_name, base->seed, cand_name, cand->seed);
+	(void)fputs("## pycstorm compare: ", out);
+	md_put_text(out, base_name);
+	(void)fprintf(out, " (seed %" PRIu64 ") -> ", base->seed);
+	md_put_text(out, cand_name);
+	(void)fprintf(out, " (seed %" PRIu64 ")\n\n", cand->seed);
 	(void)fprintf(out, "| %-15s | %-16s | %-20s | %-20s | %-18s | %s |\n", "strategy", "outcome",
 		      "base k/n rate", "candidate k/n rate", "difference, 95% CI", "verdict");
 	(void)fprintf(out, "|---|---|---|---|---|---|\n");
 	for (i = 0; i < base->nresults; i++) {
 		other = find_result(cand, base->results[i].strategy);
+		name = md_text(base->results[i].strategy);
 		if (other)
 			regressions += compare_result(out, base, &base->results[i], cand, other,
 						      tolerance);
 		else
-			(void)fprintf(out, "| %-15s | (only in base: not compared) | | | | |\n",
-				      base->results[i].strategy);
+			(void)fprintf(out, "| %-15s | (only in base: not compared) | | | | |\n", name);
+		free(name);
 	}
-	for (i = 0; i < cand->nresults; i++)
-		if (!find_result(base, cand->results[i].strategy))
-			(void)fprintf(out, "| %-15s | (only in candidate: not compared) | | | | |\n",
-				      cand->results[i].strategy);
+	for (i = 0; i < cand->nresults; i++) {
+		if (find_result(base, cand->results[i].strategy))
+			continue;
+		name = md_text(cand->results[i].strategy);
+		(void)fprintf(out, "| %-15s | (only in candidate: not compared) | | | | |\n", name);
+		free(name);
+	}
 	(void)fprintf(out, "\n%d regression%s beyond a tolerance of %g\n", regressions,
 		      regressions == 1 ? "" : "s", tolerance);
 	return regressions;
@@ -175,6 +227,7 @@ static int compare_main(int argc, char **argv)
 		die(EXIT_USAGE, "compare: give two runs: BASE CAND");
 	load_or_die(argv[optind], &base);
 	load_or_die(argv[optind + 1], &cand);
+	compare_require_common("compare", "base", &base, "candidate", &cand);
 	regressions = compare_summaries(stdout, argv[optind], &base, argv[optind + 1], &cand,
 					tolerance);
 	summary_free(&base);

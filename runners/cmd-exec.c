@@ -103,6 +103,9 @@ static void take_option(int c, struct exec_options *o)
 			die(EXIT_USAGE, "exec: more than %d --cache-dir options", EXEC_MAX_DIRS);
 		if (!*optarg || strchr(optarg, ':'))
 			bad_value("--cache-dir", optarg, "a folder name without ':'");
+		for (n = 0; n < o->ncache_dirs; n++)
+			if (!strcmp(o->cache_dirs[n], optarg))
+				die(EXIT_USAGE, "exec: --cache-dir '%s' is given twice", optarg);
 		o->cache_dirs[o->ncache_dirs++] = optarg;
 		break;
 	case 'S':

@@ -17,6 +17,7 @@
 #include "summary.h"
 
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,30 +62,78 @@ static void start_from(struct summary *m, const struct summary *first)
 		m->faults[m->nfaults++] = xstrdup(first->faults[i]);
 }
 
+/* Where a part's numbers come from, for the one line that refuses a sum
+ * past 2^64-1: wrapped counts would be believed. */
+struct origin {
+	const char *path;
+	const char *strategy;
+};
+
+static void overflow(const struct origin *from, const char *field) __attribute__((noreturn));
+
+static void overflow(const struct origin *from, const char *field)
+{
+	die(EXIT_USAGE, "merge: '%s': strategy '%s': %s: the sum with the runs before it "
+			"passes 2^64-1", from->path, from->strategy, field);
+}
+
+static void add_u64(uint64_t *dst, uint64_t n, const struct origin *from, const char *field)
+{
+	if (__builtin_add_overflow(*dst, n, dst))
+		overflow(from, field);
+}
+
+static void add_counts(struct strategy_result *t, const struct strategy_result *r,
+		       const struct origin *from)
+{
+	char field[96];
+	const char *what;
+	int op, o;
+
+	for (op = 0; op < OP_COUNT; op++) {
+		for (o = 0; o < OUTCOME_COUNT; o++) {
+			(void)snprintf(field, sizeof(field), "by_op.%s.%s", op_name((enum op)op),
+				       outcome_name((enum outcome)o));
+			add_u64(&t->counts[op][o], r->counts[op][o], from, field);
+		}
+		what = hist_merge_checked(&t->latency[op], &r->latency[op]);
+		(void)snprintf(field, sizeof(field), "latency_hist_ns.%s.%s", op_name((enum op)op),
+			       what ? what : "");
+		if (what)
+			overflow(from, field);
+	}
+	if ((what = summary_result_overflows(t)) != NULL)
+		overflow(from, what);
+}
+
 static void add_result(struct summary *m, const struct summary *part,
-		       const struct strategy_result *r)
+		       const struct strategy_result *r, const char *path)
 {
 	struct strategy_result *t = summary_result(m, r->strategy);
+	const struct origin from = { path, r->strategy };
 	struct result_figures fig;
+	char field[96];
 	size_t i;
-	int op, o;
+	int o;
 
 	summary_figures(part, r, &fig);
 	t->expect_safe |= r->expect_safe;
-	for (op = 0; op < OP_COUNT; op++) {
-		for (o = 0; o < OUTCOME_COUNT; o++)
-			t->counts[op][o] += r->counts[op][o];
-		hist_merge(&t->latency[op], &r->latency[op]);
-	}
+	add_counts(t, r, &from);
 	for (o = 0; o < OUTCOME_COUNT; o++)
 		if (!t->first_error[o] && r->first_error[o])
 			t->first_error[o] = xstrdup(r->first_error[o]);
 	for (i = 0; i < r->nevidence && t->nevidence < SUMMARY_MAX_EVIDENCE; i++)
 		t->evidence[t->nevidence++] = xasprintf("%s", r->evidence[i]);
-	for (i = 0; i < r->nfaults; i++)
-		summary_count_fault(t, r->faults[i].point, r->faults[i].count);
-	t->workers_started += r->workers_started;
+	for (i = 0; i < r->nfaults; i++) {
+		(void)snprintf(field, sizeof(field), "faults_fired.%.60s", r->faults[i].point);
+		if (summary_count_fault(t, r->faults[i].point, r->faults[i].count) < 0)
+			overflow(&from, field);
+	}
+	add_u64(&t->workers_started, r->workers_started, &from, "workers_started");
 	t->cycles_per_s += fig.cycles_per_s;
+	if (!isfinite(t->cycles_per_s))
+		die(EXIT_USAGE, "merge: '%s': strategy '%s': cycles_per_s: the sum with the runs "
+				"before it is not a finite number", path, r->strategy);
 }
 
 static void add_part(struct summary *m, const struct summary *part, const char *source)
@@ -103,7 +152,19 @@ static void add_part(struct summary *m, const struct summary *part, const char *
 		m->elapsed_s = part->elapsed_s;
 	m->interrupted |= part->interrupted;
 	for (i = 0; i < part->nresults; i++)
-		add_result(m, part, &part->results[i]);
+		add_result(m, part, &part->results[i], source);
+}
+
+/* One file given twice (as a folder and as its summary.json, say) would
+ * be counted twice. reals[n] is the newest part's resolved path. */
+static void check_once(char **reals, size_t n, const struct summary *m, const char *path)
+{
+	size_t j;
+
+	for (j = 0; j < n; j++)
+		if (!strcmp(reals[j], reals[n]))
+			die(EXIT_USAGE, "merge: '%s' is given twice (as '%s' too): it would count "
+					"twice", path, m->parts[j].source);
 }
 
 static int merge_main(int argc, char **argv)
@@ -115,7 +176,8 @@ static int merge_main(int argc, char **argv)
 	};
 	struct summary m = { 0 }, part;
 	const char *out = NULL;
-	char err[1024], *path;
+	char err[1024], *path, **reals;
+	size_t k;
 	int c, i, rc;
 
 	opterr = 0;
@@ -134,10 +196,16 @@ static int merge_main(int argc, char **argv)
 	}
 	if (!out || optind >= argc)
 		die(EXIT_USAGE, "merge: give the runs to merge and -o OUT");
+	reals = xcalloc((size_t)argc, sizeof(char *));
 	for (i = optind; i < argc; i++) {
 		path = summary_path(argv[i]);
 		if (summary_load(path, &part, err, sizeof(err)) < 0)
 			die(EXIT_USAGE, "merge: %s", err);
+		/* It was read, so it resolves (unless renamed since). */
+		reals[m.nparts] = realpath(path, NULL);
+		if (!reals[m.nparts])
+			reals[m.nparts] = xstrdup(path);
+		check_once(reals, m.nparts, &m, path);
 		if (i == optind)
 			start_from(&m, &part);
 		else if (strcmp(part.scenario ? part.scenario : "", m.scenario ? m.scenario : ""))
@@ -154,6 +222,9 @@ static int merge_main(int argc, char **argv)
 	if (rc < 0)
 		die(EXIT_SKIP, "merge: cannot write into '%s': %s", out, strerror(-rc));
 	(void)printf("merged %zu runs of %s into %s\n", m.nparts, m.scenario ? m.scenario : "?", out);
+	for (k = 0; k < m.nparts; k++)
+		free(reals[k]);
+	free(reals);
 	summary_free(&m);
 	return EXIT_OK;
 }

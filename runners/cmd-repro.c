@@ -193,7 +193,8 @@ static int run_python(const char *python, const char *dir, const char *statement
 	if (pid > 0)
 		(void)waitpid(pid, &status, 0);
 	*err = NULL;
-	if (read_file(path, err, &len) < 0)
+	/* Its last lines are what is shown; it may have printed far more. */
+	if (read_file_tail(path, 256u << 10, err, &len) < 0)
 		*err = xstrdup("");
 	(void)unlink(path);
 	free(path);

@@ -62,7 +62,7 @@ struct run_options {
 static const char run_usage[] =
 	"usage: pycstorm run [SCENARIO|FILE.scn] [options]\n\n"
 	"Run a scenario (default: 'default') and score each strategy.\n\n"
-	"  -s, --strategy A,B,...   strategies to run (default: the scenario's)\n"
+	"  -s, --strategy A,B,...   strategies to run, each once (default: the scenario's)\n"
 	"      --strategy-file F.py a candidate fix: a file defining write(path, data),\n"
 	"                           run as one more strategy (repeatable)\n"
 	"  -j, --jobs N             workers per strategy (default: the scenario's)\n"
@@ -232,38 +232,74 @@ static int fits_workload(const struct strategy_info *st, const struct scenario *
 	return package == (st->workload != NULL);
 }
 
-static void resolve_strategies(const struct run_options *o, const struct scenario *sc,
-			       struct run_plan *plan)
+/* -s A,B: each name known, given once, none empty (a stray comma must not
+ * fall back to every strategy, nor a repeat double one's workers). */
+static void strategies_from_option(const char *list, struct run_plan *plan)
 {
-	char *list = NULL, *tok, *save = NULL, *names;
+	char *copy = xstrdup(list), *rest = copy, *tok, *names;
 	const struct strategy_info *st;
 	size_t i;
 
-	if (o->strategies) {
-		list = xstrdup(o->strategies);
-		for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-			st = strategy_find(tok);
-			if (!st) {
-				names = cli_strategy_names();
-				die(EXIT_USAGE, "run: unknown strategy '%s' (valid: %s)", tok, names);
-			}
-			if (plan->nstrategies < PLAN_MAX_STRATEGIES)
-				plan->strategies[plan->nstrategies++] = st;
+	if (!*list)
+		die(EXIT_USAGE, "run: -s/--strategy is empty: name one or more strategies");
+	while ((tok = strsep(&rest, ",")) != NULL) {
+		if (!*tok)
+			die(EXIT_USAGE, "run: -s/--strategy '%s' has an empty name", list);
+		st = strategy_find(tok);
+		if (!st) {
+			names = cli_strategy_names();
+			die(EXIT_USAGE, "run: unknown strategy '%s' (valid: %s)", tok, names);
 		}
-		free(list);
-	} else {
-		for (i = 0; i < sc->nstrategies; i++) {
-			st = strategy_find(sc->strategies[i]);
-			if (!st) {
-				names = cli_strategy_names();
-				die(EXIT_USAGE, "%s: unknown strategy '%s' (valid: %s)", sc->path,
-				    sc->strategies[i], names);
-			}
-			plan->strategies[plan->nstrategies++] = st;
-		}
+		for (i = 0; i < plan->nstrategies; i++)
+			if (plan->strategies[i] == st)
+				die(EXIT_USAGE, "run: -s/--strategy '%s' names '%s' twice", list, tok);
+		if (plan->nstrategies == PLAN_MAX_STRATEGIES)
+			die(EXIT_USAGE, "run: -s/--strategy names more than %d strategies",
+			    PLAN_MAX_STRATEGIES);
+		plan->strategies[plan->nstrategies++] = st;
 	}
-	if (o->strategies && plan->nstrategies == 0 && o->nstrategy_files)
-		return;
+	free(copy);
+}
+
+/* The scenario's strategies; a wrong one is the scenario's error, at its line. */
+static void strategies_from_scenario(const struct scenario *sc, struct run_plan *plan)
+{
+	const struct strategy_info *st;
+	char *names;
+	size_t i;
+
+	for (i = 0; i < sc->nstrategies; i++) {
+		st = strategy_find(sc->strategies[i]);
+		if (!st) {
+			names = cli_strategy_names();
+			die(EXIT_USAGE, "%s:%u: unknown strategy '%s' (valid: %s)", sc->path,
+			    sc->strategies_line, sc->strategies[i], names);
+		}
+		if (!fits_workload(st, sc))
+			die(EXIT_USAGE, "%s:%u: strategy '%s' %s, but the scenario has cache = %s",
+			    sc->path, sc->strategies_line, st->name,
+			    st->workload ? "merges packages" : "writes cache files, not packages",
+			    sc->cache_kind);
+		plan->strategies[plan->nstrategies++] = st;
+	}
+	for (i = 0; i < sc->nexpect_safe; i++)
+		if (!strategy_find(sc->expect_safe[i])) {
+			names = cli_strategy_names();
+			die(EXIT_USAGE, "%s:%u: expect-safe names unknown strategy '%s' (valid: %s)",
+			    sc->path, sc->expect_safe_line, sc->expect_safe[i], names);
+		}
+}
+
+static void resolve_strategies(const struct run_options *o, const struct scenario *sc,
+			       struct run_plan *plan)
+{
+	size_t i;
+
+	strategies_from_scenario(sc, plan);
+	if (o->strategies) {
+		plan->nstrategies = 0;
+		strategies_from_option(o->strategies, plan);
+	}
 	/* A scenario that names none compares all that fit its workload. */
 	if (plan->nstrategies == 0)
 		for (i = 0; i < strategy_count; i++)
@@ -284,13 +320,16 @@ static void check_modules(const struct scenario *sc, const char *modules_dir)
 	char *path;
 	size_t i;
 	unsigned v;
+	int e;
 
 	for (i = 0; i < sc->nmodules; i++) {
 		for (v = 1; v <= sc->versions; v++) {
 			path = xasprintf("%s/%s/v%u.py", modules_dir, sc->modules[i], v);
-			if (access(path, R_OK) != 0)
-				die(EXIT_USAGE, "%s: module '%s' has no version %u (no %s)", sc->path,
-				    sc->modules[i], v, path);
+			e = read_file_check(path);
+			if (e < 0)
+				die(EXIT_USAGE, "%s:%u: module '%s' has no version %u ('%s': %s)",
+				    sc->path, sc->modules_line, sc->modules[i], v, path,
+				    read_file_error(e));
 			free(path);
 		}
 	}
@@ -453,34 +492,48 @@ static void fill_metadata(struct summary *s, const struct scenario *sc,
 }
 
 /* The scenario's faults, then --fault ones; a fault given on the command
- * line replaces the scenario's fault of the same name. */
+ * line replaces the scenario's fault of the same name. Each name once in
+ * the scenario, and once on the command line. */
 static void resolve_faults(const struct run_options *o, const struct scenario *sc,
 			   struct run_plan *plan)
 {
-	const char *texts[2 * FAULT_MAX_SPECS];
+	const char *texts[SCENARIO_MAX_LIST + FAULT_MAX_SPECS];
+	const struct fault_info *infos[SCENARIO_MAX_LIST + FAULT_MAX_SPECS];
 	char err[1024], *joined = xstrdup(""), *next;
 	struct fault_spec spec;
-	size_t n = 0, i, j;
+	size_t n = 0, i, j, nscenario;
 	int replaced;
 
 	for (i = 0; i < sc->nfaults; i++) {
 		if (fault_parse(sc->faults[i], &spec, err, sizeof(err)) < 0)
-			die(EXIT_USAGE, "%s: %s", sc->path, err);
+			die(EXIT_USAGE, "%s:%u: %s", sc->path, sc->fault_lines[i], err);
+		for (j = 0; j < n; j++)
+			if (infos[j] == spec.info)
+				die(EXIT_USAGE, "%s:%u: fault '%s' is given twice, on lines %u and %u",
+				    sc->path, sc->fault_lines[i], spec.info->name,
+				    sc->fault_lines[j], sc->fault_lines[i]);
+		infos[n] = spec.info;
 		texts[n++] = sc->faults[i];
 	}
+	nscenario = n;
 	for (i = 0; i < o->nfaults; i++) {
-		struct fault_spec given;
-		if (fault_parse(o->faults[i], &given, err, sizeof(err)) < 0)
+		if (fault_parse(o->faults[i], &spec, err, sizeof(err)) < 0)
 			die(EXIT_USAGE, "run: %s", err);
-		for (j = 0, replaced = 0; j < n; j++) {
-			(void)fault_parse(texts[j], &spec, err, sizeof(err));
-			if (spec.info == given.info) {
-				texts[j] = o->faults[i];
-				replaced = 1;
-			}
+		for (j = 0, replaced = 0; j < n && !replaced; j++) {
+			if (infos[j] != spec.info)
+				continue;
+			/* Still the scenario's own text: this replaces it. */
+			if (j >= nscenario || texts[j] != sc->faults[j])
+				die(EXIT_USAGE, "run: fault '%s' is given twice (--fault '%s' and "
+						"--fault '%s')", spec.info->name, texts[j],
+				    o->faults[i]);
+			texts[j] = o->faults[i];
+			replaced = 1;
 		}
-		if (!replaced)
+		if (!replaced) {
+			infos[n] = spec.info;
 			texts[n++] = o->faults[i];
+		}
 	}
 	for (i = 0; i < n; i++) {
 		next = xasprintf("%s%s%s", joined, i ? ";" : "", texts[i]);
@@ -568,12 +621,20 @@ static void add_strategy_files(const struct run_options *o, struct run_plan *pla
 	char *real;
 	const char *base;
 	size_t i, j;
+	int e;
 
 	for (i = 0; i < o->nstrategy_files; i++) {
 		real = realpath(o->strategy_files[i], NULL);
-		if (!real || access(real, R_OK) != 0)
+		/* The workers run it: a FIFO would hang each one in its open. */
+		e = real ? read_file_check(real) : -errno;
+		if (e < 0)
 			die(EXIT_USAGE, "run: --strategy-file '%s': %s", o->strategy_files[i],
-			    strerror(real ? errno : ENOENT));
+			    read_file_error(e));
+		/* replay.args holds one argument a line (and the path is not
+		 * printed: it would break this message's one line too). */
+		if (strpbrk(real, "\n\r"))
+			die(EXIT_USAGE, "run: --strategy-file: a path with a line break cannot be "
+					"replayed");
 		base = strrchr(real, '/') + 1;
 		if (strlen(base) < 4 || strcmp(base + strlen(base) - 3, ".py") != 0)
 			die(EXIT_USAGE, "run: --strategy-file '%s' is not a .py file", o->strategy_files[i]);
@@ -785,7 +846,7 @@ static int replay_main(int argc, char **argv)
 	e = read_file(path, &text, &len);
 	if (e < 0)
 		die(EXIT_USAGE, "replay: cannot read '%s': %s (is '%s' a run folder?)", path,
-		    strerror(-e), argv[1]);
+		    read_file_error(e), argv[1]);
 	args = xcalloc(len + (size_t)argc + 2, sizeof(char *));
 	args[0] = "run";
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))

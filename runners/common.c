@@ -314,8 +314,9 @@ int event_send(int fd, const void *record, size_t size)
 }
 
 /* O_NONBLOCK keeps the open of a FIFO from waiting for a writer; the file
- * type is checked on the descriptor, so nothing can swap it in between. */
-static int open_regular(const char *path, size_t *size)
+ * type is checked on the descriptor, so nothing can swap it in between.
+ * A file over limit bytes is refused before a byte of it is read. */
+static int open_regular(const char *path, uint64_t limit, uint64_t *size)
 {
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
@@ -327,31 +328,31 @@ static int open_regular(const char *path, size_t *size)
 		rc = -errno;
 	else if (!S_ISREG(st.st_mode))
 		rc = READ_NOT_REGULAR;
-	else if ((uint64_t)st.st_size > READ_FILE_MAX)
+	else if ((uint64_t)st.st_size > limit)
 		rc = READ_TOO_LARGE;
 	else
-		*size = (size_t)st.st_size;
+		*size = (uint64_t)st.st_size;
 	if (rc < 0)
 		(void)close(fd);
 	return rc;
 }
 
-int read_file(const char *path, char **data, size_t *len)
+/* Read fd from where it stands to its end into a malloc'd, NUL-terminated
+ * buffer; cap is the first buffer's size (a hint: the file may grow while
+ * it is read). Past READ_FILE_MAX bytes the read stops: READ_TOO_LARGE. */
+static int read_rest(int fd, size_t cap, char **data, size_t *len)
 {
-	size_t cap = 0, n = 0;
-	int fd = open_regular(path, &cap);
-	char *buf = NULL;
+	char *buf = xmalloc(cap + 1);
+	size_t n = 0;
 	ssize_t got;
 	int rc = 0;
 
-	if (fd < 0)
-		return fd;
-	/* The size is a hint: the file may grow while it is read. */
-	cap = cap < 65536 ? 65536 : cap + 1;
-	buf = xmalloc(cap + 1);
 	for (;;) {
-		if (n == cap)
-			buf = xrealloc(buf, (cap *= 2) + 1);
+		if (n == cap) {
+			/* One byte past the limit is enough to know it is over. */
+			cap = cap > READ_FILE_MAX / 2 ? READ_FILE_MAX + 1 : cap * 2;
+			buf = xrealloc(buf, cap + 1);
+		}
 		got = read(fd, buf + n, cap - n);
 		if (got < 0 && errno == EINTR)
 			continue;
@@ -367,7 +368,6 @@ int read_file(const char *path, char **data, size_t *len)
 			break;
 		}
 	}
-	(void)close(fd);
 	if (rc == 0) {
 		buf[n] = '\0';
 		*data = buf;
@@ -376,6 +376,43 @@ int read_file(const char *path, char **data, size_t *len)
 		free(buf);
 	}
 	return rc;
+}
+
+int read_file(const char *path, char **data, size_t *len)
+{
+	uint64_t size = 0;
+	int fd = open_regular(path, READ_FILE_MAX, &size), rc;
+
+	if (fd < 0)
+		return fd;
+	rc = read_rest(fd, size < 65536 ? 65536 : (size_t)size + 1, data, len);
+	(void)close(fd);
+	return rc;
+}
+
+int read_file_tail(const char *path, size_t max, char **data, size_t *len)
+{
+	uint64_t size = 0;
+	int fd = open_regular(path, UINT64_MAX, &size), rc = 0;
+
+	if (fd < 0)
+		return fd;
+	if (size > max && lseek(fd, (off_t)(size - max), SEEK_SET) < 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = read_rest(fd, max < 65536 ? max : 65536, data, len);
+	(void)close(fd);
+	return rc;
+}
+
+int read_file_check(const char *path)
+{
+	uint64_t size = 0;
+	int fd = open_regular(path, READ_FILE_MAX, &size);
+
+	if (fd >= 0)
+		(void)close(fd);
+	return fd < 0 ? fd : 0;
 }
 
 const char *read_file_error(int rc)

@@ -77,6 +77,12 @@ int write_all(int fd, const void *buf, size_t len);
  * buffer (NUL-terminated). A device, FIFO or folder is refused before a
  * byte is read. 0, -errno, READ_NOT_REGULAR or READ_TOO_LARGE. */
 int read_file(const char *path, char **data, size_t *len);
+/* The last max bytes (max <= READ_FILE_MAX) of a regular file of any size,
+ * as read_file gives them: a program's output, which may be huge. */
+int read_file_tail(const char *path, size_t max, char **data, size_t *len);
+/* Would read_file take path? 0, or its error, with no byte read: for a file
+ * that someone else (the interpreter, a worker) reads later. */
+int read_file_check(const char *path);
 /* The text for a read_file failure: strerror, or the refusal named. */
 const char *read_file_error(int rc);
 /* Write path atomically: temporary sibling, fsync, rename, fsync dir. */

@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 
 #define STRESS_TIMEOUT_NS (600ull * 1000000000ull)
+/* The end of a copy's output searched for its last exception. */
+#define OUTPUT_TAIL (256u << 10)
 
 const struct fault_spec *exec_armed(const struct exec_run *x, const struct fault_info *info)
 {
@@ -61,7 +63,7 @@ static void count_fault(void *ctx, const struct exec_copy *copy, const char *lin
 	p += 6;
 	end = memchr(p, ' ', len - (size_t)(p - line));
 	point = xstrndup(p, end ? (size_t)(end - p) : len - (size_t)(p - line));
-	summary_count_fault(x->res, point, 1);
+	(void)summary_count_fault(x->res, point, 1);
 	free(point);
 }
 
@@ -83,13 +85,14 @@ static int exception_line(const char *line)
 		(n >= 9 && !strncmp(line + n - 9, "Exception", 9)));
 }
 
-/* The last exception a copy printed on stderr, or NULL. */
+/* The last exception a copy printed on stderr, or NULL. Only the end of
+ * what it printed is read: a program may have written gigabytes. */
 static char *last_exception(const char *stderr_path)
 {
 	char *text = NULL, *line, *save = NULL, *found = NULL;
 	size_t len = 0;
 
-	if (stderr_path && read_file(stderr_path, &text, &len) == 0)
+	if (stderr_path && read_file_tail(stderr_path, OUTPUT_TAIL, &text, &len) == 0)
 		for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 			if (exception_line(line))
 				found = line;

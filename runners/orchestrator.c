@@ -265,7 +265,7 @@ static void on_fault(struct run *r, struct slot *sl, const char *text, size_t le
 	p += 6;
 	end = memchr(p, ' ', len - (size_t)(p - text));
 	point = xstrndup(p, end ? (size_t)(end - p) : len - (size_t)(p - text));
-	summary_count_fault(r->results[sl->strategy], point, 1);
+	(void)summary_count_fault(r->results[sl->strategy], point, 1);
 	if (!strcmp(point, "pycstorm/crash"))
 		sl->crash_injected = 1;
 	free(point);
@@ -1010,7 +1010,7 @@ static void apply_cut(struct run *r, uint64_t round, uint64_t seed)
 		};
 		memset(&rep, 0, sizeof(rep));
 		(void)rollback_apply(&p, &j, &rep);
-		summary_count_fault(r->results[i], "pycstorm/power/cut", 1);
+		(void)summary_count_fault(r->results[i], "pycstorm/power/cut", 1);
 		(void)fprintf(r->events, "{\"t\": %.6f, \"type\": \"power-cut\", \"round\": %" PRIu64
 					 ", \"strategy\": \"%s\", \"model\": \"%s\", "
 					 "\"metadata_pending\": %u, \"metadata_undone\": %u, "

@@ -1,7 +1,10 @@
 /*
  * Scenarios: one declarative file per field report (scenarios/NAME.scn).
- * "key = value" lines, '#' comments; keys that may repeat say so below.
- * A file that does not parse is rejected with "file:line: problem".
+ * "key = value" lines (LF line ends), '#' comments; each key once, but
+ * "fault", one spec a line. Lists name each item once, none empty. A file
+ * that does not parse is rejected with "file:line: problem"; the lines of
+ * what only the run can check (strategy, fault and module names) are kept
+ * for its messages.
  */
 #ifndef PYCSTORM_SCENARIO_H
 #define PYCSTORM_SCENARIO_H
@@ -21,11 +24,15 @@ struct scenario {
 	char *report;              /* the field report it reproduces */
 	char *strategies[SCENARIO_MAX_LIST];
 	size_t nstrategies;
+	unsigned strategies_line;
 	char *expect_safe[SCENARIO_MAX_LIST];  /* strategies that must show 0 corruption */
 	size_t nexpect_safe;
-	char *modules[SCENARIO_MAX_LIST];      /* fixture names under scenarios/modules */
+	unsigned expect_safe_line;
+	char *modules[SCENARIO_MAX_LIST];      /* fixture names (identifiers) under scenarios/modules */
 	size_t nmodules;
+	unsigned modules_line;
 	char *faults[SCENARIO_MAX_LIST];       /* fault specs, as --fault takes them */
+	unsigned fault_lines[SCENARIO_MAX_LIST];
 	size_t nfaults;
 	unsigned versions;         /* source versions per module (v1..vN) */
 	unsigned jobs;             /* workers per strategy */

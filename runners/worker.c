@@ -390,7 +390,7 @@ static int load_module(struct module *m, const char *spec)
 	     path = strtok_r(NULL, ",", &save), v++) {
 		int e = read_file(path, &m->versions[v].source, &m->versions[v].source_len);
 		if (e < 0) {
-			send_fatal("cannot read '%s': %s", path, strerror(-e));
+			send_fatal("cannot read '%s': %s", path, read_file_error(e));
 			goto out;
 		}
 		m->stamps[v].mtime = worker_source_mtime(v);
@@ -486,14 +486,14 @@ static void write_cycle(enum op op, size_t mi, size_t v, uint64_t cycle)
 		add_sample(op, outcome, latency);
 }
 
-/* Read the whole cache file; 0, or the errno of the failing step. */
+/* Read the whole cache file; 0, or read_file's error. */
 static int read_pyc(const char *path, uint8_t **data, size_t *len)
 {
 	char *buf = NULL;
 	int rc = read_file(path, &buf, len);
 
 	*data = (uint8_t *)buf;
-	return rc < 0 ? -rc : 0;
+	return rc;
 }
 
 static int write_evidence_file(const char *path, const void *data, size_t len,
@@ -583,15 +583,21 @@ static enum outcome read_cycle(enum op op, size_t mi, uint64_t cycle)
 	int e;
 
 	e = read_pyc(m->pyc_path, &data, &len);
-	if (e == ENOENT)
+	if (e == -ENOENT)
 		outcome = OUTCOME_MISSING;
-	else if (e) {
+	else if (e == READ_NOT_REGULAR || e == READ_TOO_LARGE) {
+		/* Only a strategy file can leave this in the cache's place;
+		 * the worker does not read it, and counts a miss. */
+		outcome = OUTCOME_STALE;
+		(void)snprintf(error, sizeof(error), "OSError: '%s': %s (not read by pycstorm)",
+			       m->pyc_path, read_file_error(e));
+	} else if (e) {
 		/* importlib's get_code ignores an OSError reading the cache and
 		 * compiles from source: a miss, not a failure. */
 		outcome = OUTCOME_STALE;
 		(void)snprintf(error, sizeof(error), "%s: [Errno %d] %s: '%s' (ignored by importlib)",
-			       e == EACCES || e == EPERM ? "PermissionError" : "OSError", e,
-			       strerror(e), m->pyc_path);
+			       e == -EACCES || e == -EPERM ? "PermissionError" : "OSError", -e,
+			       strerror(-e), m->pyc_path);
 	} else {
 		pyc_check_header(data, len, W.magic, m->stamps, m->nversions,
 				 m->name, &check);

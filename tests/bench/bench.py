@@ -122,6 +122,21 @@ def fmt(x, digits=3):
     return str(x)
 
 
+def md(text):
+    """text for a Markdown table cell or line, as results/markup.c's md_text
+    writes it: '|', backslash and '<' escaped, control characters shown."""
+    names = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+    out = []
+    for ch in str(text):
+        if ch in "|\\<":
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7f:
+            out.append(names.get(ch, "\\x%02x" % ord(ch)))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 class Bench:
     def __init__(self, args):
         self.args = args
@@ -856,13 +871,13 @@ def markdown(doc):
     out = ["# pycstorm bench %s (%s)" % (doc["id"], doc["mode"]), "",
            "%s cores (%s), %s; load average %s at start, %s at end; tmpfs cache on %s, "
            "disk cache on %s (%s); git %s; %d runs in %.0f s." % (
-               m["nproc"], m["cpu_model"], m["kernel"],
+               m["nproc"], md(m["cpu_model"]), md(m["kernel"]),
                "/".join("%.2f" % x for x in m["load_start"]),
                "/".join("%.2f" % x for x in m["load_end"]),
-               fs["tmpfs_cache"]["mount_fstype"] or fs["tmpfs_cache"]["statfs_type"],
-               (fs["disk_cache"] or {}).get("mount_fstype") or "-",
-               (fs["disk_cache"] or {}).get("mount_source") or "-",
-               m["git_commit"], doc["runs"], doc["wall_s"]), "",
+               md(fs["tmpfs_cache"]["mount_fstype"] or fs["tmpfs_cache"]["statfs_type"]),
+               md((fs["disk_cache"] or {}).get("mount_fstype") or "-"),
+               md((fs["disk_cache"] or {}).get("mount_source") or "-"),
+               md(m["git_commit"]), doc["runs"], doc["wall_s"]), "",
            "Load average (1 min) by phase: %s." % ", ".join(
                "%s %.1f -> %.1f" % (n, p["load_start"][0], p["load_end"][0])
                for n, p in doc["phases"].items()), "",
@@ -914,7 +929,7 @@ def markdown(doc):
            "|---|---|---|---|---|---|---|"]
     for t, r in doc["repro"].items():
         out.append("| %s | %s | %s | %d/%d | %d/%d | %s | %s / %s / %s |" % (
-            t, fmt(r["median_s"]), fmt(r["p90_s"]) if r["p90_s"] is not None else "> 60",
+            md(t), fmt(r["median_s"]), fmt(r["p90_s"]) if r["p90_s"] is not None else "> 60",
             r["reproduced"], r["seeds"], r["confirmed"], r["seeds"], fmt(r["median_workers"]),
             fmt(r["median_ready_s"]), fmt(r["median_hit_s"]), fmt(r["median_s"])))
     out += ["", "## Memory (py27-pycompile + py33-atomic, 4 workers each, medium, tmpfs)", "",
@@ -937,14 +952,14 @@ def markdown(doc):
         "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in doc["throughput"]:
         out.append("| %s | %s | %d | %s (%s) | %s | %s | %s-%s | %s | %s / %s | %s / %s | %s |"
-                   % (r["strategy"] if r["runner"] != "ceiling" else "(ceiling program)",
-                      r["runner"], r["workers"], r["module"], r["size"], r["fs"],
+                   % (md(r["strategy"]) if r["runner"] != "ceiling" else "(ceiling program)",
+                      md(r["runner"]), r["workers"], md(r["module"]), md(r["size"]), md(r["fs"]),
                       fmt(r["cycles_per_s"], 5), fmt(r["cycles_per_s_min"], 5),
                       fmt(r["cycles_per_s_max"], 5), fmt(r["cpu_us_per_cycle"]),
                       fmt(r["write_p50_us"]), fmt(r["write_p99_us"]), fmt(r["read_p50_us"]),
                       fmt(r["read_p99_us"]), fmt(r.get("vs_ceiling"))))
     if doc["errors"]:
-        out += ["", "## Errors", ""] + ["- %s" % e for e in doc["errors"]]
+        out += ["", "## Errors", ""] + ["- %s" % md(e) for e in doc["errors"]]
     return "\n".join(out) + "\n"
 
 

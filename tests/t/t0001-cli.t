@@ -52,7 +52,7 @@ printf 'name = x\nmodules = small\nwobble = 1\n' >"$SCRATCH/key.scn"
 one_line_exit 2 "key.scn:3: unknown key 'wobble' \(valid: name, " "$PYCSTORM" run "$SCRATCH/key.scn"
 ok "unknown scenario key: file:line naming the valid keys, exit 2"
 printf 'name = x\nmodules = nosuchmodule\n' >"$SCRATCH/mod.scn"
-one_line_exit 2 "mod.scn: module 'nosuchmodule' has no version 1" \
+one_line_exit 2 "mod.scn:2: module 'nosuchmodule' has no version 1" \
 	"$PYCSTORM" run "$SCRATCH/mod.scn" -n 1 -o "$SCRATCH/modrun"
 ok "a scenario naming a missing module fixture: one clear line, exit 2"
 

@@ -132,7 +132,7 @@ ok "a backwards range: exit 2"
 one_line_exit 2 "fiu:p=0.1': needs point=" "$PYCSTORM" run -n 1 --fault fiu:p=0.1
 ok "a missing required parameter: exit 2"
 printf 'name = x\nmodules = small\nfault = crash:at=sometime\n' >"$SCRATCH/badfault.scn"
-one_line_exit 2 "badfault.scn: fault 'crash:at=sometime': at=sometime: not one of after-write\|before-rename\|after-rename" \
+one_line_exit 2 "badfault.scn:3: fault 'crash:at=sometime': at=sometime: not one of after-write\|before-rename\|after-rename" \
 	"$PYCSTORM" run "$SCRATCH/badfault.scn" -n 1
 ok "a bad fault line in a scenario: exit 2"
 

@@ -2,7 +2,9 @@
  * Unit tests for runners/common.c: duration and number parsing, JSON
  * escaping (including truncation into a small buffer), seed derivation and
  * the generator's determinism, and the file helpers (mkdir_p,
- * write_file_atomic, read_file, remove_tree) in a mkdtemp folder.
+ * write_file_atomic, read_file, remove_tree) in a mkdtemp folder: read_file
+ * refuses a FIFO, a device, a folder and a file over READ_FILE_MAX without
+ * reading (or waiting), and read_file_tail reads only the end of any size.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -340,6 +343,81 @@ static void remove_tree_keeps_link_target(void **state)
 	free(kept);
 }
 
+/* Anything but a regular file, and anything over the limit, is refused
+ * before a byte is read: a FIFO with no writer does not block. */
+static void read_file_refuses(void **state)
+{
+	char dir[] = "/tmp/pycstorm-test-common-XXXXXX";
+	char *fifo, *big, *data = (char *)"unset";
+	size_t len = 7;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	fifo = path_in(dir, "fifo");
+	big = path_in(dir, "big.pyc");
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(read_file(fifo, &data, &len), READ_NOT_REGULAR);
+	assert_int_equal(read_file_check(fifo), READ_NOT_REGULAR);
+	assert_int_equal(read_file_tail(fifo, 16, &data, &len), READ_NOT_REGULAR);
+	assert_int_equal(read_file("/dev/zero", &data, &len), READ_NOT_REGULAR);
+	assert_int_equal(read_file(dir, &data, &len), READ_NOT_REGULAR);
+	/* Untouched on a refusal. */
+	assert_string_equal(data, "unset");
+	assert_int_equal(len, 7);
+
+	fd = open(big, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)READ_FILE_MAX + 1), 0);
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(read_file(big, &data, &len), READ_TOO_LARGE);
+	assert_int_equal(read_file_check(big), READ_TOO_LARGE);
+
+	assert_string_equal(read_file_error(READ_NOT_REGULAR), "not a regular file");
+	assert_string_equal(read_file_error(READ_TOO_LARGE), "larger than the 64 MiB limit");
+	assert_string_equal(read_file_error(-ENOENT), "No such file or directory");
+	assert_int_equal(read_file_check(dir), READ_NOT_REGULAR);
+	free(fifo);
+	fifo = path_in(dir, "missing");
+	assert_int_equal(read_file_check(fifo), -ENOENT);
+	assert_int_equal(remove_tree(dir), 0);
+	free(fifo);
+	free(big);
+}
+
+/* The tail of a file of any size, whole when it is short. */
+static void read_file_tail_reads_the_end(void **state)
+{
+	char dir[] = "/tmp/pycstorm-test-common-XXXXXX";
+	char *file, *data = NULL;
+	size_t len = 0;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	file = path_in(dir, "out");
+	assert_int_equal(write_file_atomic(file, "0123456789", 10), 0);
+	assert_int_equal(read_file_tail(file, 4, &data, &len), 0);
+	assert_int_equal(len, 4);
+	assert_string_equal(data, "6789");
+	free(data);
+	assert_int_equal(read_file_tail(file, 64, &data, &len), 0);
+	assert_string_equal(data, "0123456789");
+	free(data);
+
+	/* 1 GiB, sparse, ending in "end\n": only the end is read. */
+	fd = open(file, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "end\n", 4, (off_t)1 << 30), 4);
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(read_file_tail(file, 6, &data, &len), 0);
+	assert_int_equal(len, 6);
+	assert_memory_equal(data, "\0\0end\n", 6);
+	free(data);
+	assert_int_equal(remove_tree(dir), 0);
+	free(file);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,6 +431,8 @@ int main(void)
 		cmocka_unit_test(seeds_deterministic),
 		cmocka_unit_test(files_roundtrip),
 		cmocka_unit_test(remove_tree_keeps_link_target),
+		cmocka_unit_test(read_file_refuses),
+		cmocka_unit_test(read_file_tail_reads_the_end),
 	};
 
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);

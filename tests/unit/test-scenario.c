@@ -1,9 +1,12 @@
 /*
  * Unit tests for runners/scenario.c: a scenario using every key parses to
  * the right values ('#' inside a value is kept, a line starting with '#' is
- * a comment); defaults are set; each kind of error is reported as exactly
- * "FILE:LINE: problem" with the right line; a failed parse leaves nothing to
- * free; scenario_load reads a file from disk.
+ * a comment) and keeps the lines of its strategies, modules and faults;
+ * defaults are set; each kind of error is reported as exactly
+ * "FILE:LINE: problem" with the right line (a key given twice, a CRLF line
+ * end, an empty or repeated list item, a module that is not an identifier
+ * among them); a failed parse leaves nothing to free; scenario_load reads
+ * a file from disk and refuses what is not a regular file.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -26,8 +30,7 @@ static const char full_text[] =
 	"description = two writers, one cache # not a comment\n"
 	"report = LP #1010077\n"
 	"   # an indented comment\n"
-	"strategies = py27-import, py33-atomic ,loop-atomic\n"
-	"strategies = native\n"
+	"strategies = py27-import, py33-atomic ,loop-atomic, native\n"
 	"expect-safe = loop-atomic\n"
 	"modules = small, large\n"
 	"versions = 3\n"
@@ -81,14 +84,19 @@ static void parse_all_keys(void **state)
 	assert_string_equal(sc.strategies[1], "py33-atomic");
 	assert_string_equal(sc.strategies[2], "loop-atomic");
 	assert_string_equal(sc.strategies[3], "native");
+	assert_int_equal(sc.strategies_line, 7);
 	assert_int_equal(sc.nexpect_safe, 1);
+	assert_int_equal(sc.expect_safe_line, 8);
 	assert_string_equal(sc.expect_safe[0], "loop-atomic");
 	assert_int_equal(sc.nmodules, 2);
 	assert_string_equal(sc.modules[0], "small");
 	assert_string_equal(sc.modules[1], "large");
+	assert_int_equal(sc.modules_line, 9);
 	assert_int_equal(sc.nfaults, 2);
 	assert_string_equal(sc.faults[0], "pycstorm/write/short:p=0.1");
 	assert_string_equal(sc.faults[1], "pycstorm/rename/eacces");
+	assert_int_equal(sc.fault_lines[0], 20);
+	assert_int_equal(sc.fault_lines[1], 21);
 	assert_int_equal(sc.versions, 3);
 	assert_int_equal(sc.jobs, 16);
 	assert_true(sc.compile_share == 0.25);
@@ -138,13 +146,13 @@ static void parse_variants(void **state)
 	struct scenario sc;
 
 	(void)state;
-	assert_int_equal(parse("name=x\r\nmodules=a,,b,\npyc = unchecked-hash\n"
+	assert_int_equal(parse("name=x\nmodules=a,b_2\t\npyc = unchecked-hash\n"
 			       "import-writes = true\ntmp-id = per-worker\n"
 			       "duration = 2m\njobs = 256\nversions = 1\n", &sc), 0);
 	assert_string_equal(sc.name, "x");
 	assert_int_equal(sc.nmodules, 2);
 	assert_string_equal(sc.modules[0], "a");
-	assert_string_equal(sc.modules[1], "b");
+	assert_string_equal(sc.modules[1], "b_2");
 	assert_int_equal(sc.pyc_mode, PYC_UNCHECKED_HASH);
 	assert_int_equal(sc.import_writes, 1);
 	assert_int_equal(sc.shared_tmp_id, 0);
@@ -152,11 +160,77 @@ static void parse_variants(void **state)
 	assert_int_equal(sc.jobs, 256);
 	assert_int_equal(sc.versions, 1);
 	scenario_free(&sc);
+}
 
-	/* The last "name" wins and the first is not leaked. */
-	assert_int_equal(parse("name = a\nname = b\nmodules = m", &sc), 0);
-	assert_string_equal(sc.name, "b");
-	scenario_free(&sc);
+/* Each key once, but fault: the second is an error naming both lines, and
+ * the first value is not leaked. */
+static void error_duplicate_key(void **state)
+{
+	struct scenario sc;
+
+	(void)state;
+	assert_failed(parse("name = a\nmodules = m\n# c\nname = b\n", &sc), &sc);
+	assert_string_equal(err, "t.scn:4: 'name' is given twice, on lines 1 and 4");
+	assert_failed(parse("name = a\nstrategies = py33-atomic\nmodules = m\n"
+			    "strategies = native\n", &sc), &sc);
+	assert_string_equal(err, "t.scn:4: 'strategies' is given twice, on lines 2 and 4");
+	/* An empty second one is still a second one. */
+	assert_failed(parse("name = a\nmodules = m\nmodules =\n", &sc), &sc);
+	assert_string_equal(err, "t.scn:3: 'modules' is given twice, on lines 2 and 3");
+}
+
+/* CRLF line ends are refused at the first one, before any key is read. */
+static void error_crlf(void **state)
+{
+	struct scenario sc;
+
+	(void)state;
+	assert_failed(parse("name = x\r\nmodules = m\r\n", &sc), &sc);
+	assert_string_equal(err, "t.scn:1: a carriage return (CRLF line ends): save the file "
+				 "with LF line ends");
+	assert_failed(parse("name = x\nmodules = m\n# c\r\njobs = 0\n", &sc), &sc);
+	assert_string_equal(err, "t.scn:3: a carriage return (CRLF line ends): save the file "
+				 "with LF line ends");
+	/* The first of a NUL and a CR is the one named. */
+	assert_int_equal(scenario_parse("t.scn", "a\nb\0\r\n", 6, &sc, err, sizeof(err)), -1);
+	assert_string_equal(err, "t.scn:2: not a text file (NUL byte)");
+}
+
+/* A list names each item once, none of them empty. */
+static void error_list_items(void **state)
+{
+	struct scenario sc;
+
+	(void)state;
+	assert_failed(parse("name = x\nmodules = a,,b\n", &sc), &sc);
+	assert_string_equal(err, "t.scn:2: 'a,,b' has an empty item");
+	assert_failed(parse("name = x\nmodules = a, b,\n", &sc), &sc);
+	assert_string_equal(err, "t.scn:2: 'a, b,' has an empty item");
+	assert_failed(parse("name = x\nmodules = m\nstrategies = native, py33-atomic, native\n",
+			    &sc), &sc);
+	assert_string_equal(err, "t.scn:3: 'native' is listed twice");
+	assert_failed(parse("name = x\nmodules = m\nreproduced = eof, eof\n", &sc), &sc);
+	assert_string_equal(err, "t.scn:3: 'eof' is listed twice");
+	assert_failed(parse("name = x\nmodules = m\ncache = ,pyc\n", &sc), &sc);
+	assert_string_equal(err, "t.scn:3: ',pyc' has an empty item");
+}
+
+/* A module name becomes a path and an import: an identifier only. */
+static void error_module_name(void **state)
+{
+	static const char *const bad[] = { "../x", "a/b", "1a", "a-b", "a.b", "a b" };
+	struct scenario sc;
+	char text[128], want[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		(void)snprintf(text, sizeof(text), "name = x\nmodules = small, %s\n", bad[i]);
+		(void)snprintf(want, sizeof(want), "t.scn:2: module '%s' is not a Python identifier",
+			       bad[i]);
+		assert_failed(parse(text, &sc), &sc);
+		assert_string_equal(err, want);
+	}
 }
 
 static void error_unknown_key(void **state)
@@ -337,6 +411,12 @@ static void load_from_file(void **state)
 	(void)snprintf(path, sizeof(path), "%s/missing.scn", dir);
 	assert_int_equal(scenario_load(path, &sc, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "No such file or directory"));
+
+	/* A FIFO is refused without waiting for a writer. */
+	(void)snprintf(path, sizeof(path), "%s/fifo.scn", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(scenario_load(path, &sc, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "': not a regular file"));
 	assert_int_equal(remove_tree(dir), 0);
 }
 
@@ -360,6 +440,10 @@ int main(void)
 		cmocka_unit_test(missing_name_counts_real_lines),
 		cmocka_unit_test(error_too_many_items),
 		cmocka_unit_test(error_small_buffer),
+		cmocka_unit_test(error_duplicate_key),
+		cmocka_unit_test(error_crlf),
+		cmocka_unit_test(error_list_items),
+		cmocka_unit_test(error_module_name),
 		cmocka_unit_test(load_from_file),
 	};
 

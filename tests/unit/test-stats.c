@@ -2,7 +2,8 @@
  * Unit tests for results/stats.c: the Wilson score interval (known values
  * and the edge cases n == 0, k == 0, k == n), Newcombe's hybrid score
  * interval against the worked example of Newcombe (1998), and the
- * log-linear histogram: bucket bounds, quantile accuracy and exact merging.
+ * log-linear histogram: bucket bounds, quantile accuracy, exact merging,
+ * and a checked merge that refuses to wrap past 2^64-1.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -243,6 +244,40 @@ static void hist_merge_exact(void **state)
 	assert_true(memcmp(&empty, &all, sizeof(all)) == 0);
 }
 
+/* A merge that would wrap names the field and leaves dst as it was. */
+static void hist_merge_checked_refuses_wrap(void **state)
+{
+	struct hist dst, src, before;
+
+	(void)state;
+	hist_init(&dst);
+	hist_init(&src);
+	hist_add_n(&dst, 1000, UINT64_MAX - 5);
+	hist_add_n(&src, 1000, 5);
+	assert_null(hist_merge_checked(&dst, &src));   /* exactly 2^64-1: fits */
+	assert_int_equal(dst.count, UINT64_MAX);
+	before = dst;
+	hist_init(&src);
+	hist_add(&src, 7);
+	assert_string_equal(hist_merge_checked(&dst, &src), "count");
+	assert_true(memcmp(&dst, &before, sizeof(dst)) == 0);
+
+	hist_init(&dst);
+	hist_init(&src);
+	hist_add(&dst, UINT64_MAX - 1);
+	hist_add(&src, 2);
+	assert_string_equal(hist_merge_checked(&dst, &src), "sum");
+	assert_int_equal(dst.count, 1);
+
+	/* A bucket can wrap on its own in a hand-made histogram. */
+	hist_init(&dst);
+	hist_init(&src);
+	dst.buckets[3] = UINT64_MAX;
+	src.buckets[3] = 1;
+	assert_string_equal(hist_merge_checked(&dst, &src), "buckets");
+	assert_int_equal(dst.buckets[3], UINT64_MAX);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -257,6 +292,7 @@ int main(void)
 		cmocka_unit_test(hist_buckets_contiguous),
 		cmocka_unit_test(hist_quantiles_accurate),
 		cmocka_unit_test(hist_merge_exact),
+		cmocka_unit_test(hist_merge_checked_refuses_wrap),
 	};
 
 	return cmocka_run_group_tests_name("stats", tests, NULL, NULL);
