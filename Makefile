@@ -68,6 +68,7 @@ COMMON_SRC = runners/common.c runners/outcome.c runners/pyc.c \
 INJECT_COMMON = inject/fault.c $(wildcard inject/fault-*.c) inject/lockstate.c inject/rollback.c \
 	inject/scope.c
 CLI_SRC = $(wildcard runners/cmd-*.c) $(wildcard runners/exec-*.c) runners/pycstorm.c runners/orchestrator.c runners/rundir.c \
+	runners/proc.c \
 	runners/scenario.c runners/fsinfo.c $(filter-out results/stats.c,$(wildcard results/*.c)) \
 	$(INJECT_COMMON) inject/holder.c
 # The preload library: position-independent, with the fault hooks compiled in.
@@ -156,7 +157,7 @@ comma := ,
 UNIT_SRC = $(wildcard tests/unit/test-*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_LINK = $(COMMON_OBJ) $(BUILD)/runners/scenario.o $(BUILD)/runners/fsinfo.o \
-	$(BUILD)/inject/scope.o $(filter $(BUILD)/results/%,$(CLI_OBJ))
+	$(BUILD)/inject/scope.o $(BUILD)/runners/proc.o $(filter $(BUILD)/results/%,$(CLI_OBJ))
 
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_LINK)
 	$(call say,LINK,$@)
@@ -202,15 +203,24 @@ fuzz-check fuzz: $(FUZZ_BIN)
 		else echo "fuzz $$t: FAILED, see build/fuzz/$$t.log" >&2; tail -20 build/fuzz/$$t.log >&2; failed=1; fi; \
 	done; [ $$failed -eq 0 ]
 
+# Test fixtures preloaded into pycstorm itself (tests/shim/*.c): built for
+# the integration tests, never installed.
+SHIM_SO = $(patsubst tests/shim/%.c,$(BUILD)/shim/%.so,$(wildcard tests/shim/*.c))
+$(BUILD)/shim/%.so: tests/shim/%.c
+	$(call say,LINK,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -shared $(ALL_LDFLAGS) -o $@ $< -ldl
+
 # The tests find the programs and the Python they were built against here.
 export PYCSTORM_BIN = $(abspath $(BIN))
+export PYCSTORM_SHIMS = $(abspath $(BUILD)/shim)
 export PYCSTORM_PYTHON = $(PY_EXE)
 export PYCSTORM_SANITIZE = $(SANITIZE)
 PROVE ?= prove
 PROVE_FLAGS ?=
 # T=tests/t/t0008-robust.t runs only the files named.
 T ?= tests/t/*.t
-integration-tests: all
+integration-tests: all $(SHIM_SO)
 	$(Q)$(PROVE) $(PROVE_FLAGS) $(T)
 
 run: deps all
@@ -226,11 +236,12 @@ check: deps all
 # ceiling program, injection overhead, time to reproduce, memory, written to
 # results/bench/<id>/. A measurement, not a test: check never runs it.
 BENCH_PYTHON ?= /usr/bin/python3
-$(BUILD)/bench/pycstorm-ceiling: tests/bench/ceiling.c $(BUILD)/python-config.stamp
+$(BUILD)/bench/pycstorm-ceiling: tests/bench/ceiling.c $(BUILD)/runners/proc.o $(BUILD)/runners/common.o \
+		$(BUILD)/python-config.stamp
 	$(call say,LINK,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(PY_INCLUDES) -DPYTHON_EXE='"$(PY_EXE)"' $(ALL_LDFLAGS) \
-		-o $@ $< $(PY_LIBS) $(if $(PY_LIBDIR),-Wl$(comma)-rpath$(comma)$(PY_LIBDIR))
+		-o $@ $< $(BUILD)/runners/proc.o $(BUILD)/runners/common.o $(PY_LIBS) $(if $(PY_LIBDIR),-Wl$(comma)-rpath$(comma)$(PY_LIBDIR))
 
 bench: all $(BUILD)/bench/pycstorm-ceiling
 	$(Q)$(BENCH_PYTHON) tests/bench/bench.py --bin $(BIN) \

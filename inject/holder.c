@@ -1,19 +1,20 @@
 /*
- * The lock holder; see holder.h. It lives in a child forked by the
- * orchestrator (which never hosts an interpreter, so forking is safe) and
- * touches nothing but the one cache folder it was given.
+ * The lock holder; see holder.h. It lives in a child the orchestrator
+ * forks with proc_fork (the orchestrator never hosts an interpreter, so
+ * forking is safe), dies with it, and touches nothing but the one cache
+ * folder it was given.
  */
 #include "holder.h"
 
 #include "common.h"
 #include "lockstate.h"
+#include "proc.h"
 
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -96,9 +97,12 @@ void holder_run(const struct holder_plan *plan)
 	struct sigaction sa = { .sa_handler = on_term };
 	struct rng rng;
 
-	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* proc_fork left SIGTERM blocked: one sent before this handler was in
+	 * place waits for it instead of being lost. */
+	(void)sigemptyset(&sa.sa_mask);
 	(void)sigaction(SIGTERM, &sa, NULL);
 	(void)signal(SIGINT, SIG_IGN);
+	proc_unblock();
 	rng_init(&rng, plan->seed);
 	/* Never hold forever: a gap of 0 still yields between holds. */
 	while (!holder_stop)

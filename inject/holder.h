@@ -17,7 +17,8 @@ struct holder_plan {
 	uint64_t gap_lo_ns, gap_hi_ns;
 };
 
-/* Runs until SIGTERM (or the parent's death); never returns. */
+/* In a child of proc_fork: runs until SIGTERM (or the parent's death);
+ * never returns. */
 void holder_run(const struct holder_plan *plan) __attribute__((noreturn));
 
 #endif

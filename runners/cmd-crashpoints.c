@@ -20,6 +20,7 @@
 #include "cli.h"
 
 #include "common.h"
+#include "proc.h"
 #include "fault.h"
 #include "rollback.h"
 #include "strategy.h"
@@ -94,11 +95,12 @@ static int run_worker(struct cp *c, unsigned worker_index, int trace)
 		if (getenv(passed[i]))
 			env[n++] = xasprintf("%s=%s", passed[i], getenv(passed[i]));
 	env[n] = NULL;
-	pid = fork();
+	pid = proc_fork();
 	if (pid == 0) {
 		devnull = open("/dev/null", O_WRONLY);
 		(void)dup2(devnull, 3);     /* the worker's records are not needed here */
 		(void)dup2(devnull, 1);
+		proc_unblock();
 		execve(argv[0], argv, env);
 		_exit(127);
 	}
@@ -318,12 +320,13 @@ static char *judge(struct cp *c, const char *path)
 
 	if (access(path, F_OK) != 0)
 		return xstrdup("missing");
-	pid = fork();
+	pid = proc_fork();
 	if (pid == 0) {
 		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		(void)dup2(fd, 1);
 		fd = open("/dev/null", O_WRONLY);
 		(void)dup2(fd, 2);
+		proc_unblock();
 		execl(c->worker, c->worker, "--classify", path, (char *)NULL);
 		_exit(127);
 	}

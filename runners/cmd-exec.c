@@ -23,6 +23,7 @@
 #include "exec-run.h"
 #include "format.h"
 #include "fsinfo.h"
+#include "proc.h"
 #include "scope.h"
 
 #include <errno.h>
@@ -66,7 +67,8 @@ static const char exec_usage[] =
 	"                         files in any __pycache__, .mypy_cache, .pytest_cache\n"
 	"                         folder or named dropin.cache below the current folder\n"
 	"      --seed N           seed every fault decision (default: random, printed)\n"
-	"  -j, --jobs N           run N copies of CMD at once (default: 1)\n"
+	"  -j, --jobs N           run N copies of CMD at once (default: 1); with the\n"
+	"                         lock holders, at most 16 per CPU (at least 64)\n"
 	"      --until-failure    stress: run rounds of N copies until one fails\n"
 	"      --runs K           stress: run at most K rounds, stop at a failure\n"
 	"      --timeout TIME     kill a copy still running after TIME (stress: 10m)\n"
@@ -195,6 +197,18 @@ static void resolve_faults(struct exec_run *x)
 		die(EXIT_USAGE, "exec: %s", err);
 	x->nfaults = x->o->nfaults;
 	x->fault_env = joined;
+}
+
+/* Copies and lock holders run at once: within the caps, or bad input. */
+static void check_caps(const struct exec_run *x)
+{
+	const struct fault_spec *held = exec_armed(x, &fault_held_lock);
+	struct proc_budget b = { .per_group_what = "copies", .groups = 1,
+				 .per_group = x->o->jobs, .holders = held ? held->count : 0 };
+	char err[256];
+
+	if (proc_check_caps(&b, err, sizeof(err)) < 0)
+		die(EXIT_USAGE, "exec: %s", err);
 }
 
 /* Can a file be created in folder, or in its nearest ancestor that exists
@@ -434,6 +448,7 @@ static void prepare(const struct exec_options *o, struct exec_run *x, int argc, 
 	if (access(x->worker, X_OK) != 0)
 		die(EXIT_SKIP, "the worker '%s' is missing: run 'make' first", x->worker);
 	resolve_faults(x);
+	check_caps(x);
 	x->preload = preload_list(x);
 	x->cwd = getcwd(NULL, 0);
 	if (!x->cwd)
@@ -479,6 +494,14 @@ static void announce(const struct exec_run *x)
 
 /* ---- the two modes -------------------------------------------------------------- */
 
+static void say_start_failed(const struct exec_run *x, const struct round_facts *rd)
+{
+	char why[256];
+
+	warn("exec: cannot start '%s': %s", x->o->cmd[0],
+	     proc_start_error(-rd->start_error, why, sizeof(why)));
+}
+
 /* What a shell would say CMD exited with: the first copy that failed. */
 static int command_status(const struct exec_run *x, const struct round_facts *rd)
 {
@@ -506,9 +529,11 @@ static int single_round(struct exec_run *x)
 	exec_keep_round(x, &rd);
 	x->s.replay = replay_command(x, rd.seed);
 	exec_report_single(x, &rd);
-	rc = rd.start_error < 0 ? EXIT_SKIP : command_status(x, &rd);
+	/* Stopped by us, the copy's own status (143 for the SIGTERM we passed
+	 * on) is not CMD's answer: an interrupted exec exits 130, as run does. */
+	rc = rd.start_error < 0 ? EXIT_SKIP : interrupts ? 130 : command_status(x, &rd);
 	if (rd.start_error < 0)
-		warn("exec: cannot start '%s': %s", x->o->cmd[0], strerror(-rd.start_error));
+		say_start_failed(x, &rd);
 	exec_release_round(x, &rd);
 	return rc;
 }
@@ -538,7 +563,7 @@ static int stress_rounds(struct exec_run *x)
 	exec_report_stress(x, &rd);
 	rc = rd.start_error < 0 ? EXIT_SKIP : interrupts ? 130 : rd.failed ? EXIT_FAILED : EXIT_OK;
 	if (rd.start_error < 0)
-		warn("exec: cannot start '%s': %s", x->o->cmd[0], strerror(-rd.start_error));
+		say_start_failed(x, &rd);
 	exec_release_round(x, &rd);
 	return rc;
 }

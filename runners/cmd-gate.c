@@ -15,10 +15,12 @@
 #include "common.h"
 #include "format.h"
 #include "markup.h"
+#include "proc.h"
 #include "summary.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,13 +34,40 @@ static const char gate_usage[] =
 	"summary.json, and write DIR/gate.md and DIR/gate.xml. Exit 0 no regression,\n"
 	"1 regression, 2 bad input, 77 cannot run, 130 interrupted.\n";
 
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+	stop_signal = sig;
+}
+
+/* Wait for the run. It dies with us, so we must outlast it: a Ctrl-C
+ * reaches it from the terminal as it reaches us, and a SIGTERM sent to us
+ * is passed on (looked for every 20 ms: a blocking wait could miss one
+ * that came just before it). Either way the run writes what it counted
+ * and exits 130, which we pass on. -1 and errno when the wait fails. */
+static int wait_run(pid_t pid, int *status)
+{
+	int forwarded = 0;
+	pid_t got;
+
+	while ((got = waitpid(pid, status, WNOHANG)) == 0 || (got < 0 && errno == EINTR)) {
+		if (stop_signal == SIGTERM && !forwarded)
+			forwarded = proc_signal(pid, SIGTERM) == 0;
+		sleep_ns(20000000);
+	}
+	return got < 0 ? -1 : 0;
+}
+
 /* Run `pycstorm run` as a child; its exit status. */
 static int run_child(int argc, char **argv, const char *out)
 {
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	char **args = xcalloc((size_t)argc + 6, sizeof(char *));
-	int i, k = 0, status = -1;
+	struct sigaction sa = { .sa_handler = on_stop }, old_int, old_term;
+	int i, k = 0, status = -1, rc;
+	char why[256];
 	pid_t pid;
 
 	self[n > 0 ? n : 0] = '\0';
@@ -50,13 +79,24 @@ static int run_child(int argc, char **argv, const char *out)
 	args[k++] = (char *)out;
 	args[k++] = "-q";
 	args[k] = NULL;
-	pid = fork();
+	/* Caught from before the fork, so no signal finds us unprepared. */
+	(void)sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGINT, &sa, &old_int);
+	(void)sigaction(SIGTERM, &sa, &old_term);
+	pid = proc_fork();
 	if (pid == 0) {
+		proc_unblock();
 		execv(self, args);
 		_exit(EXIT_INTERNAL);
 	}
-	if (pid < 0 || waitpid(pid, &status, 0) < 0)
-		die(EXIT_INTERNAL, "gate: cannot run: %s", strerror(errno));
+	if (pid < 0)
+		die(EXIT_SKIP, "gate: cannot start the run: %s",
+		    proc_start_error(errno, why, sizeof(why)));
+	rc = wait_run(pid, &status);
+	(void)sigaction(SIGINT, &old_int, NULL);
+	(void)sigaction(SIGTERM, &old_term, NULL);
+	if (rc < 0)
+		die(EXIT_INTERNAL, "gate: cannot wait for the run: %s", strerror(errno));
 	free(args);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

@@ -11,6 +11,7 @@
 #include "cli.h"
 
 #include "common.h"
+#include "proc.h"
 #include "fault.h"
 #include "summary.h"
 
@@ -175,7 +176,7 @@ static int run_python(const char *python, const char *dir, const char *statement
 	char *path = xasprintf("%s/.pycstorm-stderr", dir);
 	size_t len;
 	int status = -1, fd;
-	pid_t pid = fork();
+	pid_t pid = proc_fork();
 
 	if (pid == 0) {
 		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -184,6 +185,7 @@ static int run_python(const char *python, const char *dir, const char *statement
 		(void)dup2(fd, 2);
 		fd = open("/dev/null", O_WRONLY);
 		(void)dup2(fd, 1);
+		proc_unblock();
 		if (env)
 			execve(python, argv, env);
 		else

@@ -11,6 +11,7 @@
 #include "format.h"
 #include "fsinfo.h"
 #include "orchestrator.h"
+#include "proc.h"
 #include "rundir.h"
 #include "scenario.h"
 #include "strategy.h"
@@ -65,7 +66,8 @@ static const char run_usage[] =
 	"  -s, --strategy A,B,...   strategies to run, each once (default: the scenario's)\n"
 	"      --strategy-file F.py a candidate fix: a file defining write(path, data),\n"
 	"                           run as one more strategy (repeatable)\n"
-	"  -j, --jobs N             workers per strategy (default: the scenario's)\n"
+	"  -j, --jobs N             workers per strategy (default: the scenario's); with\n"
+	"                           the lock holders, at most 16 per CPU (at least 64)\n"
 	"  -d, --duration TIME      run for TIME (20s, 500ms, 2m)\n"
 	"  -n, --iterations N       run N cycles per worker instead\n"
 	"      --seed N             seed every random choice (default: random, printed)\n"
@@ -568,7 +570,7 @@ static void check_python(const char *python)
 		"b._classify_pyc; b._validate_timestamp_pyc; b._compile_bytecode; "
 		"sys.version_info >= (3, 7) and print('pycstorm-driver-ready')";
 	char *const argv[] = { (char *)python, "-I", "-c", (char *)probe, NULL };
-	char answer[64] = "";
+	char answer[64] = "", why[256];
 	int status = -1, devnull, fds[2];
 	ssize_t n = 0;
 	pid_t pid;
@@ -576,23 +578,26 @@ static void check_python(const char *python)
 	if (access(python, X_OK) != 0)
 		die(EXIT_SKIP, "run: --python '%s': %s", python, strerror(errno));
 	if (pipe2(fds, O_CLOEXEC) < 0)
-		die(EXIT_SKIP, "run: cannot make a pipe: %s", strerror(errno));
-	pid = fork();
+		die(EXIT_SKIP, "run: cannot make a pipe: %s", proc_start_error(errno, why, sizeof(why)));
+	pid = proc_fork();
+	if (pid < 0)
+		die(EXIT_SKIP, "run: cannot start '%s': %s", python,
+		    proc_start_error(errno, why, sizeof(why)));
 	if (pid == 0) {
 		devnull = open("/dev/null", O_WRONLY);
 		(void)dup2(fds[1], 1);
 		if (devnull >= 0)
 			(void)dup2(devnull, 2);
+		proc_unblock();
 		execv(python, argv);
 		_exit(127);
 	}
 	(void)close(fds[1]);
-	if (pid > 0)
-		n = read(fds[0], answer, sizeof(answer) - 1);
+	n = read(fds[0], answer, sizeof(answer) - 1);
 	(void)close(fds[0]);
 	answer[n > 0 ? n : 0] = '\0';
 	/* Exiting 0 is not enough (/bin/true does): it must say it is ready. */
-	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) != 0 || strncmp(answer, "pycstorm-driver-ready", 21) != 0)
 		die(EXIT_SKIP, "run: --python '%s' is not a Python 3.7 or later that can run the "
 			       "driver (ctypes, importlib)", python);
@@ -665,6 +670,22 @@ static void free_strategy_files(struct run_plan *plan)
 	}
 }
 
+/* Workers and lock holders run at once: within the caps, or bad input
+ * (whether -j, a fault or the scenario asked for them). */
+static void check_caps(const struct run_plan *plan)
+{
+	struct proc_budget b = { .per_group_what = "workers per strategy",
+				 .groups = (unsigned)plan->nstrategies, .per_group = plan->jobs };
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < plan->nfaults; i++)
+		if (plan->faults[i].info == &fault_held_lock)
+			b.holders = plan->faults[i].count;
+	if (proc_check_caps(&b, err, sizeof(err)) < 0)
+		die(EXIT_USAGE, "run: %s", err);
+}
+
 static void build_plan(const struct run_options *o, const struct scenario *sc,
 		       struct run_plan *plan)
 {
@@ -682,6 +703,7 @@ static void build_plan(const struct run_options *o, const struct scenario *sc,
 	plan->cycle_timeout_ns = o->cycle_timeout_ns;
 	plan->worker_program = cli_worker_program();
 	resolve_faults(o, sc, plan);
+	check_caps(plan);
 	plan->preload = o->preload;
 	plan->until_reproduced = o->until_reproduced;
 	if (o->python) {

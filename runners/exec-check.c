@@ -6,6 +6,7 @@
 #include "exec-check.h"
 
 #include "common.h"
+#include "proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -62,7 +63,7 @@ static int run_classifier(const char *worker, const char *const *paths, size_t n
 	memcpy(argv + 2, paths, n * sizeof(char *));
 	*text = NULL;
 	if (pipe2(fds, O_CLOEXEC) == 0) {
-		pid = fork();
+		pid = proc_fork();
 		if (pid == 0) {
 			/* A file gone or refused by the time we look is in the
 			 * report as unreadable; its line for a person is noise here. */
@@ -70,6 +71,7 @@ static int run_classifier(const char *worker, const char *const *paths, size_t n
 			(void)dup2(fds[1], 1);
 			if (null >= 0)
 				(void)dup2(null, 2);
+			proc_unblock();
 			execv(worker, (char *const *)argv);
 			_exit(EXIT_SKIP);
 		}

@@ -10,6 +10,7 @@
 
 #include "common.h"
 #include "holder.h"
+#include "proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +31,7 @@
 #define LISTEN_AFTER_EXIT_NS 300000000ull
 /* How often the lock holders move to the cache folders that exist now. */
 #define HOLDER_ROTATION_NS 500000000ull
-#define MAX_HOLDERS 64
+#define MAX_HOLDERS PROC_HOLDERS_MAX
 
 struct holders {
 	pid_t pids[MAX_HOLDERS];     /* the current holder of each slot, or 0 */
@@ -146,6 +147,7 @@ static void become_command(const struct exec_round_plan *plan, char **env, int r
 	(void)signal(SIGINT, SIG_DFL);
 	(void)signal(SIGTERM, SIG_DFL);
 	(void)signal(SIGPIPE, SIG_DFL);
+	proc_unblock();
 	execvpe(plan->argv[0], plan->argv, env);
 	(void)fprintf(stderr, "pycstorm: exec: cannot run '%s': %s\n", plan->argv[0],
 		      strerror(errno));
@@ -166,7 +168,7 @@ static int spawn_copy(const struct exec_round_plan *plan, struct exec_copy *copy
 	}
 	env = copy_env(plan, copy, fds[1], &base);
 	copy->start_ns = now_ns();
-	copy->pid = rc == 0 ? fork() : -1;
+	copy->pid = rc == 0 ? proc_fork() : -1;
 	if (copy->pid == 0)
 		become_command(plan, env, fds[1], out, err);
 	if (rc == 0 && copy->pid < 0)
@@ -246,11 +248,12 @@ static void retire_holder(struct holders *hs, unsigned slot)
 {
 	if (hs->pids[slot] <= 0)
 		return;   /* an empty slot */
-	(void)kill(hs->pids[slot], SIGTERM);
-	if (hs->nretired < sizeof(hs->retired) / sizeof(hs->retired[0]))
+	if (hs->nretired < sizeof(hs->retired) / sizeof(hs->retired[0])) {
+		(void)proc_signal(hs->pids[slot], SIGTERM);
 		hs->retired[hs->nretired++] = hs->pids[slot];
-	else
-		(void)waitpid(hs->pids[slot], NULL, 0);
+	} else {
+		proc_stop(&hs->pids[slot], 1);
+	}
 	hs->pids[slot] = 0;
 	free(hs->dirs[slot]);
 	hs->dirs[slot] = NULL;
@@ -266,7 +269,7 @@ static void start_holder(const struct exec_round_plan *plan, struct holders *hs,
 		.hold_lo_ns = spec->hold_lo_ns, .hold_hi_ns = spec->hold_hi_ns,
 		.gap_lo_ns = spec->lo_ns, .gap_hi_ns = spec->hi_ns,
 	};
-	pid_t pid = fork();
+	pid_t pid = proc_fork();
 
 	if (pid == 0)
 		holder_run(&hp);
@@ -304,23 +307,25 @@ static void rotate_holders(const struct exec_round_plan *plan, struct holders *h
 	exec_snapshot_free(&snap);
 }
 
-static void reap_retired(struct holders *hs, int wait)
+static void reap_retired(struct holders *hs)
 {
 	size_t i, kept = 0;
 
 	for (i = 0; i < hs->nretired; i++)
-		if (waitpid(hs->retired[i], NULL, wait ? 0 : WNOHANG) == 0)
+		if (waitpid(hs->retired[i], NULL, WNOHANG) == 0)
 			hs->retired[kept++] = hs->retired[i];
 	hs->nretired = kept;
 }
 
+/* The holding ones and the retired ones alike: stopped, within a bound. */
 static void stop_holders(struct holders *hs)
 {
 	unsigned slot;
 
 	for (slot = 0; slot < hs->n; slot++)
 		retire_holder(hs, slot);
-	reap_retired(hs, 1);
+	proc_stop(hs->retired, hs->nretired);
+	hs->nretired = 0;
 }
 
 /* ---- the round -------------------------------------------------------------- */
@@ -328,7 +333,8 @@ static void stop_holders(struct holders *hs)
 static void signal_copy(const struct exec_round_plan *plan, const struct exec_copy *copy, int sig)
 {
 	if (copy->pid > 0 && !copy->exited)
-		(void)kill(plan->output_dir ? -copy->pid : copy->pid, sig);
+		(void)(plan->output_dir ? proc_signal_group(copy->pid, sig)
+					: proc_signal(copy->pid, sig));
 }
 
 static void reap_copies(struct exec_copy *copies, unsigned n)
@@ -366,6 +372,18 @@ static void police(const struct exec_round_plan *plan, struct exec_copy *copies,
 	*forwarded = stop_level;
 }
 
+/* How hard to stop the copies: 0 not at all, 1 SIGTERM, 2 SIGKILL. Asked
+ * once (a Ctrl-C, SIGTERM, a copy that could not start), copies get
+ * PROC_STOP_GRACE_NS to go before they are killed; asked twice, at once. */
+static int stop_level(int asked, uint64_t *since_ns)
+{
+	if (asked && !*since_ns)
+		*since_ns = now_ns();
+	if (asked == 1 && now_ns() - *since_ns > PROC_STOP_GRACE_NS)
+		return 2;
+	return asked;
+}
+
 /* Wait for records, then tend to the copies; 1 while any is still going. */
 static int step(const struct exec_round_plan *plan, struct exec_copy *copies,
 		struct pollfd *pfd, unsigned *map)
@@ -401,7 +419,8 @@ int exec_round(const struct exec_round_plan *plan, struct exec_copy *copies,
 	struct holders hs = { .n = plan->held_lock ? plan->held_lock->count : 0 };
 	struct pollfd *pfd = xcalloc(plan->copies, sizeof(*pfd));
 	unsigned *map = xcalloc(plan->copies, sizeof(*map)), k;
-	int rc = 0, forwarded = *interrupts, aborted;
+	int rc = 0, forwarded = *interrupts, aborted, level;
+	uint64_t stop_since_ns = 0;
 
 	if (hs.n > MAX_HOLDERS)
 		hs.n = MAX_HOLDERS;
@@ -411,16 +430,18 @@ int exec_round(const struct exec_round_plan *plan, struct exec_copy *copies,
 		copies[k].seed = exec_copy_seed(plan->seed, k);
 		copies[k].fd = -1;
 	}
-	for (k = 0; k < plan->copies && rc == 0; k++)
+	for (k = 0; k < plan->copies && rc == 0 && !*interrupts; k++)
 		rc = spawn_copy(plan, &copies[k]);
 	for (; k < plan->copies; k++)
 		copies[k].exited = 1;   /* never started */
 	/* A round that lacks a copy means nothing: stop the others. */
 	aborted = rc < 0;
 	do {
-		rotate_holders(plan, &hs);
-		reap_retired(&hs, 0);
-		police(plan, copies, *interrupts + aborted, &forwarded);
+		level = stop_level(*interrupts + aborted, &stop_since_ns);
+		if (!level)
+			rotate_holders(plan, &hs);
+		reap_retired(&hs);
+		police(plan, copies, level, &forwarded);
 	} while (step(plan, copies, pfd, map));
 	stop_holders(&hs);
 	free(pfd);

@@ -13,6 +13,7 @@
 #include "holder.h"
 #include "rollback.h"
 #include "outcome.h"
+#include "proc.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -323,7 +324,7 @@ static int drain(struct run *r, struct slot *sl)
 			off = sl->have;
 			if (!sl->garbled) {
 				sl->garbled = 1;
-				(void)kill(sl->pid, SIGKILL);
+				(void)proc_signal(sl->pid, SIGKILL);
 			}
 			break;
 		}
@@ -459,6 +460,31 @@ static uint64_t name_hash(const char *s)
 	return h;
 }
 
+/* In the child: fd 3 is the pipe; everything else closes on exec. Ctrl-C
+ * is the orchestrator's to handle. A worker that cannot be run says why
+ * over the pipe, and the run stops with that line. */
+static void become_worker(char **argv, char **env, int pipe_fd)
+{
+	struct event_hdr h = { .magic = EVENT_MAGIC, .kind = EV_FATAL };
+	char record[512];
+	size_t room = sizeof(record) - sizeof(h);
+	int n;
+
+	if (dup2(pipe_fd, 3) < 0)
+		_exit(EXIT_INTERNAL);
+	(void)signal(SIGINT, SIG_IGN);
+	proc_unblock();
+	execve(argv[0], argv, env);
+	n = snprintf(record + sizeof(h), room, "cannot run '%s': %s", argv[0], strerror(errno));
+	if (n < 0)
+		n = 0;
+	h.size = (uint16_t)(sizeof(h) + ((size_t)n < room ? (size_t)n : room - 1));
+	memcpy(record, &h, sizeof(h));
+	(void)event_send(3, record, h.size);
+	_exit(EXIT_SKIP);
+}
+
+/* Start the worker of slot sl; 0 or -errno (from pipe2 or fork). */
 static int spawn(struct run *r, struct slot *sl)
 {
 	const struct run_plan *plan = r->plan;
@@ -507,22 +533,15 @@ static int spawn(struct run *r, struct slot *sl)
 		rc = -errno;
 		goto out;
 	}
-	pid = fork();
+	pid = proc_fork();
 	if (pid < 0) {
 		rc = -errno;
 		(void)close(fds[0]);
 		(void)close(fds[1]);
 		goto out;
 	}
-	if (pid == 0) {
-		/* The child: fd 3 is the pipe; everything else closes on exec. */
-		if (dup2(fds[1], 3) < 0)
-			_exit(EXIT_INTERNAL);
-		(void)signal(SIGINT, SIG_IGN);
-		(void)signal(SIGTERM, SIG_DFL);
-		execve(argv[0], argv, env);
-		_exit(EXIT_SKIP);
-	}
+	if (pid == 0)
+		become_worker(argv, env, fds[1]);
 	(void)close(fds[1]);
 	(void)fcntl(fds[0], F_SETFL, O_NONBLOCK);
 	sl->pid = pid;
@@ -537,6 +556,20 @@ out:
 	free_worker_env(env, nbase, nextra);
 	worker_free_argv(argv);
 	return rc;
+}
+
+/* Start slot sl's worker; when it cannot be, the run stops, and the
+ * line says which worker and which limit was hit. */
+static void start(struct run *r, struct slot *sl)
+{
+	char why[256];
+	int rc = spawn(r, sl);
+
+	if (rc < 0 && !r->fatal)
+		r->fatal = xasprintf("cannot start %s %zu of %zu: %s",
+				     sl->role == ROLE_RECOVER ? "reader" : "worker",
+				     (size_t)(sl - r->slots) + 1, r->nslots,
+				     proc_start_error(-rc, why, sizeof(why)));
 }
 
 static int slot_done(const struct slot *sl)
@@ -600,8 +633,7 @@ static void finish_slot(struct run *r, struct slot *sl, int stopping)
 		return;
 	}
 	sl->generation++;
-	if (spawn(r, sl) < 0 && !r->fatal)
-		r->fatal = xasprintf("cannot start a worker: %s", strerror(errno));
+	start(r, sl);
 }
 
 static void reap(struct run *r)
@@ -627,8 +659,8 @@ static void signal_all(struct run *r, int sig)
 	size_t i;
 
 	for (i = 0; i < r->nslots; i++)
-		if (!r->slots[i].exited && r->slots[i].pid > 0)
-			(void)kill(r->slots[i].pid, sig);
+		if (!r->slots[i].exited)
+			(void)proc_signal(r->slots[i].pid, sig);
 }
 
 static void kill_hung(struct run *r)
@@ -638,10 +670,10 @@ static void kill_hung(struct run *r)
 
 	for (i = 0; i < r->nslots; i++) {
 		struct slot *sl = &r->slots[i];
-		if (!sl->exited && !sl->killed_as_hung &&
+		if (!sl->exited && sl->pid > 0 && !sl->killed_as_hung &&
 		    now - sl->last_heard_ns > r->plan->cycle_timeout_ns) {
 			sl->killed_as_hung = 1;
-			(void)kill(sl->pid, SIGKILL);
+			(void)proc_signal(sl->pid, SIGKILL);
 		}
 	}
 }
@@ -883,59 +915,58 @@ static void make_slots(struct run *r)
 			sl->role = w < plan->compile_jobs ? ROLE_COMPILE : ROLE_IMPORT;
 			sl->usual_role = sl->role;
 			sl->fd = -1;
+			sl->exited = 1;   /* until it is started */
 		}
 	}
 }
 
-/* Lock holders for held-lock: `holders` per strategy, each on its folder. */
-static int start_holders(struct run *r)
+/* Lock holders for held-lock: `holders` per strategy, each on its folder.
+ * When one cannot be started the run stops; Ctrl-C or SIGTERM stops the
+ * starting, and the run then winds down as usual. */
+static void start_holders(struct run *r)
 {
 	const struct run_plan *plan = r->plan;
 	const struct fault_spec *spec = NULL;
 	struct holder_plan hp;
-	size_t i, j;
+	size_t i, j, total;
 	unsigned h;
 	pid_t pid;
-	char *dir, *state;
+	char *dir, *state, why[256];
 
 	for (j = 0; j < plan->nfaults; j++)
 		if (plan->faults[j].info == &fault_held_lock)
 			spec = &plan->faults[j];
 	if (!spec)
-		return 0;
-	r->holders = xcalloc(plan->nstrategies * spec->count, sizeof(pid_t));
+		return;
+	total = plan->nstrategies * spec->count;
+	r->holders = xcalloc(total, sizeof(pid_t));
 	state = xasprintf("%s/.state", plan->cache_root);
-	for (i = 0; i < plan->nstrategies; i++) {
-		for (h = 0; h < spec->count; h++) {
+	for (i = 0; i < plan->nstrategies && !r->fatal && !interrupts; i++) {
+		for (h = 0; h < spec->count && !r->fatal && !interrupts; h++) {
 			dir = xasprintf("%s/%s", plan->cache_root, plan->strategies[i]->name);
 			hp = (struct holder_plan){ .dir = dir, .state_dir = state,
 				.seed = derive_seed(plan->seed, name_hash(plan->strategies[i]->name),
 						    1000 + h, 0),
 				.hold_lo_ns = spec->hold_lo_ns, .hold_hi_ns = spec->hold_hi_ns,
 				.gap_lo_ns = spec->lo_ns, .gap_hi_ns = spec->hi_ns };
-			pid = fork();
+			pid = proc_fork();
 			if (pid == 0)
 				holder_run(&hp);
+			if (pid < 0)
+				r->fatal = xasprintf("cannot start lock holder %zu of %zu: %s",
+						     r->nholders + 1, total,
+						     proc_start_error(errno, why, sizeof(why)));
+			else
+				r->holders[r->nholders++] = pid;
 			free(dir);
-			if (pid < 0) {
-				free(state);
-				return -errno;
-			}
-			r->holders[r->nholders++] = pid;
 		}
 	}
 	free(state);
-	return 0;
 }
 
 static void stop_holders(struct run *r)
 {
-	size_t i;
-
-	for (i = 0; i < r->nholders; i++)
-		(void)kill(r->holders[i], SIGTERM);
-	for (i = 0; i < r->nholders; i++)
-		(void)waitpid(r->holders[i], NULL, 0);
+	proc_stop(r->holders, r->nholders);
 	free(r->holders);
 	r->holders = NULL;
 	r->nholders = 0;
@@ -970,14 +1001,13 @@ static void writers_round(struct run *r, struct pollfd *pfd, size_t *map, uint64
 	uint64_t until = now_ns() + r->plan->cycle_timeout_ns;
 	size_t i;
 
-	for (i = 0; i < r->nslots && !r->fatal; i++) {
+	for (i = 0; i < r->nslots && !r->fatal && !interrupts; i++) {
 		r->slots[i].role = r->slots[i].usual_role;
 		r->slots[i].plain = 0;
 		/* a new life each round: a new seed, so new temporary names */
 		if (r->slots[i].workers_run++)
 			r->slots[i].generation++;
-		if (spawn(r, &r->slots[i]) < 0)
-			r->fatal = xasprintf("cannot start a worker: %s", strerror(errno));
+		start(r, &r->slots[i]);
 	}
 	while (!all_ready(r) && now_ns() < until && !interrupts && !r->fatal)
 		step(r, pfd, map, 0);
@@ -1028,13 +1058,12 @@ static void recover_round(struct run *r, struct pollfd *pfd, size_t *map)
 {
 	size_t i;
 
-	for (i = 0; i < r->plan->nstrategies && !r->fatal; i++) {
+	for (i = 0; i < r->plan->nstrategies && !r->fatal && !interrupts; i++) {
 		struct slot *sl = &r->slots[i * r->plan->jobs];
 		sl->role = ROLE_RECOVER;
 		sl->plain = 1;
 		sl->generation++;
-		if (spawn(r, sl) < 0)
-			r->fatal = xasprintf("cannot start a reader: %s", strerror(errno));
+		start(r, sl);
 	}
 	while (!all_done(r) && !interrupts && !r->fatal)
 		step(r, pfd, map, 0);
@@ -1099,8 +1128,7 @@ enum run_status orchestrate(const struct run_plan *plan, struct summary *s,
 	r.env = worker_environment();
 	interrupts = 0;
 	install_handlers(&old_int, &old_term);
-	if (start_holders(&r) < 0)
-		r.fatal = xasprintf("cannot start the lock holders: %s", strerror(errno));
+	start_holders(&r);
 	r.start_ns = now_ns();
 	r.deadline_ns = plan->duration_ns ? r.start_ns + plan->duration_ns : 0;
 	r.run_deadline_ns = r.deadline_ns;
@@ -1110,9 +1138,9 @@ enum run_status orchestrate(const struct run_plan *plan, struct summary *s,
 	if (r.power) {
 		power_rounds(&r, pfd, map);
 	} else {
-		for (i = 0; i < r.nslots && !r.fatal; i++)
-			if (spawn(&r, &r.slots[i]) < 0)
-				r.fatal = xasprintf("cannot start a worker: %s", strerror(errno));
+		/* Ctrl-C or SIGTERM while starting: what started is stopped below. */
+		for (i = 0; i < r.nslots && !r.fatal && !interrupts; i++)
+			start(&r, &r.slots[i]);
 	}
 	while (!r.power && !all_done(&r) && !interrupts && !r.fatal &&
 	       !(plan->until_reproduced && r.reproduced)) {

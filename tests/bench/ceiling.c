@@ -40,6 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc.h"
+
 #ifndef PYTHON_EXE
 #define PYTHON_EXE "python3"
 #endif
@@ -420,8 +422,9 @@ int main(int argc, char **argv)
 	t0 = now_ns();
 	deadline = t0 + (uint64_t)(o.duration_s * 1e9);
 	for (w = 0; w < o.jobs; w++) {
-		pid_t pid = fork();
+		pid_t pid = proc_fork();   /* dies with us, as the harness's workers do */
 		if (pid == 0) {
+			proc_unblock();
 			(void)close(fds[0]);
 			run_child(&o, w, w < compile_jobs, t0, deadline, fds[1]);
 		}
