@@ -67,6 +67,7 @@ COMMON_SRC = runners/common.c runners/outcome.c runners/pyc.c \
 	runners/worker-args.c results/stats.c
 INJECT_COMMON = inject/fault.c $(wildcard inject/fault-*.c) inject/lockstate.c inject/rollback.c
 CLI_SRC = $(wildcard runners/cmd-*.c) $(wildcard runners/exec-*.c) runners/pycstorm.c runners/orchestrator.c runners/rundir.c \
+	runners/owned.c \
 	runners/scenario.c runners/fsinfo.c $(filter-out results/stats.c,$(wildcard results/*.c)) \
 	$(INJECT_COMMON) inject/holder.c
 # The preload library: position-independent, with the fault hooks compiled in.
@@ -154,7 +155,7 @@ comma := ,
 # tests/t, run by prove, using the binaries in $(BIN).
 UNIT_SRC = $(wildcard tests/unit/test-*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-UNIT_LINK = $(COMMON_OBJ) $(BUILD)/runners/scenario.o $(BUILD)/runners/fsinfo.o \
+UNIT_LINK = $(COMMON_OBJ) $(BUILD)/runners/scenario.o $(BUILD)/runners/fsinfo.o $(BUILD)/runners/owned.o \
 	$(filter $(BUILD)/results/%,$(CLI_OBJ))
 
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_LINK)
