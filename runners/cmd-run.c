@@ -71,7 +71,8 @@ static const char run_usage[] =
 	"      --seed N             seed every random choice (default: random, printed)\n"
 	"      --cache-dir DIR      where the caches go (default: a fresh folder on\n"
 	"                           tmpfs if there is one, else under $TMPDIR)\n"
-	"  -o, --out DIR            run folder (default: results/runs/<id>)\n"
+	"  -o, --out DIR            run folder (default: results/runs/<id>); DIR and\n"
+	"                           --cache-dir DIR must be new, empty or pycstorm's\n"
 	"      --cycle-timeout TIME a worker silent this long is hung (default: 10s)\n"
 	"  -f, --fault SPEC         inject a fault (repeatable): NAME[:KEY=VALUE,...],\n"
 	"                           e.g. short-write:p=0.05 (see 'pycstorm list faults')\n"
@@ -296,25 +297,36 @@ static void check_modules(const struct scenario *sc, const char *modules_dir)
 	}
 }
 
-static char *make_cache_root(const struct run_options *o, int *fresh)
+/*
+ * The cache root, held in own: the user's --cache-dir (taken as run folders
+ * are: new, empty or ours), or a fresh folder in the default parent, which
+ * goes at the end, or, if this run is killed, at the start of a later run
+ * (unless --keep-cache). The marker lists .state and the strategy
+ * folders, so a reused --cache-dir starts cold and keeps what else is in it.
+ */
+static char *make_cache_root(const struct run_options *o, const struct run_plan *plan,
+			     struct owned *own)
 {
-	char *root;
+	const char *parent = default_cache_parent();
+	char why[256];
+	size_t i;
 	int rc;
 
-	*fresh = !o->cache_dir;
 	if (o->cache_dir) {
-		rc = mkdir_p(o->cache_dir, 0755);
+		rundir_claim("run", "--cache-dir", o->cache_dir, OWNED_CACHE,
+			     OWNED_CREATE | OWNED_CLEAR, own);
+	} else {
+		(void)owned_sweep(parent, "pycstorm-");
+		rc = owned_make_temp(own, parent, "pycstorm-", OWNED_CACHE,
+				     o->keep_cache ? 0 : OWNED_TEMPORARY);
 		if (rc < 0)
-			die(EXIT_SKIP, "cannot create cache folder '%s': %s", o->cache_dir,
-			    strerror(-rc));
-		root = realpath(o->cache_dir, NULL);
-		return root ? root : xstrdup(o->cache_dir);
+			die(EXIT_SKIP, "run: cannot create a cache folder in '%s': %s", parent,
+			    owned_problem(own, rc, why, sizeof(why)));
 	}
-	root = xasprintf("%s/pycstorm-XXXXXX", default_cache_parent());
-	if (!mkdtemp(root))
-		die(EXIT_SKIP, "cannot create a cache folder in '%s': %s", default_cache_parent(),
-		    strerror(errno));
-	return root;
+	rundir_own("run", own, ".state");
+	for (i = 0; i < plan->nstrategies; i++)
+		rundir_own("run", own, plan->strategies[i]->name);
+	return xstrdup(own->path);
 }
 
 /* The command line that runs this again with the same seed and settings. */
@@ -661,9 +673,10 @@ int cmd_run_with(int argc, char **argv, struct summary *out, char **run_dir_out)
 	struct summary s = { 0 };
 	char err[2048], message[1024], *scenario_path, *run_dir, *id = NULL, *table = NULL;
 	char *scenarios_dir, *cache_root;
+	struct owned run_own, cache_own;
 	size_t table_len = 0;
 	enum run_status status;
-	int fresh_cache, rc = EXIT_OK, wrc;
+	int rc = EXIT_OK, wrc;
 
 	parse_options(argc, argv, &o);
 	{
@@ -681,8 +694,8 @@ int cmd_run_with(int argc, char **argv, struct summary *out, char **run_dir_out)
 	scenarios_dir = cli_scenarios_dir();
 	plan.modules_dir = xasprintf("%s/modules", scenarios_dir);
 	check_modules(&sc, plan.modules_dir);
-	run_dir = rundir_create(o.out_dir, plan.seed, &id);
-	cache_root = make_cache_root(&o, &fresh_cache);
+	run_dir = rundir_create("run", o.out_dir, plan.seed, &id, &run_own);
+	cache_root = make_cache_root(&o, &plan, &cache_own);
 	plan.cache_root = cache_root;
 	plan.run_dir = run_dir;
 	fill_metadata(&s, &sc, &plan, cache_root);
@@ -726,8 +739,10 @@ int cmd_run_with(int argc, char **argv, struct summary *out, char **run_dir_out)
 	} else if (wrc < 0) {
 		rc = EXIT_SKIP;
 	}
-	if (fresh_cache && !o.keep_cache)
-		(void)remove_tree(cache_root);
+	if (!o.cache_dir && !o.keep_cache)
+		(void)owned_remove(&cache_own);
+	owned_release(&cache_own);
+	owned_release(&run_own);
 	if (out) {
 		*out = s;
 		memset(&s, 0, sizeof(s));
