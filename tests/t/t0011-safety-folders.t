@@ -3,7 +3,8 @@
 # and --cache-dir refuse a folder of the user's (not empty and unmarked,
 # through a link, the home or the root folder) and one in use by another
 # run; exec keeps out of the user's tree; a run removes the cache folders
-# that dead runs left, and only those.
+# that dead runs left, and only those; replay runs only what a replay.args
+# may say, and names the interpreter first.
 . "$(dirname "$0")/lib.sh"
 
 # listing DIR: each entry's type, path, size, mtime and link target, then
@@ -239,5 +240,64 @@ stale_caches() {
 }
 test_ok "a run removes the cache folder a killed run left; not an unmarked one, a kept one, a link or a live run's" \
 	stale_caches
+
+# --- replay ---------------------------------------------------------------------
+replay() { setsid -w timeout -s KILL 120 "$PYCSTORM" replay "$@"; }
+
+# hostile NAME LINES...: a run folder whose replay.args is a real one with
+# LINES added.
+hostile() {
+	local name=$1
+	shift
+	mkdir -p "$SCRATCH/$name"
+	{ cat "$SCRATCH/orig/replay.args" && printf '%s\n' "$@"; } >"$SCRATCH/$name/replay.args"
+}
+
+replay_folders() {
+	quick -o "$SCRATCH/orig" --seed 3
+	hostile h-out -o "$SCRATCH/victim-out"
+	one_line_exit 2 "replay: '.*/h-out/replay.args' names a folder to write in \(-o '.*/victim-out'\)" \
+		replay "$SCRATCH/h-out" -q
+	[ ! -e "$SCRATCH/victim-out" ]
+	# the command line's -o is the one used
+	replay "$SCRATCH/h-out" -q -o "$SCRATCH/chosen"
+	[ -f "$SCRATCH/chosen/summary.json" ] && [ ! -e "$SCRATCH/victim-out" ]
+	user_folder "$SCRATCH/victim-cache"
+	before=$(listing "$SCRATCH/victim-cache")
+	hostile h-cache --cache-dir "$SCRATCH/victim-cache"
+	one_line_exit 2 "replay: '.*/h-cache/replay.args' names a folder to write in \(--cache-dir" \
+		replay "$SCRATCH/h-cache" -q -o "$SCRATCH/h-cache-run"
+	[ "$(listing "$SCRATCH/victim-cache")" = "$before" ]
+}
+test_ok "replay: -o or --cache-dir in replay.args is refused unless the command line chooses" replay_folders
+
+replay_python() {
+	local rc=0
+	printf '#!/bin/sh\necho ran >>"%s"\nexit 1\n' "$SCRATCH/python-ran" >"$SCRATCH/fake-python"
+	chmod +x "$SCRATCH/fake-python"
+	hostile h-python --python "$SCRATCH/fake-python"
+	replay "$SCRATCH/h-python" -o "$SCRATCH/h-python-run" >"$SCRATCH/h-python.out" 2>/dev/null || rc=$?
+	[ "$(head -n 1 "$SCRATCH/h-python.out")" = \
+	  "pycstorm replay: the workers run $SCRATCH/fake-python (named in $SCRATCH/h-python/replay.args)" ]
+	[ "$rc" -eq 77 ]
+}
+test_ok "replay names the interpreter replay.args asks for before it runs it" replay_python
+
+bad_replay_args() {
+	mkdir "$SCRATCH/r-fifo" "$SCRATCH/r-huge"
+	mkfifo "$SCRATCH/r-fifo/replay.args"
+	one_line_exit 2 "replay: cannot read '.*/r-fifo/replay.args': not a regular file" \
+		replay "$SCRATCH/r-fifo"
+	{ cat "$SCRATCH/orig/replay.args" && head -c 100000 /dev/zero | tr '\0' x && echo; } \
+		>"$SCRATCH/r-huge/replay.args"
+	one_line_exit 2 "replay: '.*/r-huge/replay.args' is larger than 64 KiB" replay "$SCRATCH/r-huge"
+	hostile r-unknown --keep-cache
+	one_line_exit 2 "replay: '.*/r-unknown/replay.args' holds '--keep-cache', which is not an option" \
+		replay "$SCRATCH/r-unknown" -q -o "$SCRATCH/r-unknown-run"
+	hostile r-dangling --fault
+	one_line_exit 2 "replay: '.*/r-dangling/replay.args' ends in '--fault' without its value" \
+		replay "$SCRATCH/r-dangling" -q -o "$SCRATCH/r-dangling-run"
+}
+test_ok "replay: a FIFO, a huge or an unknown replay.args: exit 2, one line" bad_replay_args
 
 done_testing
