@@ -69,6 +69,7 @@ INJECT_COMMON = inject/fault.c $(wildcard inject/fault-*.c) inject/lockstate.c i
 	inject/scope.c
 CLI_SRC = $(wildcard runners/cmd-*.c) $(wildcard runners/exec-*.c) runners/pycstorm.c runners/orchestrator.c runners/rundir.c \
 	runners/proc.c \
+	runners/owned.c \
 	runners/scenario.c runners/fsinfo.c $(filter-out results/stats.c,$(wildcard results/*.c)) \
 	$(INJECT_COMMON) inject/holder.c
 # The preload library: position-independent, with the fault hooks compiled in.
@@ -156,7 +157,7 @@ comma := ,
 # tests/t, run by prove, using the binaries in $(BIN).
 UNIT_SRC = $(wildcard tests/unit/test-*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-UNIT_LINK = $(COMMON_OBJ) $(BUILD)/runners/scenario.o $(BUILD)/runners/fsinfo.o \
+UNIT_LINK = $(COMMON_OBJ) $(BUILD)/runners/scenario.o $(BUILD)/runners/fsinfo.o $(BUILD)/runners/owned.o \
 	$(BUILD)/inject/scope.o $(BUILD)/runners/proc.o $(filter $(BUILD)/results/%,$(CLI_OBJ))
 
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_LINK)

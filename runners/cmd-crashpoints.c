@@ -22,6 +22,7 @@
 #include "common.h"
 #include "proc.h"
 #include "fault.h"
+#include "owned.h"
 #include "rollback.h"
 #include "strategy.h"
 #include "worker.h"
@@ -40,6 +41,7 @@ struct cp {
 	const struct strategy_info *strategy;
 	enum crash_model model;
 	const char *module;
+	struct owned own;      /* root, marked as a cache folder, removed at the end */
 	char *root;            /* scratch root: <root>/<strategy>/ is the cache */
 	char *state;           /* journals, backups, trace data */
 	char *work;            /* where crash states are built and judged */
@@ -398,7 +400,8 @@ static int crashpoints_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cp c = { .model = MODEL_WRITEBACK, .module = "small", .sector = 512 };
-	char *scenarios, *slash, *names, *tmp = getenv("TMPDIR");
+	char *scenarios, *slash, *names, *tmp = getenv("TMPDIR"), why[256];
+	const char *parent;
 	int ch, rc;
 
 	opterr = 0;
@@ -446,9 +449,14 @@ static int crashpoints_main(int argc, char **argv)
 	slash = strrchr(c.worker, '/');
 	c.inject = xasprintf("%.*s/libpycstorm-inject.so", slash ? (int)(slash - c.worker) : 1,
 			     slash ? c.worker : ".");
-	c.root = xasprintf("%s/pycstorm-crashpoints-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(c.root))
-		die(EXIT_SKIP, "crashpoints: cannot make a scratch folder: %s", strerror(errno));
+	/* Scratch folders of crashpoints that were killed go first. */
+	parent = tmp && *tmp ? tmp : "/tmp";
+	(void)owned_sweep(parent, "pycstorm-crashpoints-");
+	rc = owned_make_temp(&c.own, parent, "pycstorm-crashpoints-", OWNED_CACHE, OWNED_TEMPORARY);
+	if (rc < 0)
+		die(EXIT_SKIP, "crashpoints: cannot make a scratch folder: %s",
+		    owned_problem(&c.own, rc, why, sizeof(why)));
+	c.root = xstrdup(c.own.path);
 	c.state = xasprintf("%s/.state", c.root);
 	c.work = xasprintf("%s/.crash", c.root);
 	rc = prepare(&c);
@@ -461,7 +469,7 @@ static int crashpoints_main(int argc, char **argv)
 		     c.strategy->name, c.trace.n, c.module, crash_model_name(c.model));
 	rc = walk(&c) ? EXIT_FAILED : EXIT_OK;
 	rollback_free(&c.trace);
-	(void)remove_tree(c.root);
+	(void)owned_remove(&c.own);
 	free(c.root);
 	free(c.state);
 	free(c.work);

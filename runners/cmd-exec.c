@@ -349,7 +349,7 @@ static char *preload_list(const struct exec_run *x)
 /* The run folder, named and created as `run` does. */
 static void make_run_dir(struct exec_run *x)
 {
-	x->run_dir = rundir_create(x->o->out_dir, x->s.seed, &x->id);
+	x->run_dir = rundir_create("exec", x->o->out_dir, x->s.seed, &x->id, &x->run_own);
 	x->run_dir_abs = realpath(x->run_dir, NULL);
 	if (!x->run_dir_abs)
 		die(EXIT_SKIP, "cannot find run folder '%s': %s", x->run_dir, strerror(errno));
@@ -457,15 +457,20 @@ static void prepare(const struct exec_options *o, struct exec_run *x, int argc, 
 	make_scope(x);
 	make_run_dir(x);
 	skip_run_folders(x);
+	/* The faults' shared state (delete-pending markers, journals) lives in
+	 * a folder of exec's own inside the run folder, never in the user's
+	 * tree; all of it is ours, and it goes at the end. */
 	x->state_dir = xasprintf("%s/.state", x->run_dir_abs);
-	rc = mkdir_p(x->state_dir, 0755);
+	rundir_claim("exec", "state folder", x->state_dir, OWNED_STATE, OWNED_CREATE | OWNED_CLEAR,
+		     &x->state_own);
+	rundir_own("exec", &x->state_own, "*");
 	/* Several copies cannot share a terminal sensibly: their output is kept. */
-	if (rc == 0 && (x->stress || o->jobs > 1)) {
+	if (x->stress || o->jobs > 1) {
 		x->output_dir = xasprintf("%s/output", x->run_dir_abs);
 		rc = mkdir_p(x->output_dir, 0755);
+		if (rc < 0)
+			die(EXIT_SKIP, "exec: cannot create '%s': %s", x->output_dir, strerror(-rc));
 	}
-	if (rc < 0)
-		die(EXIT_SKIP, "cannot create folders in '%s': %s", x->run_dir, strerror(-rc));
 	x->env = command_environment();
 	fill_metadata(x, argc, argv);
 	path = xasprintf("%s/events.jsonl", x->run_dir_abs);
@@ -591,7 +596,8 @@ static void finish(struct exec_run *x)
 	if (rc < 0)
 		warn("cannot write the results into '%s': %s", x->run_dir, strerror(-rc));
 	rundir_point_latest(x->id);
-	(void)remove_tree(x->state_dir);
+	(void)owned_remove(&x->state_own);
+	owned_release(&x->run_own);
 	(void)fclose(x->events);
 	summary_free(&x->s);
 	for (i = 0; i < x->scope.ndirs; i++)

@@ -16,6 +16,7 @@
 #include "format.h"
 #include "markup.h"
 #include "proc.h"
+#include "rundir.h"
 #include "summary.h"
 
 #include <errno.h>
@@ -142,6 +143,7 @@ static int gate_main(int argc, char **argv)
 	const char *baseline = NULL, *out = NULL;
 	char **rest = xcalloc((size_t)argc + 1, sizeof(char *)), err[1024], *path, *stamp_dir = NULL;
 	struct summary base, cand;
+	struct owned own;
 	double tolerance = 0.0;
 	int i, nrest = 0, rc, regressions;
 	FILE *md;
@@ -180,6 +182,9 @@ static int gate_main(int argc, char **argv)
 		return rc;
 	}
 	free(path);
+	/* The run has let go of its folder; hold it again while gate.md and
+	 * gate.xml go in, and only if it is still a pycstorm run folder. */
+	rundir_claim("gate", "-o", out, OWNED_RUN, 0, &own);
 	path = xasprintf("%s/summary.json", out);
 	if (summary_load(path, &cand, err, sizeof(err)) < 0)
 		die(EXIT_INTERNAL, "gate: the run's own summary: %s", err);
@@ -199,6 +204,7 @@ static int gate_main(int argc, char **argv)
 	if (regressions)
 		(void)printf("gate: %d regression%s against %s; see %s/gate.md\n", regressions,
 			     regressions == 1 ? "" : "s", baseline, out);
+	owned_release(&own);
 	summary_free(&base);
 	summary_free(&cand);
 	free(path);

@@ -14,6 +14,7 @@
 
 #include "common.h"
 #include "format.h"
+#include "rundir.h"
 #include "summary.h"
 
 #include <getopt.h>
@@ -176,7 +177,8 @@ static int merge_main(int argc, char **argv)
 	};
 	struct summary m = { 0 }, part;
 	const char *out = NULL;
-	char err[1024], *path, **reals;
+	char err[1024], *path, **reals, *dir, *id;
+	struct owned own;
 	size_t k;
 	int c, i, rc;
 
@@ -216,16 +218,18 @@ static int merge_main(int argc, char **argv)
 		summary_free(&part);
 		free(path);
 	}
-	rc = mkdir_p(out, 0755);
-	if (rc == 0)
-		rc = format_write_defaults(out, &m);
+	dir = rundir_create("merge", out, m.seed, &id, &own);
+	rc = format_write_defaults(dir, &m);
 	if (rc < 0)
 		die(EXIT_SKIP, "merge: cannot write into '%s': %s", out, strerror(-rc));
 	(void)printf("merged %zu runs of %s into %s\n", m.nparts, m.scenario ? m.scenario : "?", out);
 	for (k = 0; k < m.nparts; k++)
 		free(reals[k]);
 	free(reals);
+	owned_release(&own);
 	summary_free(&m);
+	free(id);
+	free(dir);
 	return EXIT_OK;
 }
 

@@ -73,7 +73,8 @@ static const char run_usage[] =
 	"      --seed N             seed every random choice (default: random, printed)\n"
 	"      --cache-dir DIR      where the caches go (default: a fresh folder on\n"
 	"                           tmpfs if there is one, else under $TMPDIR)\n"
-	"  -o, --out DIR            run folder (default: results/runs/<id>)\n"
+	"  -o, --out DIR            run folder (default: results/runs/<id>); DIR and\n"
+	"                           --cache-dir DIR must be new, empty or pycstorm's\n"
 	"      --cycle-timeout TIME a worker silent this long is hung (default: 10s)\n"
 	"  -f, --fault SPEC         inject a fault (repeatable): NAME[:KEY=VALUE,...],\n"
 	"                           e.g. short-write:p=0.05 (see 'pycstorm list faults')\n"
@@ -337,25 +338,36 @@ static void check_modules(const struct scenario *sc, const char *modules_dir)
 	}
 }
 
-static char *make_cache_root(const struct run_options *o, int *fresh)
+/*
+ * The cache root, held in own: the user's --cache-dir (taken as run folders
+ * are: new, empty or ours), or a fresh folder in the default parent, which
+ * goes at the end, or, if this run is killed, at the start of a later run
+ * (unless --keep-cache). The marker lists .state and the strategy
+ * folders, so a reused --cache-dir starts cold and keeps what else is in it.
+ */
+static char *make_cache_root(const struct run_options *o, const struct run_plan *plan,
+			     struct owned *own)
 {
-	char *root;
+	const char *parent = default_cache_parent();
+	char why[256];
+	size_t i;
 	int rc;
 
-	*fresh = !o->cache_dir;
 	if (o->cache_dir) {
-		rc = mkdir_p(o->cache_dir, 0755);
+		rundir_claim("run", "--cache-dir", o->cache_dir, OWNED_CACHE,
+			     OWNED_CREATE | OWNED_CLEAR, own);
+	} else {
+		(void)owned_sweep(parent, "pycstorm-");
+		rc = owned_make_temp(own, parent, "pycstorm-", OWNED_CACHE,
+				     o->keep_cache ? 0 : OWNED_TEMPORARY);
 		if (rc < 0)
-			die(EXIT_SKIP, "cannot create cache folder '%s': %s", o->cache_dir,
-			    strerror(-rc));
-		root = realpath(o->cache_dir, NULL);
-		return root ? root : xstrdup(o->cache_dir);
+			die(EXIT_SKIP, "run: cannot create a cache folder in '%s': %s", parent,
+			    owned_problem(own, rc, why, sizeof(why)));
 	}
-	root = xasprintf("%s/pycstorm-XXXXXX", default_cache_parent());
-	if (!mkdtemp(root))
-		die(EXIT_SKIP, "cannot create a cache folder in '%s': %s", default_cache_parent(),
-		    strerror(errno));
-	return root;
+	rundir_own("run", own, ".state");
+	for (i = 0; i < plan->nstrategies; i++)
+		rundir_own("run", own, plan->strategies[i]->name);
+	return xstrdup(own->path);
 }
 
 /* The command line that runs this again with the same seed and settings. */
@@ -744,9 +756,10 @@ int cmd_run_with(int argc, char **argv, struct summary *out, char **run_dir_out)
 	struct summary s = { 0 };
 	char err[2048], message[1024], *scenario_path, *run_dir, *id = NULL, *table = NULL;
 	char *scenarios_dir, *cache_root;
+	struct owned run_own, cache_own;
 	size_t table_len = 0;
 	enum run_status status;
-	int fresh_cache, rc = EXIT_OK, wrc;
+	int rc = EXIT_OK, wrc;
 
 	parse_options(argc, argv, &o);
 	{
@@ -764,8 +777,8 @@ int cmd_run_with(int argc, char **argv, struct summary *out, char **run_dir_out)
 	scenarios_dir = cli_scenarios_dir();
 	plan.modules_dir = xasprintf("%s/modules", scenarios_dir);
 	check_modules(&sc, plan.modules_dir);
-	run_dir = rundir_create(o.out_dir, plan.seed, &id);
-	cache_root = make_cache_root(&o, &fresh_cache);
+	run_dir = rundir_create("run", o.out_dir, plan.seed, &id, &run_own);
+	cache_root = make_cache_root(&o, &plan, &cache_own);
 	plan.cache_root = cache_root;
 	plan.run_dir = run_dir;
 	fill_metadata(&s, &sc, &plan, cache_root);
@@ -809,8 +822,10 @@ int cmd_run_with(int argc, char **argv, struct summary *out, char **run_dir_out)
 	} else if (wrc < 0) {
 		rc = EXIT_SKIP;
 	}
-	if (fresh_cache && !o.keep_cache)
-		(void)remove_tree(cache_root);
+	if (!o.cache_dir && !o.keep_cache)
+		(void)owned_remove(&cache_own);
+	owned_release(&cache_own);
+	owned_release(&run_own);
 	if (out) {
 		*out = s;
 		memset(&s, 0, sizeof(s));
@@ -851,13 +866,147 @@ static const char replay_usage[] =
 	"usage: pycstorm replay RUNDIR [-o DIR] [-q]\n\n"
 	"Run again what RUNDIR ran: the same scenario file, strategies, jobs,\n"
 	"length, faults and seed (from RUNDIR/replay.args). With -n, each worker\n"
-	"meets the same fault decisions; with -d, as many cycles as time allows.\n";
+	"meets the same fault decisions; with -d, as many cycles as time allows.\n"
+	"It prints the interpreter the workers will run before it starts them.\n";
+
+/* replay.args is a few hundred bytes; anything this large is not ours. */
+#define REPLAY_ARGS_MAX (64u << 10)
+
+/*
+ * What replay.args may hold: the options write_replay_args writes, and
+ * nothing else. The folders a run writes in (-o, --cache-dir) are the
+ * user's choice: replay.args naming one is refused unless the command line
+ * names its own, which then wins.
+ */
+static const struct replay_option {
+	const char *name;
+	int value;           /* its value is the next line */
+	int folder;          /* it names a folder to write in */
+} replay_options[] = {
+	{ "--seed", 1, 0 }, { "-j", 1, 0 }, { "-n", 1, 0 }, { "-d", 1, 0 }, { "-s", 1, 0 },
+	{ "--strategy-file", 1, 0 }, { "--cycle-timeout", 1, 0 }, { "--fault", 1, 0 },
+	{ "--preload", 0, 0 }, { "--shard", 1, 0 }, { "--python", 1, 0 },
+	{ "-o", 1, 1 }, { "--out", 1, 1 }, { "--cache-dir", 1, 1 },
+};
+
+static const struct replay_option *replay_option(const char *word)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(replay_options) / sizeof(replay_options[0]); i++)
+		if (!strcmp(word, replay_options[i].name))
+			return &replay_options[i];
+	return NULL;
+}
+
+/* Does word give option on a command line ("--out", "--out=D", "-oD")? */
+static int gives(const char *word, const char *option)
+{
+	size_t n = strlen(option);
+
+	return !strncmp(word, option, n) &&
+	       (word[n] == '\0' || (n == 2 ? 1 : word[n] == '='));
+}
+
+/* The user's own value of option (or of its other spelling) on the replay
+ * command line, or NULL. */
+static const char *user_value(int argc, char **argv, const char *option, const char *other)
+{
+	const char *value = NULL, *name;
+	int i;
+
+	for (i = 2; i < argc; i++) {
+		name = gives(argv[i], option) ? option : other && gives(argv[i], other) ? other : NULL;
+		if (!name)
+			continue;
+		if (argv[i][strlen(name)])
+			value = argv[i] + strlen(name) + (argv[i][strlen(name)] == '=');
+		else if (i + 1 < argc)
+			value = argv[++i];
+	}
+	return value;
+}
+
+static int user_gives_folder(int argc, char **argv, const char *option)
+{
+	if (!strcmp(option, "--cache-dir"))
+		return user_value(argc, argv, "--cache-dir", NULL) != NULL;
+	return user_value(argc, argv, "-o", "--out") != NULL;
+}
+
+struct replay_plan {
+	char **args;
+	int n;
+	const char *python;      /* replay.args' --python */
+	char *files;             /* its --strategy-file values, joined */
+};
+
+/* Check replay.args line by line into p->args; dies, exit 2, on anything
+ * write_replay_args would not have written. */
+static void check_replay_args(const char *path, char *text, int argc, char **argv,
+			      struct replay_plan *p)
+{
+	const struct replay_option *opt;
+	char *line, *value, *save = NULL, *more;
+
+	line = strtok_r(text, "\n", &save);
+	if (!line || line[0] == '-')
+		die(EXIT_USAGE, "replay: '%s' does not start with a scenario file", path);
+	p->args[p->n++] = line;
+	while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
+		opt = replay_option(line);
+		if (!opt)
+			die(EXIT_USAGE, "replay: '%s' holds '%.60s', which is not an option replay.args has",
+			    path, line);
+		value = opt->value ? strtok_r(NULL, "\n", &save) : NULL;
+		if (opt->value && !value)
+			die(EXIT_USAGE, "replay: '%s' ends in '%s' without its value", path, line);
+		if (opt->folder && !user_gives_folder(argc, argv, opt->name))
+			die(EXIT_USAGE, "replay: '%s' names a folder to write in (%s '%.200s'); give %s "
+					"on the command line to choose one", path, line, value, line);
+		if (opt->folder)
+			continue;
+		if (!strcmp(opt->name, "--python"))
+			p->python = value;
+		if (!strcmp(opt->name, "--strategy-file")) {
+			more = xasprintf("%s%s%s", p->files ? p->files : "", p->files ? ", " : "", value);
+			free(p->files);
+			p->files = more;
+		}
+		p->args[p->n++] = line;
+		if (value)
+			p->args[p->n++] = value;
+	}
+}
+
+/* One line before anything runs: which interpreter the workers will be. */
+static void announce_replay(const char *path, const struct replay_plan *p, int argc, char **argv)
+{
+	const char *python = user_value(argc, argv, "--python", NULL);
+	int i, quiet = 0;
+
+	for (i = 2; i < argc; i++)
+		quiet |= !strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet");
+	if (quiet)
+		return;
+	if (python)
+		(void)printf("pycstorm replay: the workers run %s", python);
+	else if (p->python)
+		(void)printf("pycstorm replay: the workers run %s (named in %s)", p->python, path);
+	else
+		(void)printf("pycstorm replay: the workers run the embedded interpreter (built "
+			     "against %s)", PYTHON_EXE);
+	if (p->files)
+		(void)printf(", with the strategy files %s", p->files);
+	(void)printf("\n");
+	(void)fflush(stdout);
+}
 
 static int replay_main(int argc, char **argv)
 {
-	char *path, *text = NULL, *line, *save = NULL;
-	char **args;
-	size_t len = 0, n = 1;
+	struct replay_plan p = { 0 };
+	char *path, *text = NULL;
+	size_t len = 0;
 	int i, e;
 
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -869,16 +1018,22 @@ static int replay_main(int argc, char **argv)
 	if (e < 0)
 		die(EXIT_USAGE, "replay: cannot read '%s': %s (is '%s' a run folder?)", path,
 		    read_file_error(e), argv[1]);
-	args = xcalloc(len + (size_t)argc + 2, sizeof(char *));
-	args[0] = "run";
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		args[n++] = line;
+	if (len > REPLAY_ARGS_MAX)
+		die(EXIT_USAGE, "replay: '%s' is larger than 64 KiB: not a replay.args pycstorm wrote",
+		    path);
+	if (memchr(text, '\0', len))
+		die(EXIT_USAGE, "replay: '%s' is not text", path);
+	p.args = xcalloc(len + (size_t)argc + 2, sizeof(char *));
+	p.args[p.n++] = "run";
+	check_replay_args(path, text, argc, argv, &p);
 	for (i = 2; i < argc; i++)
-		args[n++] = argv[i];
-	args[n] = NULL;
+		p.args[p.n++] = argv[i];
+	p.args[p.n] = NULL;
+	announce_replay(path, &p, argc, argv);
 	optind = 0;
-	e = cmd_run_with((int)n, args, NULL, NULL);
-	free(args);
+	e = cmd_run_with(p.n, p.args, NULL, NULL);
+	free(p.args);
+	free(p.files);
 	free(text);
 	free(path);
 	return e;

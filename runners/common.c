@@ -497,32 +497,77 @@ int mkdir_p(const char *path, unsigned mode)
 	return rc;
 }
 
-int remove_tree(const char *path)
+/* Deeper than this, a tree is not one pycstorm made. */
+#define REMOVE_MAX_DEPTH 128
+
+static int remove_entry(int parent, const char *name, dev_t dev, unsigned depth);
+
+/* Remove everything in the folder open at fd, then close it. */
+static int empty_folder(int fd, dev_t dev, unsigned depth)
 {
-	struct stat st;
-	DIR *d;
+	DIR *d = fdopendir(fd);
 	struct dirent *e;
-	char *child;
 	int rc = 0, sub;
 
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISDIR(st.st_mode))
-		return unlink(path) < 0 ? -errno : 0;
-	d = opendir(path);
-	if (!d)
-		return -errno;
+	if (!d) {
+		rc = -errno;
+		(void)close(fd);
+		return rc;
+	}
 	while ((e = readdir(d)) != NULL) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
-		child = xasprintf("%s/%s", path, e->d_name);
-		sub = remove_tree(child);
+		sub = remove_entry(dirfd(d), e->d_name, dev, depth);
 		if (sub && !rc)
 			rc = sub;
-		free(child);
 	}
 	(void)closedir(d);
-	if (rmdir(path) < 0 && !rc)
-		rc = -errno;
 	return rc;
+}
+
+/*
+ * Remove name in the folder open at parent. Nothing is followed: a
+ * symbolic link goes as a link, and every folder is opened with
+ * O_NOFOLLOW relative to its parent, so a folder swapped for a link
+ * meanwhile fails instead of leading elsewhere. A folder on another
+ * filesystem than the tree's top (a mount point) is left whole: -EXDEV.
+ */
+static int remove_entry(int parent, const char *name, dev_t dev, unsigned depth)
+{
+	struct stat st;
+	int fd, rc = 0;
+
+	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(st.st_mode))
+		return unlinkat(parent, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+	if (st.st_dev != dev)
+		return -EXDEV;
+	if (depth >= REMOVE_MAX_DEPTH)
+		return -ELOOP;
+	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		rc = -errno;
+	else if (fstat(fd, &st) < 0)
+		rc = -errno;
+	else if (st.st_dev != dev)
+		rc = -EXDEV;
+	if (rc == 0) {
+		rc = empty_folder(fd, dev, depth + 1);   /* it closes fd */
+		fd = -1;
+		if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && !rc)
+			rc = -errno;
+	}
+	if (fd >= 0)
+		(void)close(fd);
+	return rc;
+}
+
+int remove_tree(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return remove_entry(AT_FDCWD, path, st.st_dev, 0);
 }

@@ -89,7 +89,9 @@ const char *read_file_error(int rc);
 int write_file_atomic(const char *path, const void *data, size_t len);
 /* mkdir -p; 0 or -errno. */
 int mkdir_p(const char *path, unsigned mode);
-/* rm -rf; 0 or -errno of the first failure. */
+/* rm -rf that follows no symbolic link (a link is removed, never its
+ * target) and stays on path's filesystem (a mount point below is left,
+ * -EXDEV); 0 or -errno of the first failure. */
 int remove_tree(const char *path);
 
 #endif

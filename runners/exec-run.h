@@ -18,6 +18,7 @@
 #include "exec-check.h"
 #include "exec-round.h"
 #include "fault.h"
+#include "owned.h"
 #include "summary.h"
 
 #define EXEC_MAX_JOBS 256
@@ -53,6 +54,8 @@ struct exec_run {
 	char *inject_dirs, *inject_names;
 	char **env;
 	char *run_dir, *run_dir_abs, *id, *state_dir, *output_dir;
+	struct owned run_own;        /* the run folder, held for the whole exec */
+	struct owned state_own;      /* state_dir, inside it: removed at the end */
 	FILE *events;
 	struct summary s;
 	struct strategy_result *res;

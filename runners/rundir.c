@@ -2,6 +2,7 @@
 #include "rundir.h"
 
 #include "common.h"
+#include "format.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -21,25 +22,51 @@ uint64_t rundir_random_seed(void)
 	return seed % 10000000000ull;
 }
 
-/* A reused -o folder keeps nothing of the run before: old evidence would
- * hold the slots and old logs would mix with new ones. Only our files go. */
-static void clear_run_folder(const char *dir)
-{
-	static const char *const ours[] = {
-		"evidence", "faults", "events.jsonl", "summary.json", "summary.md", "summary.csv",
-		"report.html", "replay.args", "output", "touched", "damage.txt",
-	};
-	char *path;
-	size_t i;
+/* What pycstorm writes into a run folder besides the reports, whose files
+ * the format registry names. A reused folder loses these, and nothing
+ * else: old evidence would hold the slots and old logs would mix with new. */
+static const char *const run_entries[] = {
+	"evidence", "faults", "events.jsonl", "replay.args", "output", "touched", "damage.txt",
+	"gate.md", "gate.xml",
+};
 
-	for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
-		path = xasprintf("%s/%s", dir, ours[i]);
-		(void)remove_tree(path);
-		free(path);
-	}
+void rundir_claim(const char *cmd, const char *option, const char *path, enum owned_kind kind,
+		  unsigned flags, struct owned *own)
+{
+	char why[256];
+	int rc = owned_take(own, path, kind, flags);
+
+	if (rc == 0)
+		return;
+	(void)owned_problem(own, rc, why, sizeof(why));
+	if (owned_is_refusal(rc) && own->path && strcmp(own->path, path) != 0)
+		die(EXIT_USAGE, "%s: %s '%s' (%s) %s", cmd, option, path, own->path, why);
+	if (owned_is_refusal(rc))
+		die(EXIT_USAGE, "%s: %s '%s' %s", cmd, option, path, why);
+	die(EXIT_SKIP, "%s: cannot create %s '%s': %s", cmd, owned_kind_words(kind), path, why);
 }
 
-char *rundir_create(const char *out_dir, uint64_t seed, char **id_out)
+void rundir_own(const char *cmd, struct owned *own, const char *name)
+{
+	int rc = owned_add(own, name);
+
+	if (rc < 0)
+		die(EXIT_SKIP, "%s: cannot mark '%s' in '%s' as pycstorm's: %s", cmd, name, own->path,
+		    strerror(-rc));
+}
+
+static void own_run_entries(const char *cmd, struct owned *own)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(run_entries) / sizeof(run_entries[0]); i++)
+		rundir_own(cmd, own, run_entries[i]);
+	for (i = 0; i < format_count; i++)
+		rundir_own(cmd, own, format_table[i]->filename);
+}
+
+char *rundir_create(const char *cmd, const char *out_dir, uint64_t seed, char **id_out,
+		    struct owned *own)
 {
 	char stamp[32], *dir = NULL, *id = NULL;
 	time_t t = time(NULL);
@@ -48,11 +75,9 @@ char *rundir_create(const char *out_dir, uint64_t seed, char **id_out)
 
 	*id_out = NULL;
 	if (out_dir) {
-		rc = mkdir_p(out_dir, 0755);
-		if (rc < 0)
-			die(EXIT_SKIP, "cannot create run folder '%s': %s", out_dir, strerror(-rc));
-		clear_run_folder(out_dir);
-		return xstrdup(out_dir);
+		rundir_claim(cmd, "-o", out_dir, OWNED_RUN, OWNED_CREATE | OWNED_CLEAR, own);
+		own_run_entries(cmd, own);
+		return xstrdup(own->path);
 	}
 	(void)gmtime_r(&t, &tm);
 	(void)strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
@@ -69,7 +94,10 @@ char *rundir_create(const char *out_dir, uint64_t seed, char **id_out)
 			rc = -errno;
 	}
 	if (rc < 0)
-		die(EXIT_SKIP, "cannot create run folder under 'results/runs': %s", strerror(-rc));
+		die(EXIT_SKIP, "%s: cannot create run folder under 'results/runs': %s", cmd,
+		    strerror(-rc));
+	rundir_claim(cmd, "run folder", dir, OWNED_RUN, OWNED_CREATE, own);
+	own_run_entries(cmd, own);
 	*id_out = id;
 	return dir;
 }

@@ -54,6 +54,17 @@ skip() { # skip NAME REASON
 
 diag() { printf '# %s\n' "$@"; }
 
+wait_for() { # wait_for SECONDS CMD...: poll, with a bound, until CMD succeeds
+	local limit=$(($1 * 10))
+	shift
+	while [ $limit -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.1
+		limit=$((limit - 1))
+	done
+	return 1
+}
+
 done_testing() {
 	echo "1..$_n"
 	[ $_failed -eq 0 ]
@@ -86,12 +97,12 @@ confirmed() {
 }
 
 # one_line_exit CODE PATTERN CMD...: CMD exits CODE, prints exactly one
-# line on stderr matching PATTERN and nothing on stdout.
+# line on stderr matching PATTERN and nothing on stdout. CMD's failure is
+# what is checked, so it does not end a test_ok check by itself.
 one_line_exit() {
-	local code=$1 pattern=$2 rc
+	local code=$1 pattern=$2 rc=0
 	shift 2
-	"$@" >"$SCRATCH/out" 2>"$SCRATCH/err"
-	rc=$?
+	"$@" >"$SCRATCH/out" 2>"$SCRATCH/err" || rc=$?
 	if [ $rc -ne "$code" ]; then
 		diag "exit $rc, wanted $code"; cat "$SCRATCH/err" >&2; return 1
 	fi

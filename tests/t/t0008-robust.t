@@ -12,17 +12,6 @@ run_bg() { # run_bg OUTDIR ARGS...: start a run in the background; its pid in $p
 	pid=$!
 }
 
-wait_for() { # wait_for SECONDS CMD...: poll, with a bound, until CMD succeeds
-	local limit=$(( $1 * 10 ))
-	shift
-	while [ $limit -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.1
-		limit=$((limit - 1))
-	done
-	return 1
-}
-
 started() { grep -q '"type": "start"' "$1/events.jsonl" 2>/dev/null; }
 
 # --- interruption -----------------------------------------------------------------

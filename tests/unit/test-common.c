@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -418,6 +419,34 @@ static void read_file_tail_reads_the_end(void **state)
 	free(file);
 }
 
+/* remove_tree does not cross into another filesystem mounted in the tree
+ * (when this process may mount one). */
+static void remove_tree_stops_at_a_mount(void **state)
+{
+	char dir[] = "/tmp/pycstorm-test-common-XXXXXX";
+	char *mnt, *kept;
+	struct stat st;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	mnt = path_in(dir, "a/mnt");
+	kept = path_in(dir, "a/mnt/kept");
+	assert_int_equal(mkdir_p(mnt, 0755), 0);
+	if (mount("tmpfs", mnt, "tmpfs", 0, "size=64k") < 0) {
+		assert_int_equal(remove_tree(dir), 0);
+		free(mnt);
+		free(kept);
+		skip();
+	}
+	assert_int_equal(write_file_atomic(kept, "k", 1), 0);
+	assert_int_equal(remove_tree(dir), -EXDEV);
+	assert_int_equal(stat(kept, &st), 0);
+	assert_int_equal(umount(mnt), 0);
+	assert_int_equal(remove_tree(dir), 0);
+	free(mnt);
+	free(kept);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -433,6 +462,7 @@ int main(void)
 		cmocka_unit_test(remove_tree_keeps_link_target),
 		cmocka_unit_test(read_file_refuses),
 		cmocka_unit_test(read_file_tail_reads_the_end),
+		cmocka_unit_test(remove_tree_stops_at_a_mount),
 	};
 
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
