@@ -43,8 +43,7 @@ ifneq ($(DEVELOPER),)
 WARN += -Werror
 endif
 
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN_FLAGS) -MMD -MP \
-	-Irunners -Iresults -Iinject
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN_FLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SAN_FLAGS)
 
 ifeq ($(V),)
@@ -62,22 +61,50 @@ PY_LIBDIR := $(shell $(PYTHON_CONFIG) --configdir >/dev/null 2>&1 && $(PYTHON) -
 PY_VERSION := $(shell $(PYTHON) -c 'import sys; print(sys.version.split()[0])' 2>/dev/null)
 PY_EXE := $(shell $(PYTHON) -c 'import sys; print(sys.executable)' 2>/dev/null)
 
-COMMON_SRC = runners/common.c runners/outcome.c runners/pyc.c \
-	runners/strategy.c runners/atomic.c $(wildcard runners/strategy-*.c) \
-	runners/worker-args.c results/stats.c
-INJECT_COMMON = inject/fault.c $(wildcard inject/fault-*.c) inject/lockstate.c inject/rollback.c \
-	inject/scope.c
-CLI_SRC = $(wildcard runners/cmd-*.c) $(wildcard runners/exec-*.c) runners/pycstorm.c runners/orchestrator.c runners/rundir.c \
-	runners/proc.c \
-	runners/owned.c \
-	runners/scenario.c runners/fsinfo.c $(filter-out results/stats.c,$(wildcard results/*.c)) \
-	$(INJECT_COMMON) inject/holder.c
+# The layout is the architecture (runners/README): each folder's code may
+# include only the folders listed for it, so a dependency that crosses the
+# layering fails to compile instead of creeping in.
+BASE = runners/base
+STRATEGIES = runners/strategies
+WORKER = runners/worker
+ORCHESTRATOR = runners/orchestrator
+CLI = runners/cli
+FAULTS = inject/faults
+PRELOAD = inject/preload
+MODEL = results/model
+FORMATS = results/formats
+INC_$(BASE) = $(BASE)
+INC_$(STRATEGIES) = $(BASE) $(STRATEGIES)
+INC_$(WORKER) = $(BASE) $(STRATEGIES) $(WORKER)
+INC_$(FAULTS) = $(BASE) $(FAULTS)
+INC_$(PRELOAD) = $(BASE) $(FAULTS) $(PRELOAD)
+INC_$(MODEL) = $(BASE) $(MODEL)
+INC_$(FORMATS) = $(BASE) $(MODEL) $(FORMATS)
+INC_$(ORCHESTRATOR) = $(BASE) $(STRATEGIES) $(WORKER) $(FAULTS) $(MODEL) $(ORCHESTRATOR)
+INC_ALL = $(BASE) $(STRATEGIES) $(WORKER) $(FAULTS) $(PRELOAD) $(MODEL) $(FORMATS) \
+	$(ORCHESTRATOR) $(CLI) $(CLI)/exec
+INC_$(CLI) = $(INC_ALL)
+INC_$(CLI)/exec = $(INC_ALL)
+# -I flags for a source file: its folder's list, or everything (tests).
+includes = $(addprefix -I,$(or $(INC_$(patsubst %/,%,$(dir $(1)))),$(INC_ALL)))
+
+# Linked into every program but the preload library.
+COMMON_SRC = $(BASE)/common.c $(BASE)/outcome.c $(BASE)/pyc.c \
+	$(STRATEGIES)/strategy.c $(STRATEGIES)/atomic.c $(wildcard $(STRATEGIES)/strategy-*.c) \
+	$(WORKER)/worker-args.c $(MODEL)/stats.c
+# What the faults' hooks need, in the preload library and in the command.
+INJECT_COMMON = $(FAULTS)/fault.c $(wildcard $(FAULTS)/fault-*.c) $(FAULTS)/lockstate.c \
+	$(FAULTS)/rollback.c $(PRELOAD)/scope.c
+CLI_SRC = $(wildcard $(CLI)/*.c) $(wildcard $(CLI)/exec/*.c) $(wildcard $(ORCHESTRATOR)/*.c) \
+	$(BASE)/proc.c $(BASE)/owned.c $(BASE)/fsinfo.c \
+	$(filter-out $(MODEL)/stats.c,$(wildcard $(MODEL)/*.c)) $(wildcard $(FORMATS)/*.c) \
+	$(INJECT_COMMON) $(FAULTS)/holder.c
 # The preload library: position-independent, with the fault hooks compiled in.
-INJECT_SRC = inject/preload.c $(INJECT_COMMON) runners/common.c
+INJECT_SRC = $(PRELOAD)/preload.c $(INJECT_COMMON) $(BASE)/common.c
 # The strategies as a library, for the interpreter runner's driver (ctypes).
-STRATLIB_SRC = runners/stratlib.c runners/strategy.c runners/atomic.c \
-	$(wildcard runners/strategy-*.c) runners/pyc.c runners/common.c
-WORKER_SRC = runners/worker.c runners/embed.c runners/classify.c runners/stratlib.c
+STRATLIB_SRC = $(STRATEGIES)/stratlib.c $(STRATEGIES)/strategy.c $(STRATEGIES)/atomic.c \
+	$(wildcard $(STRATEGIES)/strategy-*.c) $(BASE)/pyc.c $(BASE)/common.c
+WORKER_SRC = $(WORKER)/worker.c $(WORKER)/embed.c $(WORKER)/classify.c $(STRATEGIES)/stratlib.c
 
 COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -98,12 +125,12 @@ deps:
 $(BUILD)/%.o: %.c
 	$(call say,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(call includes,$<) -c -o $@ $<
 
 $(BUILD)/pic/%.o: %.c
 	$(call say,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -DPYCSTORM_PRELOAD -DFIU_ENABLE=1 -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(call includes,$<) -fPIC -fvisibility=hidden -DPYCSTORM_PRELOAD -DFIU_ENABLE=1 -c -o $@ $<
 
 $(BIN)/libpycstorm-inject.so: $(INJECT_OBJ)
 	$(call say,LINK,$@)
@@ -115,20 +142,20 @@ $(BIN)/libpycstorm-strategies.so: $(STRATLIB_OBJ)
 	$(Q)mkdir -p $(BIN)
 	$(Q)$(CC) $(ALL_LDFLAGS) -shared -o $@ $^
 
-$(BIN)/pycstorm-driver.py: runners/driver.py
+$(BIN)/pycstorm-driver.py: $(WORKER)/driver.py
 	$(call say,COPY,$@)
 	$(Q)mkdir -p $(BIN)
 	$(Q)cp $< $@
 
 $(WORKER_OBJ): ALL_CFLAGS += $(PY_INCLUDES) -DPYTHON_EXE='"$(PY_EXE)"'
 $(WORKER_OBJ): $(BUILD)/python-config.stamp
-$(BUILD)/runners/pycstorm.o: ALL_CFLAGS += -DPYTHON_EXE='"$(PY_EXE)"' -DFIU_POSIX_PRELOAD='"$(FIU_POSIX_PRELOAD)"' \
+$(BUILD)/$(CLI)/pycstorm.o: ALL_CFLAGS += -DPYTHON_EXE='"$(PY_EXE)"' -DFIU_POSIX_PRELOAD='"$(FIU_POSIX_PRELOAD)"' \
 	-DPYTHON_BUILD_VERSION='"$(PY_VERSION)"' -DSHAREDIR='"$(SHAREDIR)"' -DLIBEXECDIR='"$(LIBDIR)"'
-$(BUILD)/runners/pycstorm.o: $(BUILD)/python-config.stamp
-$(BUILD)/runners/cmd-run.o: ALL_CFLAGS += -DFIU_POSIX_PRELOAD='"$(FIU_POSIX_PRELOAD)"' -DPYTHON_EXE='"$(PY_EXE)"'
-$(BUILD)/runners/cmd-run.o: $(BUILD)/python-config.stamp
-$(BUILD)/runners/cmd-repro.o: ALL_CFLAGS += -DPYTHON_EXE='"$(PY_EXE)"'
-$(BUILD)/runners/cmd-repro.o: $(BUILD)/python-config.stamp
+$(BUILD)/$(CLI)/pycstorm.o: $(BUILD)/python-config.stamp
+$(BUILD)/$(CLI)/cmd-run.o: ALL_CFLAGS += -DFIU_POSIX_PRELOAD='"$(FIU_POSIX_PRELOAD)"' -DPYTHON_EXE='"$(PY_EXE)"'
+$(BUILD)/$(CLI)/cmd-run.o: $(BUILD)/python-config.stamp
+$(BUILD)/$(CLI)/cmd-repro.o: ALL_CFLAGS += -DPYTHON_EXE='"$(PY_EXE)"'
+$(BUILD)/$(CLI)/cmd-repro.o: $(BUILD)/python-config.stamp
 
 # Rebuild the worker when PYTHON_CONFIG points at another Python.
 $(BUILD)/python-config.stamp: FORCE
@@ -157,13 +184,14 @@ comma := ,
 # tests/t, run by prove, using the binaries in $(BIN).
 UNIT_SRC = $(wildcard tests/unit/test-*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-UNIT_LINK = $(COMMON_OBJ) $(BUILD)/runners/scenario.o $(BUILD)/runners/fsinfo.o $(BUILD)/runners/owned.o \
-	$(BUILD)/inject/scope.o $(BUILD)/runners/proc.o $(filter $(BUILD)/results/%,$(CLI_OBJ))
+UNIT_LINK = $(COMMON_OBJ) $(BUILD)/$(ORCHESTRATOR)/scenario.o $(BUILD)/$(BASE)/fsinfo.o \
+	$(BUILD)/$(BASE)/owned.o $(BUILD)/$(PRELOAD)/scope.o $(BUILD)/$(BASE)/proc.o \
+	$(filter $(BUILD)/results/%,$(CLI_OBJ))
 
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_LINK)
 	$(call say,LINK,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(UNIT_LINK) -lcmocka -lm
+	$(Q)$(CC) $(ALL_CFLAGS) $(call includes,$<) $(ALL_LDFLAGS) -o $@ $< $(UNIT_LINK) -lcmocka -lm
 
 unit-tests: $(UNIT_BIN)
 	$(Q)failed=0; for t in $(UNIT_BIN); do $$t || failed=1; done; \
@@ -177,13 +205,13 @@ unit-tests: $(UNIT_BIN)
 FUZZ_CC ?= clang
 FUZZ_TIME ?= 5
 FUZZ_FLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=all -Irunners -Iresults -Iinject
+	-fno-sanitize-recover=all $(addprefix -I,$(INC_ALL))
 FUZZ_TARGETS = scenario fault pyc summary
-FUZZ_SRC_scenario = runners/scenario.c runners/common.c runners/outcome.c runners/worker-args.c
-FUZZ_SRC_fault = inject/fault.c $(wildcard inject/fault-*.c) runners/common.c
-FUZZ_SRC_pyc = runners/pyc.c
-FUZZ_SRC_summary = results/summary-load.c results/json.c results/summary.c results/stats.c \
-	results/hyperfine.c runners/common.c runners/outcome.c
+FUZZ_SRC_scenario = $(ORCHESTRATOR)/scenario.c $(BASE)/common.c $(BASE)/outcome.c $(WORKER)/worker-args.c
+FUZZ_SRC_fault = $(FAULTS)/fault.c $(wildcard $(FAULTS)/fault-*.c) $(BASE)/common.c
+FUZZ_SRC_pyc = $(BASE)/pyc.c
+FUZZ_SRC_summary = $(MODEL)/summary-load.c $(MODEL)/json.c $(MODEL)/summary.c $(MODEL)/stats.c \
+	$(MODEL)/hyperfine.c $(BASE)/common.c $(BASE)/outcome.c
 FUZZ_BIN = $(FUZZ_TARGETS:%=build/fuzz/fuzz-%)
 
 .SECONDEXPANSION:
@@ -210,7 +238,7 @@ SHIM_SO = $(patsubst tests/shim/%.c,$(BUILD)/shim/%.so,$(wildcard tests/shim/*.c
 $(BUILD)/shim/%.so: tests/shim/%.c
 	$(call say,LINK,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -shared $(ALL_LDFLAGS) -o $@ $< -ldl
+	$(Q)$(CC) $(ALL_CFLAGS) $(call includes,$<) -fPIC -shared $(ALL_LDFLAGS) -o $@ $< -ldl
 
 # The tests find the programs and the Python they were built against here.
 export PYCSTORM_BIN = $(abspath $(BIN))
@@ -237,12 +265,12 @@ check: deps all
 # ceiling program, injection overhead, time to reproduce, memory, written to
 # results/bench/<id>/. A measurement, not a test: check never runs it.
 BENCH_PYTHON ?= /usr/bin/python3
-$(BUILD)/bench/pycstorm-ceiling: tests/bench/ceiling.c $(BUILD)/runners/proc.o $(BUILD)/runners/common.o \
+$(BUILD)/bench/pycstorm-ceiling: tests/bench/ceiling.c $(BUILD)/$(BASE)/proc.o $(BUILD)/$(BASE)/common.o \
 		$(BUILD)/python-config.stamp
 	$(call say,LINK,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(PY_INCLUDES) -DPYTHON_EXE='"$(PY_EXE)"' $(ALL_LDFLAGS) \
-		-o $@ $< $(BUILD)/runners/proc.o $(BUILD)/runners/common.o $(PY_LIBS) $(if $(PY_LIBDIR),-Wl$(comma)-rpath$(comma)$(PY_LIBDIR))
+	$(Q)$(CC) $(ALL_CFLAGS) $(call includes,$<) $(PY_INCLUDES) -DPYTHON_EXE='"$(PY_EXE)"' $(ALL_LDFLAGS) \
+		-o $@ $< $(BUILD)/$(BASE)/proc.o $(BUILD)/$(BASE)/common.o $(PY_LIBS) $(if $(PY_LIBDIR),-Wl$(comma)-rpath$(comma)$(PY_LIBDIR))
 
 bench: all $(BUILD)/bench/pycstorm-ceiling
 	$(Q)$(BENCH_PYTHON) tests/bench/bench.py --bin $(BIN) \
@@ -259,7 +287,7 @@ install: all
 		$(BIN)/pycstorm-driver.py $(DESTDIR)$(LIBDIR)/
 	$(Q)cp -R scenarios $(DESTDIR)$(SHAREDIR)/
 	$(Q)rm -rf $(DESTDIR)$(SHAREDIR)/ci && cp -R ci $(DESTDIR)$(SHAREDIR)/ci
-	$(Q)install -m 644 runners/pycstorm.1 $(DESTDIR)$(MANDIR)/man1/pycstorm.1
+	$(Q)install -m 644 $(CLI)/pycstorm.1 $(DESTDIR)$(MANDIR)/man1/pycstorm.1
 
 uninstall:
 	$(Q)rm -f $(DESTDIR)$(BINDIR)/pycstorm $(DESTDIR)$(MANDIR)/man1/pycstorm.1

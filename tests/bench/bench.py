@@ -46,7 +46,7 @@ CENTER = {"workers": 4, "module": "medium", "fs": "tmpfs"}
 # for the other cache-file strategies.
 REPRESENTATIVE = ["py33-atomic", "fsync-atomic", "native"]
 REPRO_TARGETS = ["bad-marshal", "eof", "permission-error", "module-not-found"]
-# The outcome class each target waits for (runners/cmd-repro.c).
+# The outcome class each target waits for (runners/cli/cmd-repro.c).
 REPRO_CLASS = {"bad-marshal": "bad_marshal", "eof": "eof",
                "permission-error": "permission_error", "module-not-found": "module_not_found"}
 TARGETS = {"ceiling_ratio": ">= 0.8", "inject_overhead": "<= 0.05",
@@ -95,7 +95,7 @@ def is_memory_fs(path):
 
 
 def default_cache_parent():
-    """Where `pycstorm run` puts a fresh cache (runners/fsinfo.c)."""
+    """Where `pycstorm run` puts a fresh cache (runners/base/fsinfo.c)."""
     if os.access("/dev/shm", os.W_OK | os.X_OK) and is_memory_fs("/dev/shm"):
         return "/dev/shm"
     return os.environ.get("TMPDIR") or "/tmp"
@@ -123,7 +123,7 @@ def fmt(x, digits=3):
 
 
 def md(text):
-    """text for a Markdown table cell or line, as results/markup.c's md_text
+    """text for a Markdown table cell or line, as results/formats/markup.c's md_text
     writes it: '|', backslash and '<' escaped, control characters shown."""
     names = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
     out = []

@@ -13,7 +13,7 @@
  *
  * The roles split as the harness splits them (compile-share, rounded), the
  * module is picked at random per cycle and the version alternates with the
- * cycle and the worker, as in runners/worker.c. Elapsed time counts from
+ * cycle and the worker, as in runners/worker/worker.c. Elapsed time counts from
  * before the first fork to the last exit, like the harness's elapsed_s, so
  * cycles_per_s compares with summary.json's; loop_cycles_per_s leaves the
  * start-up out.
@@ -177,7 +177,7 @@ static int start_interpreter(void)
 	PyStatus status;
 	int rc = -1;
 
-	/* As runners/embed.c starts the worker's: isolated, no site. */
+	/* As runners/worker/embed.c starts the worker's: isolated, no site. */
 	PyConfig_InitIsolatedConfig(&config);
 	config.site_import = 0;
 	config.install_signal_handlers = 0;

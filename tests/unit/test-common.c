@@ -1,5 +1,5 @@
 /*
- * Unit tests for runners/common.c: duration and number parsing, JSON
+ * Unit tests for runners/base/common.c: duration and number parsing, JSON
  * escaping (including truncation into a small buffer), seed derivation and
  * the generator's determinism, and the file helpers (mkdir_p,
  * write_file_atomic, read_file, remove_tree) in a mkdtemp folder: read_file

@@ -1,5 +1,5 @@
 /*
- * Unit tests for results/markup.c's Markdown text: nothing from a summary
+ * Unit tests for results/formats/markup.c's Markdown text: nothing from a summary
  * can end a GFM table cell or row ('|', a line break), undo or make an
  * escape ('\'), or open raw HTML ('<'); a code span is fenced by more
  * backticks than it holds.

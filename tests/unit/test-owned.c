@@ -1,5 +1,5 @@
 /*
- * Unit tests for runners/owned.c, in a mkdtemp folder: taking a missing,
+ * Unit tests for runners/base/owned.c, in a mkdtemp folder: taking a missing,
  * an empty, a marked and a foreign folder; the lock between two holders;
  * clearing only what the marker lists; markers that are not ours; the
  * refusals for a file, the root and the home folder; paths through links

@@ -1,5 +1,5 @@
 /*
- * Unit tests for runners/proc.c: signals go only to processes of ours, a
+ * Unit tests for runners/base/proc.c: signals go only to processes of ours, a
  * child of proc_fork starts with SIGINT/SIGTERM blocked and our handlers
  * gone and dies with its parent, proc_stop reaps even a child that ignores
  * SIGTERM, the caps refuse what is past them, and a start error names the

@@ -1,5 +1,5 @@
 /*
- * Unit tests for runners/pyc.c: headers built for the three invalidation
+ * Unit tests for runners/base/pyc.c: headers built for the three invalidation
  * modes pass the check and name the right source version; each rejection
  * verdict carries importlib's exact message, in importlib's order (magic
  * first, then length, then flags, then staleness); pyc_magic_release maps

@@ -1,5 +1,5 @@
 /*
- * Unit tests for runners/scenario.c: a scenario using every key parses to
+ * Unit tests for runners/orchestrator/scenario.c: a scenario using every key parses to
  * the right values ('#' inside a value is kept, a line starting with '#' is
  * a comment) and keeps the lines of its strategies, modules and faults;
  * defaults are set; each kind of error is reported as exactly

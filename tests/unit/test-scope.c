@@ -1,5 +1,5 @@
 /*
- * Unit tests for inject/scope.c, the inject library's choice of targets:
+ * Unit tests for inject/preload/scope.c, the inject library's choice of targets:
  * resolving paths that exist, partly exist or go through symbolic links;
  * and which paths are targets of a scope with and without names, on a
  * real tree in a mkdtemp folder (the escapes of issue 12 among them).

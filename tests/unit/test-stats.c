@@ -1,5 +1,5 @@
 /*
- * Unit tests for results/stats.c: the Wilson score interval (known values
+ * Unit tests for results/model/stats.c: the Wilson score interval (known values
  * and the edge cases n == 0, k == 0, k == n), Newcombe's hybrid score
  * interval against the worked example of Newcombe (1998), and the
  * log-linear histogram: bucket bounds, quantile accuracy, exact merging,

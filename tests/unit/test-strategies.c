@@ -1,5 +1,5 @@
 /*
- * Unit tests for the write strategies (runners/strategy*.c, atomic.c):
+ * Unit tests for the write strategies (runners/strategies/):
  * without faults every strategy but "native" puts the exact image in place
  * and leaves no temporary file, also when it replaces an earlier file; a
  * missing folder is raised or swallowed with ENOENT; "native" without an

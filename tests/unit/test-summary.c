@@ -1,5 +1,5 @@
 /*
- * Unit tests for results/summary.c's arithmetic guards: a strategy whose
+ * Unit tests for results/model/summary.c's arithmetic guards: a strategy whose
  * counts or histograms would add up past 2^64-1 is named, and a fault
  * count that would wrap is refused and left as it was, so no merge or
  * figure ever shows a wrapped number.

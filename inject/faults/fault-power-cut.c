@@ -2,7 +2,7 @@
  * power-cut: the missing-fsync hypothesis of LP #1010077, made testable.
  * The run goes in rounds: workers write for a while, then the orchestrator
  * stops them all at once (SIGKILL) and rolls each cache folder to a state a
- * real filesystem may leave after losing power (inject/rollback.c), and
+ * real filesystem may leave after losing power (inject/faults/rollback.c), and
  * readers judge what is left.
  *
  * This file is the worker's half: it journals, for every cache path, what

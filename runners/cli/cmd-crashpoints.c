@@ -11,7 +11,7 @@
  *    number of uncommitted metadata operations the disk may have kept, and
  *    for each data outcome (all unsynced sectors lost, all kept, torn), the
  *    old cache is restored, the prefix replayed for real, the crash model
- *    applied (inject/rollback.c), and the resulting file judged by the real
+ *    applied (inject/faults/rollback.c), and the resulting file judged by the real
  *    interpreter's classifier.
  *
  * Exit status: 0 when no crash state leaves a corrupt cache, 1 when one

@@ -1,9 +1,9 @@
 # pycstorm interpreter worker: the same cycles as the embedded worker, run by
 # a real pythonX.Y binary (the one a distro ships, linked its own way).
 #
-# It takes the embedded worker's options (runners/worker-args.c) plus
+# It takes the embedded worker's options (runners/worker/worker-args.c) plus
 # --strategies-lib, writes the same binary records to the orchestrator
-# (runners/event.h), and judges every read with the interpreter's own
+# (runners/base/event.h), and judges every read with the interpreter's own
 # importlib functions (_classify_pyc, _validate_timestamp_pyc,
 # _validate_hash_pyc, _compile_bytecode), so its verdicts are that binary's.
 # C strategies run through ctypes from libpycstorm-strategies.so; `native`

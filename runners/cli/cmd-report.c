@@ -1,7 +1,7 @@
 /*
  * pycstorm report RUNDIR|summary.json [--format F] [-o FILE]: any report
  * format from a run's summary.json, read back by the strict reader
- * (results/summary-load.c), so a merged or copied summary renders the same
+ * (results/model/summary-load.c), so a merged or copied summary renders the same
  * way as a fresh run.
  */
 #include "cli.h"
