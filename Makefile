@@ -59,6 +59,7 @@ PY_INCLUDES := $(shell $(PYTHON_CONFIG) --includes 2>/dev/null)
 PY_LIBS := $(shell $(PYTHON_CONFIG) --embed --ldflags 2>/dev/null)
 PY_LIBDIR := $(shell $(PYTHON_CONFIG) --configdir >/dev/null 2>&1 && $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))' 2>/dev/null)
 PY_VERSION := $(shell $(PYTHON) -c 'import sys; print(sys.version.split()[0])' 2>/dev/null)
+PY_RELEASE := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 PY_EXE := $(shell $(PYTHON) -c 'import sys; print(sys.executable)' 2>/dev/null)
 
 # The layout is the architecture (runners/README): each folder's code may
@@ -113,7 +114,7 @@ INJECT_OBJ = $(INJECT_SRC:%.c=$(BUILD)/pic/%.o)
 STRATLIB_OBJ = $(sort $(STRATLIB_SRC:%.c=$(BUILD)/pic/%.o))
 
 PROGRAMS = $(BIN)/pycstorm $(BIN)/pycstorm-worker $(BIN)/libpycstorm-inject.so \
-	$(BIN)/libpycstorm-strategies.so $(BIN)/pycstorm-driver.py
+	$(BIN)/libpycstorm-strategies.so $(BIN)/pycstorm-driver.py $(BIN)/pycstorm-judge.py
 
 .PHONY: all deps run check unit-tests integration-tests install uninstall clean bench bench-latency
 all: $(PROGRAMS)
@@ -147,6 +148,11 @@ $(BIN)/pycstorm-driver.py: $(WORKER)/driver.py
 	$(Q)mkdir -p $(BIN)
 	$(Q)cp $< $@
 
+$(BIN)/pycstorm-judge.py: $(WORKER)/judge.py
+	$(call say,COPY,$@)
+	$(Q)mkdir -p $(BIN)
+	$(Q)cp $< $@
+
 $(WORKER_OBJ): ALL_CFLAGS += $(PY_INCLUDES) -DPYTHON_EXE='"$(PY_EXE)"'
 $(WORKER_OBJ): $(BUILD)/python-config.stamp
 $(BUILD)/$(CLI)/pycstorm.o: ALL_CFLAGS += -DPYTHON_EXE='"$(PY_EXE)"' -DFIU_POSIX_PRELOAD='"$(FIU_POSIX_PRELOAD)"' \
@@ -156,6 +162,9 @@ $(BUILD)/$(CLI)/cmd-run.o: ALL_CFLAGS += -DFIU_POSIX_PRELOAD='"$(FIU_POSIX_PRELO
 $(BUILD)/$(CLI)/cmd-run.o: $(BUILD)/python-config.stamp
 $(BUILD)/$(CLI)/cmd-repro.o: ALL_CFLAGS += -DPYTHON_EXE='"$(PY_EXE)"'
 $(BUILD)/$(CLI)/cmd-repro.o: $(BUILD)/python-config.stamp
+$(BUILD)/$(CLI)/cmd-classify.o: ALL_CFLAGS += -DPYTHON_EXE='"$(PY_EXE)"' \
+	-DPYTHON_BUILD_RELEASE='"$(PY_RELEASE)"'
+$(BUILD)/$(CLI)/cmd-classify.o: $(BUILD)/python-config.stamp
 
 # Rebuild the worker when PYTHON_CONFIG points at another Python.
 $(BUILD)/python-config.stamp: FORCE
@@ -284,7 +293,7 @@ install: all
 	$(Q)install -m 755 $(BIN)/pycstorm $(DESTDIR)$(BINDIR)/pycstorm
 	$(Q)install -m 755 $(BIN)/pycstorm-worker $(DESTDIR)$(LIBDIR)/pycstorm-worker
 	$(Q)install -m 644 $(BIN)/libpycstorm-inject.so $(BIN)/libpycstorm-strategies.so \
-		$(BIN)/pycstorm-driver.py $(DESTDIR)$(LIBDIR)/
+		$(BIN)/pycstorm-driver.py $(BIN)/pycstorm-judge.py $(DESTDIR)$(LIBDIR)/
 	$(Q)cp -R scenarios $(DESTDIR)$(SHAREDIR)/
 	$(Q)rm -rf $(DESTDIR)$(SHAREDIR)/ci && cp -R ci $(DESTDIR)$(SHAREDIR)/ci
 	$(Q)install -m 644 $(CLI)/pycstorm.1 $(DESTDIR)$(MANDIR)/man1/pycstorm.1

@@ -47,6 +47,8 @@ static const char *outcome_colour(int o)
 		[OUTCOME_OTHER_ERROR] = "#e377c2",
 		[OUTCOME_WORKER_CRASH] = "#1f2937",
 		[OUTCOME_WORKER_TIMEOUT] = "#6b7280",
+		[OUTCOME_INTERPRETER_CRASH] = "#7f1d1d",
+		[OUTCOME_CODE_ERROR] = "#b45309",
 	};
 
 	return colours[o] ? colours[o] : "#999999";
@@ -256,7 +258,8 @@ static void put_results_table(FILE *f, const struct summary *s, const struct res
 	size_t i;
 
 	(void)fputs("<section class=\"card\"><h2>Results</h2>\n<p class=\"note\">Corruption is "
-		    "bad_marshal + eof seen by an import whose header check passed: the import "
+		    "bad_marshal, eof, interpreter_crash and code_error seen by an import whose "
+		    "header check passed: the import "
 		    "fails for a user. Rate = corrupt / reads with a 95% Wilson interval; a zero "
 		    "is shown as its upper bound. Latency: p50 / p99.</p>\n"
 		    "<div class=\"scroll\"><table>\n<thead><tr><th>strategy</th><th>cycles</th>"

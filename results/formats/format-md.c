@@ -74,7 +74,8 @@ static int write_md(FILE *f, const struct summary *s)
 			      fig.cycles_per_s, other);
 		free(name);
 	}
-	(void)fprintf(f, "\nCorruption = bad_marshal + eof seen by an import whose header check "
+	(void)fprintf(f, "\nCorruption = bad_marshal, eof, interpreter_crash and code_error seen by an import "
+			 "whose header check "
 			 "passed; rate = corrupt / reads, 95%% Wilson interval.\n");
 	if (s->replay) {
 		(void)fputs("\nReplay: ", f);

@@ -26,8 +26,10 @@ void summary_figures(const struct summary *s, const struct strategy_result *r,
 		f->cycles += r->counts[OP_COMPILE][o] + r->counts[OP_IMPORT][o] +
 			     r->counts[OP_RECOVER][o];
 	}
-	f->corrupt = r->counts[OP_IMPORT][OUTCOME_BAD_MARSHAL] + r->counts[OP_IMPORT][OUTCOME_EOF] +
-		     r->counts[OP_RECOVER][OUTCOME_BAD_MARSHAL] + r->counts[OP_RECOVER][OUTCOME_EOF];
+	f->corrupt = 0;
+	for (o = 0; o < OUTCOME_COUNT; o++)
+		if (outcome_is_corrupt((enum outcome)o))
+			f->corrupt += r->counts[OP_IMPORT][o] + r->counts[OP_RECOVER][o];
 	f->corrupt_rate = f->reads ? (double)f->corrupt / (double)f->reads : 0.0;
 	stats_wilson(f->corrupt, f->reads, STATS_Z95, &f->ci_lo, &f->ci_hi);
 	hist_init(&f->write_latency);

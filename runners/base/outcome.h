@@ -2,8 +2,11 @@
  * The outcome classes every cycle is sorted into (DESIGN.md). One list,
  * expanded into the enum and the name table, so a new class is one line.
  *
- * Corruption is bad_marshal + eof seen by a reader whose header check
- * passed: the import would fail for a user.
+ * Corruption is what a reader whose header check passed meets: bad_marshal
+ * and eof (the import fails), interpreter_crash (running the code killed
+ * the interpreter: a signal or a fatal error) and code_error (SystemError
+ * while running code that unmarshalled). New classes go at the end, so the
+ * numbers in a worker's records keep their meaning.
  */
 #ifndef PYCSTORM_OUTCOME_H
 #define PYCSTORM_OUTCOME_H
@@ -18,7 +21,9 @@
 	X(MODULE_NOT_FOUND, "module_not_found")                              \
 	X(OTHER_ERROR, "other_error")                                        \
 	X(WORKER_CRASH, "worker_crash")                                      \
-	X(WORKER_TIMEOUT, "worker_timeout")
+	X(WORKER_TIMEOUT, "worker_timeout")                                  \
+	X(INTERPRETER_CRASH, "interpreter_crash")                            \
+	X(CODE_ERROR, "code_error")
 
 enum outcome {
 #define X(id, name) OUTCOME_##id,
@@ -48,7 +53,8 @@ int op_from_name(const char *name);        /* -1 when unknown */
 
 static inline int outcome_is_corrupt(enum outcome o)
 {
-	return o == OUTCOME_BAD_MARSHAL || o == OUTCOME_EOF;
+	return o == OUTCOME_BAD_MARSHAL || o == OUTCOME_EOF || o == OUTCOME_INTERPRETER_CRASH ||
+	       o == OUTCOME_CODE_ERROR;
 }
 
 #endif

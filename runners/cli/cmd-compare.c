@@ -4,7 +4,8 @@
  * runs and each outcome class: both rates, Newcombe's 95% interval on the
  * difference (candidate - base), and a verdict.
  *
- * Rates: corruption (bad_marshal + eof) per read, as everywhere; every
+ * Rates: corruption (bad_marshal, eof, interpreter_crash, code_error) per
+ * read, as everywhere; every
  * other class per cycle (compile + import + recover). A difference whose
  * whole interval lies above the tolerance is a regression, below minus the
  * tolerance an improvement, anything else no significant change. Only

@@ -7,6 +7,7 @@
 
 #include "common.h"
 #include "fault.h"
+#include "pythons.h"
 #include "scenario.h"
 #include "strategy.h"
 
@@ -75,18 +76,61 @@ static int list_scenarios(void)
 	return rc;
 }
 
+/* pythons [--python PATH]...: what would judge each release, in the order
+ * pycstorm searches; the first of a release is the one that judges it. */
+static int list_pythons(int argc, char **argv)
+{
+	struct python_list found;
+	const char **given = xcalloc((size_t)argc, sizeof(char *));
+	const struct python *py;
+	char err[512];
+	size_t n = 0, i;
+	int k, rc = EXIT_OK;
+
+	for (k = 2; k < argc && rc == EXIT_OK; k++) {
+		if (!strcmp(argv[k], "--python") && k + 1 < argc)
+			given[n++] = argv[++k];
+		else
+			die(EXIT_USAGE, "list pythons: unknown argument '%s' (valid: --python PATH)",
+			    argv[k]);
+	}
+	if (pythons_find(&found, given, n, err, sizeof(err)) < 0)
+		die(EXIT_SKIP, "list pythons: %s", err);
+	(void)printf("%-8s %-9s %-6s %-12s %-16s %s\n", "RELEASE", "VERSION", "MAGIC", "CACHE TAG",
+		     "FOUND BY", "PATH");
+	for (i = 0; i < found.count; i++) {
+		py = &found.items[i];
+		(void)printf("%-8s %-9s %-6u %-12s %-16s %s%s\n", py->release, py->version,
+			     py->magic & 0xffff, *py->cache_tag ? py->cache_tag : "(none)",
+			     py->found_by, py->path,
+			     pythons_for_release(&found, py->release) == py ? "" : "  (not used: "
+			     "an earlier one judges this release)");
+	}
+	if (found.count == 0) {
+		(void)fprintf(stderr, "pycstorm: list pythons: no interpreter found (pass --python, "
+			      "set PYCSTORM_PYTHONS, or put pythonX.Y on PATH)\n");
+		rc = EXIT_SKIP;
+	}
+	pythons_free(&found);
+	free(given);
+	return rc;
+}
+
 static int list_main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "strategies";
 	int rc = EXIT_OK;
 
 	if (!strcmp(what, "--help") || !strcmp(what, "-h")) {
-		(void)printf("usage: pycstorm list [strategies|scenarios|faults]\n\n"
+		(void)printf("usage: pycstorm list [strategies|scenarios|faults|pythons [--python PATH]...]\n\n"
 			     "strategies  the write strategies, each with the code it mirrors\n"
 			     "scenarios   the scenarios, each with the report it reproduces\n"
-			     "faults      the faults --fault takes, with their parameters\n");
+			     "faults      the faults --fault takes, with their parameters\n"
+			     "pythons     the interpreters that judge each release's caches\n");
+	} else if (!strcmp(what, "pythons")) {
+		rc = list_pythons(argc, argv);
 	} else if (argc > 2) {
-		die(EXIT_USAGE, "list: too many arguments (valid: strategies, scenarios, faults)");
+		die(EXIT_USAGE, "list: too many arguments (valid: strategies, scenarios, faults, pythons)");
 	} else if (!strcmp(what, "strategies")) {
 		list_strategies();
 	} else if (!strcmp(what, "scenarios")) {
@@ -94,13 +138,13 @@ static int list_main(int argc, char **argv)
 	} else if (!strcmp(what, "faults")) {
 		list_faults();
 	} else {
-		die(EXIT_USAGE, "list: unknown list '%s' (valid: strategies, scenarios, faults)", what);
+		die(EXIT_USAGE, "list: unknown list '%s' (valid: strategies, scenarios, faults, pythons)", what);
 	}
 	return rc;
 }
 
 const struct command_info command_list = {
 	.name = "list",
-	.summary = "list strategies or scenarios",
+	.summary = "list strategies, scenarios, faults or pythons",
 	.main = list_main,
 };
