@@ -116,7 +116,7 @@ STRATLIB_OBJ = $(sort $(STRATLIB_SRC:%.c=$(BUILD)/pic/%.o))
 PROGRAMS = $(BIN)/pycstorm $(BIN)/pycstorm-worker $(BIN)/libpycstorm-inject.so \
 	$(BIN)/libpycstorm-strategies.so $(BIN)/pycstorm-driver.py $(BIN)/pycstorm-judge.py
 
-.PHONY: all deps run check unit-tests integration-tests install uninstall clean bench bench-latency
+.PHONY: all deps run check fidelity unit-tests integration-tests install uninstall clean bench bench-latency
 all: $(PROGRAMS)
 
 # Installs what is missing (only when something is), then builds.
@@ -260,6 +260,11 @@ PROVE_FLAGS ?=
 T ?= tests/t/*.t
 integration-tests: all $(SHIM_SO)
 	$(Q)$(PROVE) $(PROVE_FLAGS) $(T)
+
+# The full fidelity corpus (a few minutes): classify against the real import
+# of every release found; make check runs its quick subset (t0016).
+fidelity: all
+	$(Q)$(PYTHON) tests/fidelity/fidelity.py --pycstorm $(BIN)/pycstorm $(if $(V),--verbose)
 
 run: deps all
 	$(Q)$(BIN)/pycstorm run default

@@ -58,9 +58,10 @@ struct classify_opts {
 	const char *source;
 };
 
-/* One run of files with the same reader. */
+/* One run of files with the same reader. The reader is held by its path:
+ * the list it was found in grows, and moves, as releases are looked up. */
 struct judge_batch {
-	const struct python *reader;
+	char *reader;
 	const char **files;
 	size_t count;
 };
@@ -162,7 +163,7 @@ static int run_judge(const struct judge_batch *b, const struct classify_opts *o)
 	int status = 0, rc = EXIT_INTERNAL;
 	pid_t pid;
 
-	argv[n++] = b->reader->path;
+	argv[n++] = b->reader;
 	argv[n++] = "-E";
 	argv[n++] = "-s";
 	argv[n++] = judge;
@@ -188,7 +189,7 @@ static int run_judge(const struct judge_batch *b, const struct classify_opts *o)
 		rc = WEXITSTATUS(status);
 	else
 		(void)fprintf(stderr, "pycstorm: classify: the judge under '%s' failed (%s)\n",
-			      b->reader->path, pid < 0 ? strerror(errno) : "it did not finish its report");
+			      b->reader, pid < 0 ? strerror(errno) : "it did not finish its report");
 	free(argv);
 	free(judge);
 	return rc;
@@ -213,7 +214,7 @@ static int classify_main_cli(int argc, char **argv)
 	struct classify_opts o;
 	struct python_list found = { 0 };
 	struct judge_batch batch = { 0 };
-	const char *release, *writer;
+	const char *release = NULL, *writer = NULL;
 	uint8_t head[PYC_HEADER_SIZE];
 	char why[256];
 	size_t len;
@@ -229,9 +230,11 @@ static int classify_main_cli(int argc, char **argv)
 			release = pythons_reader_release(argv[i], head, len, &writer);
 			/* A file that names no release is rejected by every
 			 * reader's magic check alike: the built-in one judges it. */
-			reader = reader_for(&found, &o, release ? release : PYTHON_BUILD_RELEASE);
+			if (!release)
+				release = PYTHON_BUILD_RELEASE;
+			reader = reader_for(&found, &o, release);
 		}
-		if (batch.count && (i == argc || reader != batch.reader)) {
+		if (batch.count && (i == argc || !reader || strcmp(reader->path, batch.reader))) {
 			rc = worse(rc, run_judge(&batch, &o));
 			batch.count = 0;
 		}
@@ -250,11 +253,15 @@ static int classify_main_cli(int argc, char **argv)
 			print_unjudged(argv[i], "cannot_judge", why);
 			rc = worse(rc, EXIT_CANNOT_JUDGE);
 		} else {
-			batch.reader = reader;
+			if (!batch.count) {
+				free(batch.reader);
+				batch.reader = xstrdup(reader->path);
+			}
 			batch.files[batch.count++] = argv[i];
 		}
 	}
 	pythons_free(&found);
+	free(batch.reader);
 	free(batch.files);
 	free(o.pythons);
 	return rc;

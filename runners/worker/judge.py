@@ -123,12 +123,6 @@ def source_for(pyc):
     return os.path.join(folder, name + ".py"), name
 
 
-def tag_of(pyc):
-    """The cache tag in a file name (NAME.cpython-312.pyc), or None."""
-    parts = os.path.basename(pyc).split(".")
-    return parts[-2] if len(parts) >= 3 and parts[-1] == "pyc" else None
-
-
 def print_header(verdict, data):
     if len(data) < 4:
         verdict.say("magic: (file shorter than 4 bytes)")
@@ -385,19 +379,28 @@ def lay_out(folder, data, source, with_source):
             f.write(data)
 
 
-def run_with(data, source):
-    """The --run step: the file as the cache of its module, then, when that
+def scrubbed(evidence, folder, source, path):
+    """Frames name the scratch copy; the user knows the module by its file."""
+    scratch = os.path.join(os.path.realpath(folder), JUDGED_NAME)
+    evidence = evidence.replace(scratch + ".py", source.path if source else path)
+    return evidence.replace(scratch + ".pyc", path)
+
+
+def run_with(data, source, path):
+    """The run step: the file as the cache of its module, then, when that
     fails and a source is at hand, the source alone, so a module that fails
     on its own (a missing dependency) is not blamed on its cache."""
     folder = tempfile.mkdtemp(prefix="pycstorm-judge-")
     try:
         lay_out(folder, data, source, source is not None)
         outcome, evidence = run_import(folder)
+        evidence = scrubbed(evidence, folder, source, path)
         if outcome != "ok" and source is not None:
             plain = os.path.join(folder, "plain")
             os.mkdir(plain)
             lay_out(plain, None, source, True)
-            if run_import(plain) == (outcome, evidence):
+            alone, said = run_import(plain)
+            if (alone, scrubbed(said, plain, source, path)) == (outcome, evidence):
                 outcome, evidence = "ok", "the module fails the same way from its source: " + evidence
     finally:
         shutil.rmtree(folder, True)
@@ -444,8 +447,13 @@ def judge(path, source_opt, run):
     if run == "never" or (run == "auto" and same is not False):
         verdict.say("run: not run%s" % (" (pass --run to import it)" if same is None else ""))
     else:
-        verdict.outcome, verdict.error = run_with(data, source)
-        verdict.say("run: %s" % ("imports and runs" if verdict.outcome == "ok" else "fails"))
+        verdict.outcome, verdict.error = run_with(data, source, path)
+        if verdict.outcome != "ok":
+            verdict.say("run: fails")
+        elif verdict.error:
+            verdict.say("run: fails, as the module does from its source alone (not the cache's fault)")
+        else:
+            verdict.say("run: imports and runs")
     return verdict
 
 
