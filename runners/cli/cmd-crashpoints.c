@@ -22,7 +22,9 @@
 #include "common.h"
 #include "proc.h"
 #include "fault.h"
+#include "outcome.h"
 #include "owned.h"
+#include "pythons.h"
 #include "rollback.h"
 #include "strategy.h"
 #include "worker.h"
@@ -47,6 +49,7 @@ struct cp {
 	char *work;            /* where crash states are built and judged */
 	char *modules_dir;
 	char *worker;
+	char *self;            /* this program, to run `pycstorm classify` */
 	char *inject;
 	char *pyc_rel;         /* <strategy>/__pycache__/<module>.<tag>.pyc */
 	char *baseline;        /* the old, durable pyc */
@@ -312,7 +315,9 @@ static char *build_state(struct cp *c, const char *state_root, size_t k, long ke
 	return dst;
 }
 
-/* The class of the pyc at path, from the real interpreter's classifier. */
+/* The class of the pyc at path, from `pycstorm classify`: judged by an
+ * interpreter of the release that reads it, the code run when it differs
+ * from its source's. */
 static char *judge(struct cp *c, const char *path)
 {
 	char *out = xasprintf("%s.verdict", c->work), *text = NULL, *cls = NULL, *p;
@@ -329,7 +334,7 @@ static char *judge(struct cp *c, const char *path)
 		fd = open("/dev/null", O_WRONLY);
 		(void)dup2(fd, 2);
 		proc_unblock();
-		execl(c->worker, c->worker, "--classify", path, (char *)NULL);
+		execl(c->self, c->self, "classify", path, (char *)NULL);
 		_exit(127);
 	}
 	if (pid > 0)
@@ -344,7 +349,9 @@ static char *judge(struct cp *c, const char *path)
 
 static int is_corrupt_class(const char *cls)
 {
-	return !strcmp(cls, "eof") || !strcmp(cls, "bad_marshal") || !strcmp(cls, "other_error");
+	int o = outcome_from_name(cls);
+
+	return (o >= 0 && outcome_is_corrupt((enum outcome)o)) || o == OUTCOME_OTHER_ERROR;
 }
 
 /* Walk every crash state; print a line each; return the number corrupt. */
@@ -446,6 +453,7 @@ static int crashpoints_main(int argc, char **argv)
 		free(probe);
 	}
 	c.worker = cli_worker_program();
+	c.self = cli_self_program();
 	slash = strrchr(c.worker, '/');
 	c.inject = xasprintf("%.*s/libpycstorm-inject.so", slash ? (int)(slash - c.worker) : 1,
 			     slash ? c.worker : ".");
@@ -475,6 +483,7 @@ static int crashpoints_main(int argc, char **argv)
 	free(c.work);
 	free(c.modules_dir);
 	free(c.worker);
+	free(c.self);
 	free(c.inject);
 	free(c.pyc_rel);
 	free(c.baseline);

@@ -327,6 +327,13 @@ const char *pythons_reader_release(const char *path, const uint8_t *head, size_t
 	return by_tag ? by_tag : *writer;
 }
 
+char *cli_self_program(void)
+{
+	char *self = realpath("/proc/self/exe", NULL);
+
+	return self ? self : xstrdup("pycstorm");
+}
+
 char *cli_judge_program(void)
 {
 	char *worker = cli_worker_program(), *slash = strrchr(worker, '/');

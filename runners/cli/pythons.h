@@ -49,6 +49,9 @@ const char *pythons_reader_release(const char *path, const uint8_t *head, size_t
 /* "3.12" for "cpython-312", "2.7" for "cpython-27"; NULL otherwise. Static. */
 const char *pythons_tag_release(const char *tag);
 
+/* This program's own path, for running `pycstorm classify` as a child: the
+ * one way every command judges a cache (by the release that reads it). */
+char *cli_self_program(void);
 /* pycstorm-judge.py beside the program, or where it is installed. Malloc'd. */
 char *cli_judge_program(void);
 

@@ -1,12 +1,15 @@
 /*
- * The damage check; see exec-check.h. The classifier runs as a child with
- * our own environment (no inject library), a batch of files at a time, and
- * its report is parsed line by line: each file's lines start at "file: ".
+ * The damage check; see exec-check.h. `pycstorm classify` runs as a child
+ * with our own environment (no inject library), a batch of files at a
+ * time, so each file is judged by an interpreter of the release that reads
+ * it; its report is parsed line by line: each file's lines start at
+ * "file: ".
  */
 #include "exec-check.h"
 
 #include "common.h"
 #include "proc.h"
+#include "pythons.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -52,14 +55,14 @@ static char *read_all(int fd)
 }
 
 /* Run the classifier on paths; its report in *text, its exit status back. */
-static int run_classifier(const char *worker, const char *const *paths, size_t n, char **text)
+static int run_classifier(const char *classifier, const char *const *paths, size_t n, char **text)
 {
 	const char **argv = xcalloc(n + 3, sizeof(char *));
 	int fds[2], status = -1;
 	pid_t pid = -1;
 
-	argv[0] = worker;
-	argv[1] = "--classify";
+	argv[0] = classifier;
+	argv[1] = "classify";
 	memcpy(argv + 2, paths, n * sizeof(char *));
 	*text = NULL;
 	if (pipe2(fds, O_CLOEXEC) == 0) {
@@ -72,7 +75,7 @@ static int run_classifier(const char *worker, const char *const *paths, size_t n
 			if (null >= 0)
 				(void)dup2(null, 2);
 			proc_unblock();
-			execv(worker, (char *const *)argv);
+			execv(classifier, (char *const *)argv);
 			_exit(EXIT_SKIP);
 		}
 		(void)close(fds[1]);
@@ -120,9 +123,10 @@ static size_t parse_report(const char *text, struct exec_verdict *out, size_t n)
 	return k;
 }
 
-int exec_check_pycs(const char *worker, const char *const *paths, size_t n,
-		    struct exec_verdict *out, char *err, size_t errlen)
+int exec_check_pycs(const char *const *paths, size_t n, struct exec_verdict *out, char *err,
+		    size_t errlen)
 {
+	char *classifier = cli_self_program();
 	size_t done, batch, got;
 	char *text;
 	int status, rc = 0;
@@ -130,14 +134,18 @@ int exec_check_pycs(const char *worker, const char *const *paths, size_t n,
 	memset(out, 0, n * sizeof(*out));
 	for (done = 0; done < n && rc == 0; done += batch) {
 		batch = n - done < CHECK_BATCH ? n - done : CHECK_BATCH;
-		status = run_classifier(worker, paths + done, batch, &text);
-		got = text && status >= 0 && status <= 2 ? parse_report(text, out + done, batch) : 0;
+		status = run_classifier(classifier, paths + done, batch, &text);
+		/* 77: some file had no interpreter of its release; its block
+		 * says "cannot judge", and the others are judged. */
+		got = text && ((status >= 0 && status <= 2) || status == EXIT_SKIP)
+			      ? parse_report(text, out + done, batch) : 0;
 		if (got != batch) {
-			(void)snprintf(err, errlen, "the classifier '%s' failed (exit status %d)",
-				       worker, status);
+			(void)snprintf(err, errlen, "the classifier '%s classify' failed (exit status %d)",
+				       classifier, status);
 			rc = -1;
 		}
 		free(text);
 	}
+	free(classifier);
 	return rc;
 }

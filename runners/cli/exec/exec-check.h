@@ -1,8 +1,8 @@
 /*
  * The damage check after a round of `pycstorm exec`: every .pyc the round
- * touched goes through the classifier (pycstorm-worker --classify), whose
- * verdict is the real interpreter's marshal module's, so "a later import
- * would fail" means what it says even when the command exited 0.
+ * touched goes through `pycstorm classify`, whose verdict is that of an
+ * interpreter of the release that reads the file, so "a later import would
+ * fail" means what it says even when the command exited 0.
  */
 #ifndef PYCSTORM_EXEC_CHECK_H
 #define PYCSTORM_EXEC_CHECK_H
@@ -19,10 +19,10 @@ struct exec_verdict {
 
 /* Would an import of a file in this class fail? */
 int exec_verdict_fails(int outcome);
-/* Classify n files with the worker program; out[i] belongs to paths[i].
- * 0, or -1 with err filled when the classifier could not run. */
-int exec_check_pycs(const char *worker, const char *const *paths, size_t n,
-		    struct exec_verdict *out, char *err, size_t errlen);
+/* Classify n files; out[i] belongs to paths[i]. 0, or -1 with err filled
+ * when the classifier could not run. */
+int exec_check_pycs(const char *const *paths, size_t n, struct exec_verdict *out, char *err,
+		    size_t errlen);
 void exec_verdict_free(struct exec_verdict *v);
 
 #endif

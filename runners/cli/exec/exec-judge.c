@@ -245,7 +245,7 @@ static void check_damage(struct exec_run *x, struct round_facts *rd)
 		if (ends_with(rd->touched[i]->path, ".pyc"))
 			rd->pycs[rd->npycs++] = rd->touched[i]->path;
 	rd->verdicts = xcalloc(rd->npycs + 1, sizeof(*rd->verdicts));
-	if (rd->npycs && exec_check_pycs(x->worker, rd->pycs, rd->npycs, rd->verdicts, err,
+	if (rd->npycs && exec_check_pycs(rd->pycs, rd->npycs, rd->verdicts, err,
 					 sizeof(err)) < 0)
 		warn("exec: %s; the damage check is incomplete", err);
 	for (i = 0; i < rd->npycs; i++) {
