@@ -105,7 +105,7 @@ INJECT_SRC = $(PRELOAD)/preload.c $(INJECT_COMMON) $(BASE)/common.c
 # The strategies as a library, for the interpreter runner's driver (ctypes).
 STRATLIB_SRC = $(STRATEGIES)/stratlib.c $(STRATEGIES)/strategy.c $(STRATEGIES)/atomic.c \
 	$(wildcard $(STRATEGIES)/strategy-*.c) $(BASE)/pyc.c $(BASE)/common.c
-WORKER_SRC = $(WORKER)/worker.c $(WORKER)/embed.c $(WORKER)/classify.c $(STRATEGIES)/stratlib.c
+WORKER_SRC = $(WORKER)/worker.c $(WORKER)/embed.c $(STRATEGIES)/stratlib.c
 
 COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)

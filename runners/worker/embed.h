@@ -9,8 +9,6 @@
 
 /* Start an isolated interpreter with bytecode writing on; 0, or -1 and why. */
 int embed_start(char *why, size_t whylen);
-/* pycstorm-worker --classify FILE...: see classify.c. */
-int classify_main(int argc, char **argv);
 /* Take the pending exception as "Type: message" and clear it. */
 void embed_fetch_exception(char *buf, size_t size);
 /* Unmarshal data[16:] as importlib does: ok, eof, bad_marshal or other_error,

@@ -8,8 +8,8 @@
 # each question: the header is judged by importlib's _classify_pyc /
 # _validate_*_pyc (3.7+), _validate_bytecode_header (3.3-3.6) or import.c's
 # rules (2.7, whose reader has no Python-level hook), and the body by this
-# interpreter's marshal. The report is the embedded classifier's
-# (runners/worker/classify.c), line for line, so one parser reads both.
+# interpreter's marshal. `pycstorm classify` (runners/cli/cmd-classify.c)
+# picks the interpreter; exec and crashpoints read this report through it.
 #
 # Two steps can take the interpreter down with them, so each runs in a child:
 #   - unmarshalling (a v1/v2 byte mix has aborted 3.8's marshal and crashed

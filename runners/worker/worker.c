@@ -718,8 +718,6 @@ int main(int argc, char **argv)
 	int rc = EXIT_INTERNAL;
 
 	progname = "pycstorm-worker";
-	if (argc > 1 && !strcmp(argv[1], "--classify"))
-		return classify_main(argc - 1, argv + 1);
 	if (worker_parse_args(argc, argv, &W.args) < 0)
 		return EXIT_USAGE;
 	W.strategy = strategy_find(W.args.strategy);
