@@ -32,7 +32,7 @@ one_line_exit 2 "unknown option '--frobnicate' \(valid: -s/--strategy" "$PYCSTOR
 ok "unknown option: one line naming the valid ones, exit 2"
 one_line_exit 2 "unknown command 'frob' \(valid: run, list" "$PYCSTORM" frob
 ok "unknown command: one line naming the valid ones, exit 2"
-one_line_exit 2 "unknown list 'things' \(valid: strategies, scenarios, faults\)" "$PYCSTORM" list things
+one_line_exit 2 "unknown list 'things' \(valid: strategies, scenarios, faults, pythons\)" "$PYCSTORM" list things
 ok "unknown list: exit 2"
 one_line_exit 2 "--jobs '0' is not a number from 1 to 256" "$PYCSTORM" run -j 0
 ok "bad --jobs value: exit 2"
