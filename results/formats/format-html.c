@@ -49,6 +49,7 @@ static const char *outcome_colour(int o)
 		[OUTCOME_WORKER_TIMEOUT] = "#6b7280",
 		[OUTCOME_INTERPRETER_CRASH] = "#7f1d1d",
 		[OUTCOME_CODE_ERROR] = "#b45309",
+		[OUTCOME_LEFTOVER_TEMP] = "#a3a3a3",
 	};
 
 	return colours[o] ? colours[o] : "#999999";

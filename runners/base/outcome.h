@@ -5,7 +5,9 @@
  * Corruption is what a reader whose header check passed meets: bad_marshal
  * and eof (the import fails), interpreter_crash (running the code killed
  * the interpreter: a signal or a fatal error) and code_error (SystemError
- * while running code that unmarshalled). New classes go at the end, so the
+ * while running code that unmarshalled). leftover_temp is not corruption:
+ * a write left a temporary file behind (mypy #3215's consequence), which
+ * fills a disk but breaks no import. New classes go at the end, so the
  * numbers in a worker's records keep their meaning.
  */
 #ifndef PYCSTORM_OUTCOME_H
@@ -23,7 +25,8 @@
 	X(WORKER_CRASH, "worker_crash")                                      \
 	X(WORKER_TIMEOUT, "worker_timeout")                                  \
 	X(INTERPRETER_CRASH, "interpreter_crash")                            \
-	X(CODE_ERROR, "code_error")
+	X(CODE_ERROR, "code_error")                                          \
+	X(LEFTOVER_TEMP, "leftover_temp")
 
 enum outcome {
 #define X(id, name) OUTCOME_##id,
