@@ -10,6 +10,9 @@
 #include <stdint.h>
 
 #define EVENT_FD_ENV "PYCSTORM_EVENT_FD"
+/* The descriptor a worker finds its record pipe on (exec's copies get a
+ * high one instead, see exec-round.c). */
+#define EVENT_WORKER_FD 3
 #define EVENT_MAX 4096
 
 enum event_kind {

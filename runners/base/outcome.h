@@ -1,6 +1,7 @@
 /*
- * The outcome classes every cycle is sorted into (DESIGN.md). One list,
- * expanded into the enum and the name table, so a new class is one line.
+ * The outcome classes every cycle is sorted into, as README.md's "Outcome
+ * classes" table describes them. One list, expanded into the enum and the
+ * name table, so a new class is one line.
  *
  * Corruption is bad_marshal + eof seen by a reader whose header check
  * passed: the import would fail for a user.

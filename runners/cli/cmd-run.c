@@ -495,7 +495,7 @@ static void fill_metadata(struct summary *s, const struct scenario *sc,
 	s->pyc_mode = xstrdup(pyc_mode_name(sc->pyc_mode));
 	if (plan->shard_count > 1)
 		s->shard = xasprintf("%u/%u", plan->shard_index + 1, plan->shard_count);
-	for (i = 0; i < plan->nfaults && i < 32; i++)
+	for (i = 0; i < plan->nfaults && i < SUMMARY_MAX_FAULTS; i++)
 		s->faults[s->nfaults++] = xstrdup(plan->faults[i].text);
 	for (i = 0; i < plan->nstrategies; i++) {
 		struct strategy_result *r = summary_result(s, plan->strategies[i]->name);
@@ -817,8 +817,7 @@ int cmd_run_with(int argc, char **argv, struct summary *out, char **run_dir_out)
 		rc = EXIT_SKIP;
 	} else if (status == RUN_INTERRUPTED) {
 		warn("interrupted: partial results written to %s", run_dir);
-		rc = 130;
-
+		rc = EXIT_INTERRUPTED;
 	} else if (wrc < 0) {
 		rc = EXIT_SKIP;
 	}

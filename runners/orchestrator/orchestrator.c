@@ -29,7 +29,6 @@
 
 extern char **environ;
 
-#define MAX_SLOTS 1024
 #define BATCH_LINE_NS 1000000000ull
 /* A strategy whose workers die this many times in a row without finishing
  * a cycle is broken, not unlucky. */
@@ -402,7 +401,7 @@ static char **worker_env(struct run *r, const struct slot *sl, size_t *nextra)
 		env[k++] = xasprintf(INJECT_ENV_STATE "=%s/.state", plan->cache_root);
 		env[k++] = xasprintf(INJECT_ENV_SEED "=%" PRIu64, sl->seed);
 		env[k++] = xasprintf(INJECT_ENV_WORKER "=%u", sl->worker);
-		env[k++] = xasprintf(EVENT_FD_ENV "=3");
+		env[k++] = xasprintf(EVENT_FD_ENV "=%d", EVENT_WORKER_FD);
 	}
 	env[k] = NULL;
 	*nextra = k - n;
@@ -460,7 +459,7 @@ static uint64_t name_hash(const char *s)
 	return h;
 }
 
-/* In the child: fd 3 is the pipe; everything else closes on exec. Ctrl-C
+/* In the child: EVENT_WORKER_FD is the pipe; everything else closes on exec. Ctrl-C
  * is the orchestrator's to handle. A worker that cannot be run says why
  * over the pipe, and the run stops with that line. */
 static void become_worker(char **argv, char **env, int pipe_fd)
@@ -470,7 +469,7 @@ static void become_worker(char **argv, char **env, int pipe_fd)
 	size_t room = sizeof(record) - sizeof(h);
 	int n;
 
-	if (dup2(pipe_fd, 3) < 0)
+	if (dup2(pipe_fd, EVENT_WORKER_FD) < 0)
 		_exit(EXIT_INTERNAL);
 	(void)signal(SIGINT, SIG_IGN);
 	proc_unblock();
@@ -480,7 +479,7 @@ static void become_worker(char **argv, char **env, int pipe_fd)
 		n = 0;
 	h.size = (uint16_t)(sizeof(h) + ((size_t)n < room ? (size_t)n : room - 1));
 	memcpy(record, &h, sizeof(h));
-	(void)event_send(3, record, h.size);
+	(void)event_send(EVENT_WORKER_FD, record, h.size);
 	_exit(EXIT_SKIP);
 }
 
@@ -517,8 +516,8 @@ static int spawn(struct run *r, struct slot *sl)
 		   ((plan->sc->shared_tmp_id ? plan->seed : sl->seed) & 0xffffffull) * 16;
 	a.retry_budget_ns = plan->sc->retry_budget_ns;
 	a.evidence_dir = xasprintf("%s/evidence", plan->run_dir);
-	a.evidence_max = 5;
-	a.event_fd = 3;
+	a.evidence_max = WORKER_EVIDENCE_MAX;
+	a.event_fd = EVENT_WORKER_FD;
 	argv = plan->python ? interpreter_argv(plan, &a) : worker_build_argv(plan->worker_program, &a);
 	size_t nbase = 0, nextra;
 	while (r->env[nbase])
@@ -946,7 +945,7 @@ static void start_holders(struct run *r)
 			dir = xasprintf("%s/%s", plan->cache_root, plan->strategies[i]->name);
 			hp = (struct holder_plan){ .dir = dir, .state_dir = state,
 				.seed = derive_seed(plan->seed, name_hash(plan->strategies[i]->name),
-						    1000 + h, 0),
+						    PROC_HOLDER_SEED_BASE + h, 0),
 				.hold_lo_ns = spec->hold_lo_ns, .hold_hi_ns = spec->hold_hi_ns,
 				.gap_lo_ns = spec->lo_ns, .gap_hi_ns = spec->hi_ns };
 			pid = proc_fork();

@@ -155,7 +155,7 @@ static int k_uint(unsigned *dst, unsigned lo, unsigned hi, const char *v, struct
 
 static int k_versions(struct scenario *sc, const char *v, struct at *at)
 {
-	return k_uint(&sc->versions, 1, 8, v, at);
+	return k_uint(&sc->versions, 1, WORKER_MAX_VERSIONS, v, at);
 }
 
 static int k_jobs(struct scenario *sc, const char *v, struct at *at)

@@ -29,8 +29,8 @@
 #include <unistd.h>
 
 
-#define MAX_MODULES 64
-#define MAX_VERSIONS 8
+#define MAX_MODULES WORKER_MAX_MODULES
+#define MAX_VERSIONS WORKER_MAX_VERSIONS
 
 struct version {
 	char *source;              /* source text */

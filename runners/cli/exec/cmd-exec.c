@@ -536,7 +536,7 @@ static int single_round(struct exec_run *x)
 	exec_report_single(x, &rd);
 	/* Stopped by us, the copy's own status (143 for the SIGTERM we passed
 	 * on) is not CMD's answer: an interrupted exec exits 130, as run does. */
-	rc = rd.start_error < 0 ? EXIT_SKIP : interrupts ? 130 : command_status(x, &rd);
+	rc = rd.start_error < 0 ? EXIT_SKIP : interrupts ? EXIT_INTERRUPTED : command_status(x, &rd);
 	if (rd.start_error < 0)
 		say_start_failed(x, &rd);
 	exec_release_round(x, &rd);
@@ -566,7 +566,7 @@ static int stress_rounds(struct exec_run *x)
 	exec_keep_round(x, &rd);
 	x->s.replay = replay_command(x, rd.seed);
 	exec_report_stress(x, &rd);
-	rc = rd.start_error < 0 ? EXIT_SKIP : interrupts ? 130 : rd.failed ? EXIT_FAILED : EXIT_OK;
+	rc = rd.start_error < 0 ? EXIT_SKIP : interrupts ? EXIT_INTERRUPTED : rd.failed ? EXIT_FAILED : EXIT_OK;
 	if (rd.start_error < 0)
 		say_start_failed(x, &rd);
 	exec_release_round(x, &rd);

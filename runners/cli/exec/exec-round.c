@@ -265,7 +265,7 @@ static void start_holder(const struct exec_round_plan *plan, struct holders *hs,
 	const struct fault_spec *spec = plan->held_lock;
 	struct holder_plan hp = {
 		.dir = dir, .state_dir = plan->state_dir,
-		.seed = derive_seed(plan->seed, 1000 + slot, hs->rotation, 0),
+		.seed = derive_seed(plan->seed, PROC_HOLDER_SEED_BASE + slot, hs->rotation, 0),
 		.hold_lo_ns = spec->hold_lo_ns, .hold_hi_ns = spec->hold_hi_ns,
 		.gap_lo_ns = spec->lo_ns, .gap_hi_ns = spec->hi_ns,
 	};
