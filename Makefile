@@ -89,7 +89,7 @@ INC_$(CLI)/exec = $(INC_ALL)
 includes = $(addprefix -I,$(or $(INC_$(patsubst %/,%,$(dir $(1)))),$(INC_ALL)))
 
 # Linked into every program but the preload library.
-COMMON_SRC = $(BASE)/common.c $(BASE)/outcome.c $(BASE)/pyc.c \
+COMMON_SRC = $(BASE)/common.c $(BASE)/outcome.c $(BASE)/pyc.c $(BASE)/strbuf.c \
 	$(STRATEGIES)/strategy.c $(STRATEGIES)/atomic.c $(wildcard $(STRATEGIES)/strategy-*.c) \
 	$(WORKER)/worker-args.c $(MODEL)/stats.c
 # What the faults' hooks need, in the preload library and in the command.
@@ -207,10 +207,10 @@ FUZZ_TIME ?= 5
 FUZZ_FLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all $(addprefix -I,$(INC_ALL))
 FUZZ_TARGETS = scenario fault pyc summary
-FUZZ_SRC_scenario = $(ORCHESTRATOR)/scenario.c $(BASE)/common.c $(BASE)/outcome.c $(WORKER)/worker-args.c
+FUZZ_SRC_scenario = $(ORCHESTRATOR)/scenario.c $(BASE)/common.c $(BASE)/strbuf.c $(BASE)/outcome.c $(WORKER)/worker-args.c
 FUZZ_SRC_fault = $(FAULTS)/fault.c $(wildcard $(FAULTS)/fault-*.c) $(BASE)/common.c
 FUZZ_SRC_pyc = $(BASE)/pyc.c
-FUZZ_SRC_summary = $(MODEL)/summary-load.c $(MODEL)/json.c $(MODEL)/summary.c $(MODEL)/stats.c \
+FUZZ_SRC_summary = $(MODEL)/summary-load.c $(BASE)/strbuf.c $(MODEL)/json.c $(MODEL)/summary.c $(MODEL)/stats.c \
 	$(MODEL)/hyperfine.c $(BASE)/common.c $(BASE)/outcome.c
 FUZZ_BIN = $(FUZZ_TARGETS:%=build/fuzz/fuzz-%)
 

@@ -14,6 +14,7 @@
 #include "proc.h"
 #include "rundir.h"
 #include "scenario.h"
+#include "strbuf.h"
 #include "strategy.h"
 #include "worker.h"
 
@@ -459,15 +460,13 @@ static int write_replay_args(const char *run_dir, const char *scenario_path,
 
 static char *joined_argv(int argc, char **argv)
 {
-	char *s = xstrdup("pycstorm"), *next;
+	struct strbuf s = STRBUF_INIT;
 	int i;
 
-	for (i = 0; i < argc; i++) {
-		next = xasprintf("%s %s", s, argv[i]);
-		free(s);
-		s = next;
-	}
-	return s;
+	strbuf_add(&s, "pycstorm");
+	for (i = 0; i < argc; i++)
+		strbuf_add_item(&s, " ", argv[i]);
+	return strbuf_detach(&s);
 }
 
 static void fill_metadata(struct summary *s, const struct scenario *sc,
@@ -513,7 +512,7 @@ static void resolve_faults(const struct run_options *o, const struct scenario *s
 {
 	const char *texts[SCENARIO_MAX_LIST + FAULT_MAX_SPECS];
 	const struct fault_info *infos[SCENARIO_MAX_LIST + FAULT_MAX_SPECS];
-	char err[1024], *joined = xstrdup(""), *next;
+	char err[1024], *joined;
 	struct fault_spec spec;
 	size_t n = 0, i, j, nscenario;
 	int replaced;
@@ -549,11 +548,7 @@ static void resolve_faults(const struct run_options *o, const struct scenario *s
 			texts[n++] = o->faults[i];
 		}
 	}
-	for (i = 0; i < n; i++) {
-		next = xasprintf("%s%s%s", joined, i ? ";" : "", texts[i]);
-		free(joined);
-		joined = next;
-	}
+	joined = strbuf_join(texts, n, ";");
 	if (n && fault_parse_list(joined, plan->faults, FAULT_MAX_SPECS, err, sizeof(err)) < 0)
 		die(EXIT_USAGE, "run: %s", err);
 	plan->nfaults = n;
@@ -937,7 +932,7 @@ struct replay_plan {
 	char **args;
 	int n;
 	const char *python;      /* replay.args' --python */
-	char *files;             /* its --strategy-file values, joined */
+	struct strbuf files;     /* its --strategy-file values, joined */
 };
 
 /* Check replay.args line by line into p->args; dies, exit 2, on anything
@@ -946,7 +941,7 @@ static void check_replay_args(const char *path, char *text, int argc, char **arg
 			      struct replay_plan *p)
 {
 	const struct replay_option *opt;
-	char *line, *value, *save = NULL, *more;
+	char *line, *value, *save = NULL;
 
 	line = strtok_r(text, "\n", &save);
 	if (!line || line[0] == '-')
@@ -967,11 +962,8 @@ static void check_replay_args(const char *path, char *text, int argc, char **arg
 			continue;
 		if (!strcmp(opt->name, "--python"))
 			p->python = value;
-		if (!strcmp(opt->name, "--strategy-file")) {
-			more = xasprintf("%s%s%s", p->files ? p->files : "", p->files ? ", " : "", value);
-			free(p->files);
-			p->files = more;
-		}
+		if (!strcmp(opt->name, "--strategy-file"))
+			strbuf_add_item(&p->files, ", ", value);
 		p->args[p->n++] = line;
 		if (value)
 			p->args[p->n++] = value;
@@ -995,15 +987,15 @@ static void announce_replay(const char *path, const struct replay_plan *p, int a
 	else
 		(void)printf("pycstorm replay: the workers run the embedded interpreter (built "
 			     "against %s)", PYTHON_EXE);
-	if (p->files)
-		(void)printf(", with the strategy files %s", p->files);
+	if (p->files.len)
+		(void)printf(", with the strategy files %s", p->files.buf);
 	(void)printf("\n");
 	(void)fflush(stdout);
 }
 
 static int replay_main(int argc, char **argv)
 {
-	struct replay_plan p = { 0 };
+	struct replay_plan p = { .files = STRBUF_INIT };
 	char *path, *text = NULL;
 	size_t len = 0;
 	int i, e;
@@ -1032,7 +1024,7 @@ static int replay_main(int argc, char **argv)
 	optind = 0;
 	e = cmd_run_with(p.n, p.args, NULL, NULL);
 	free(p.args);
-	free(p.files);
+	strbuf_release(&p.files);
 	free(text);
 	free(path);
 	return e;

@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include "common.h"
+#include "strbuf.h"
 #include "strategy.h"
 
 #include <dirent.h>
@@ -100,36 +101,31 @@ static int has_suffix(const char *s, const char *suffix)
 
 char *cli_scenario_names(void)
 {
-	char *dir = cli_scenarios_dir(), *list = xstrdup(""), *next;
+	struct strbuf list = STRBUF_INIT;
+	char *dir = cli_scenarios_dir();
 	struct dirent **entries = NULL;
 	int n, i;
 
 	n = scandir(dir, &entries, NULL, alphasort);
 	for (i = 0; i < n; i++) {
 		if (has_suffix(entries[i]->d_name, ".scn")) {
-			next = xasprintf("%s%s%.*s", list, *list ? ", " : "",
-					 (int)(strlen(entries[i]->d_name) - 4), entries[i]->d_name);
-			free(list);
-			list = next;
+			if (list.len)
+				strbuf_add(&list, ", ");
+			strbuf_addn(&list, entries[i]->d_name, strlen(entries[i]->d_name) - 4);
 		}
 		free(entries[i]);
 	}
 	free(entries);
 	free(dir);
-	return list;
+	return strbuf_detach(&list);
 }
 
 char *cli_strategy_names(void)
 {
-	char *list = xstrdup(""), *next;
-	size_t i;
+	struct strbuf list = STRBUF_INIT;
 
-	for (i = 0; i < strategy_count; i++) {
-		next = xasprintf("%s%s%s", list, i ? ", " : "", strategy_table[i]->name);
-		free(list);
-		list = next;
-	}
-	return list;
+	STRBUF_ADD_NAMES(&list, strategy_table, strategy_count, ", ");
+	return strbuf_detach(&list);
 }
 
 char *cli_find_scenario(const char *name, char *err, size_t errlen)
@@ -176,8 +172,8 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	struct strbuf names = STRBUF_INIT;
 	size_t i;
-	char *names;
 
 	if (argc < 2) {
 		usage(stderr);
@@ -195,11 +191,6 @@ int main(int argc, char **argv)
 	for (i = 0; i < command_count; i++)
 		if (!strcmp(argv[1], command_table[i]->name))
 			return command_table[i]->main(argc - 1, argv + 1);
-	names = xstrdup("");
-	for (i = 0; i < command_count; i++) {
-		char *next = xasprintf("%s%s%s", names, i ? ", " : "", command_table[i]->name);
-		free(names);
-		names = next;
-	}
-	die(EXIT_USAGE, "unknown command '%s' (valid: %s)", argv[1], names);
+	STRBUF_ADD_NAMES(&names, command_table, command_count, ", ");
+	die(EXIT_USAGE, "unknown command '%s' (valid: %s)", argv[1], names.buf);
 }

@@ -14,6 +14,7 @@
 #include "rollback.h"
 #include "outcome.h"
 #include "proc.h"
+#include "strbuf.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -419,16 +420,13 @@ static void free_worker_env(char **env, size_t base, size_t nextra)
 
 static char *module_spec(const struct run_plan *plan, const char *name)
 {
-	char *spec = xasprintf("%s:", name), *next;
+	struct strbuf spec = STRBUF_INIT;
 	unsigned v;
 
-	for (v = 1; v <= plan->sc->versions; v++) {
-		next = xasprintf("%s%s%s/%s/v%u.py", spec, v > 1 ? "," : "", plan->modules_dir,
-				 name, v);
-		free(spec);
-		spec = next;
-	}
-	return spec;
+	strbuf_addf(&spec, "%s:", name);
+	for (v = 1; v <= plan->sc->versions; v++)
+		strbuf_addf(&spec, "%s%s/%s/v%u.py", v > 1 ? "," : "", plan->modules_dir, name, v);
+	return strbuf_detach(&spec);
 }
 
 /* python -I driver.py <the worker's options> --strategies-lib LIB */

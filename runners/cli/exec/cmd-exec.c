@@ -25,6 +25,7 @@
 #include "fsinfo.h"
 #include "proc.h"
 #include "scope.h"
+#include "strbuf.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -182,17 +183,15 @@ static void parse_options(int argc, char **argv, struct exec_options *o)
 /* Parse every --fault; one spec per fault, as in a scenario. */
 static void resolve_faults(struct exec_run *x)
 {
-	char err[1024], *joined = NULL, *next;
+	char err[1024], *joined = NULL;
 	struct fault_spec spec;
 	size_t i;
 
-	for (i = 0; i < x->o->nfaults; i++) {
+	for (i = 0; i < x->o->nfaults; i++)
 		if (fault_parse(x->o->faults[i], &spec, err, sizeof(err)) < 0)
 			die(EXIT_USAGE, "exec: %s", err);
-		next = xasprintf("%s%s%s", joined ? joined : "", joined ? ";" : "", x->o->faults[i]);
-		free(joined);
-		joined = next;
-	}
+	if (x->o->nfaults)
+		joined = strbuf_join(x->o->faults, x->o->nfaults, ";");
 	if (joined && fault_parse_list(joined, x->faults, FAULT_MAX_SPECS, err, sizeof(err)) < 0)
 		die(EXIT_USAGE, "exec: %s", err);
 	x->nfaults = x->o->nfaults;
@@ -273,8 +272,8 @@ static void make_scope(struct exec_run *x)
 		sc->names = exec_default_names;
 		sc->nnames = exec_default_nnames;
 	}
-	x->inject_dirs = exec_joined((const char *const *)sc->dirs, sc->ndirs, ":");
-	x->inject_names = sc->names ? exec_joined(sc->names, sc->nnames, ":") : NULL;
+	x->inject_dirs = strbuf_join((const char *const *)sc->dirs, sc->ndirs, ":");
+	x->inject_names = sc->names ? strbuf_join(sc->names, sc->nnames, ":") : NULL;
 }
 
 /* Our own run folders are never scanned. */
@@ -355,58 +354,30 @@ static void make_run_dir(struct exec_run *x)
 		die(EXIT_SKIP, "cannot find run folder '%s': %s", x->run_dir, strerror(errno));
 }
 
-/* A word as the shell reads it back: bare when safe, else single-quoted. */
-static char *shell_word(const char *w)
+static void append_word(struct strbuf *line, const char *prefix, const char *word)
 {
-	size_t n = strlen(w), i, k = 0;
-	char *q = xmalloc(4 * n + 3);
-	int bare = n && strspn(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-				  "0123456789@%+=:,./_-") == n;
-
-	if (!bare)
-		q[k++] = '\'';
-	for (i = 0; i < n; i++) {
-		if (w[i] == '\'') {
-			memcpy(q + k, "'\\''", 4);
-			k += 4;
-		} else {
-			q[k++] = w[i];
-		}
-	}
-	if (!bare)
-		q[k++] = '\'';
-	q[k] = '\0';
-	return q;
-}
-
-static void append_word(char **line, const char *prefix, const char *word)
-{
-	char *w = shell_word(word), *next = xasprintf("%s%s%s", *line, prefix, w);
-
-	free(w);
-	free(*line);
-	*line = next;
+	strbuf_add(line, prefix);
+	strbuf_add_shell_word(line, word);
 }
 
 /* The command that runs one round again with this seed: same copies,
  * caches, faults and command. */
 static char *replay_command(const struct exec_run *x, uint64_t seed)
 {
-	char *line = xasprintf("pycstorm exec --seed %" PRIu64 " -j %u", seed, x->o->jobs), *next;
+	struct strbuf line = STRBUF_INIT;
 	size_t i;
 
+	strbuf_addf(&line, "pycstorm exec --seed %" PRIu64 " -j %u", seed, x->o->jobs);
 	for (i = 0; i < x->o->ncache_dirs; i++)
 		append_word(&line, " --cache-dir ", x->o->cache_dirs[i]);
 	for (i = 0; i < x->o->nfaults; i++)
 		append_word(&line, " --fault ", x->o->faults[i]);
 	if (x->o->timeout_text)
 		append_word(&line, " --timeout ", x->o->timeout_text);
-	next = xasprintf("%s --", line);
-	free(line);
-	line = next;
+	strbuf_add(&line, " --");
 	for (i = 0; x->o->cmd[i]; i++)
 		append_word(&line, " ", x->o->cmd[i]);
-	return line;
+	return strbuf_detach(&line);
 }
 
 static void fill_metadata(struct exec_run *x, int argc, char **argv)
@@ -417,9 +388,9 @@ static void fill_metadata(struct exec_run *x, int argc, char **argv)
 
 	s->tool = xstrdup("pycstorm " PYCSTORM_VERSION);
 	s->scenario = xstrdup("exec");
-	s->description = exec_joined((const char *const *)x->o->cmd,
+	s->description = strbuf_join((const char *const *)x->o->cmd,
 				     (size_t)(argc - (x->o->cmd - argv)), " ");
-	args = exec_joined((const char *const *)argv + 1, (size_t)argc - 1, " ");
+	args = strbuf_join((const char *const *)argv + 1, (size_t)argc - 1, " ");
 	s->command = xasprintf("pycstorm exec%s%s", *args ? " " : "", args);
 	free(args);
 	s->started = rundir_iso_now();

@@ -96,8 +96,6 @@ void exec_release_round(struct exec_run *x, struct round_facts *rd);
 
 /* exec-report.c */
 void exec_keep_round(struct exec_run *x, const struct round_facts *rd);
-/* items joined with sep; malloc'd. */
-char *exec_joined(const char *const *items, size_t n, const char *sep);
 /* "__pycache__, ... below DIR" or "every file below DIR, DIR2"; malloc'd. */
 char *exec_scope_text(const struct exec_run *x);
 /* One line of ours on stderr (stdout belongs to CMD), unless quiet. */
