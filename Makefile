@@ -89,7 +89,7 @@ INC_$(CLI)/exec = $(INC_ALL)
 includes = $(addprefix -I,$(or $(INC_$(patsubst %/,%,$(dir $(1)))),$(INC_ALL)))
 
 # Linked into every program but the preload library.
-COMMON_SRC = $(BASE)/common.c $(BASE)/outcome.c $(BASE)/pyc.c $(BASE)/strbuf.c \
+COMMON_SRC = $(BASE)/common.c $(BASE)/outcome.c $(BASE)/pyc.c $(BASE)/strbuf.c $(BASE)/record.c \
 	$(STRATEGIES)/strategy.c $(STRATEGIES)/atomic.c $(wildcard $(STRATEGIES)/strategy-*.c) \
 	$(WORKER)/worker-args.c $(MODEL)/stats.c
 # What the faults' hooks need, in the preload library and in the command.

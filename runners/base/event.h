@@ -24,6 +24,10 @@ enum event_kind {
 	EV_FATAL,       /* the worker cannot go on: text says why */
 };
 
+/* EV_FATAL text that starts with this blames what the worker was given
+ * (exit 2), not the machine (exit 77); record_fatal_reason reads it. */
+#define EVENT_FATAL_BAD_INPUT "bad input: "
+
 #define EVENT_MAGIC 0xa5
 
 struct event_hdr {

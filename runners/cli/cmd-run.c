@@ -803,9 +803,9 @@ int cmd_run_with(int argc, char **argv, struct summary *out, char **run_dir_out)
 		(void)printf("\n%s\nResults: %s\n", table, run_dir);
 		free(table);
 	}
-	if (status == RUN_ABORTED && strstr(message, "bad input: ")) {
-		/* A worker rejected what it was given: bad input, not a bad machine. */
-		(void)fprintf(stderr, "%s: %s\n", progname, strstr(message, "bad input: ") + 11);
+	if (status == RUN_REFUSED) {
+		/* What the run was given is wrong, not the machine. */
+		(void)fprintf(stderr, "%s: %s\n", progname, message);
 		rc = EXIT_USAGE;
 	} else if (status == RUN_ABORTED) {
 		warn("run stopped: %s", message);

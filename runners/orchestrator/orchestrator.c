@@ -14,6 +14,7 @@
 #include "rollback.h"
 #include "outcome.h"
 #include "proc.h"
+#include "record.h"
 #include "strbuf.h"
 #include "worker.h"
 
@@ -55,8 +56,7 @@ struct slot {
 	int crash_injected;          /* it reported a crash fault before dying */
 	uint64_t cycles;             /* compile + import cycles received */
 	uint64_t last_heard_ns;
-	uint8_t buf[EVENT_MAX * 2];
-	size_t have;
+	struct record_stream stream;
 	FILE *fault_log;
 	/* ok cycles are summarised in events.jsonl once a second */
 	uint64_t batch[OP_COUNT][OUTCOME_COUNT];
@@ -76,6 +76,7 @@ struct run {
 	uint64_t deadline_ns;
 	int have_hello;
 	char *fatal;                 /* why workers cannot run */
+	enum record_fatal fatal_reason;
 	char **env;
 	uint64_t last_progress_ns;
 	uint64_t last_flush_ns;
@@ -184,36 +185,33 @@ static void on_samples(struct run *r, struct slot *sl, const struct event_hdr *h
 		flush_batch_line(r, sl);
 }
 
-static void on_cycle(struct run *r, struct slot *sl, const struct event_hdr *h,
-		     const char *text, size_t len)
+static void on_cycle(struct run *r, struct slot *sl, const struct record *rec)
 {
 	struct strategy_result *res = r->results[sl->strategy];
-	const char *error = text, *evidence = "";
-	size_t elen = strnlen(text, len);
+	const struct event_hdr *h = &rec->h;
+	struct record_cycle c;
 
-	/* "error\0evidence": the evidence name runs to the end of the record. */
-	if (elen + 1 < len)
-		evidence = text + elen + 1;
+	record_cycle_text(rec, &c);
 	count(r, sl, h->op, h->outcome, h->latency_ns);
-	if (*evidence && h->outcome < OUTCOME_COUNT && r->plan->sc->reproduced[h->outcome])
+	if (c.evidence_len && h->outcome < OUTCOME_COUNT && r->plan->sc->reproduced[h->outcome])
 		r->reproduced = 1;
 	if (h->outcome < OUTCOME_COUNT && !res->first_error[h->outcome])
-		res->first_error[h->outcome] = xstrndup(error, elen);
-	if (*evidence && res->nevidence < SUMMARY_MAX_EVIDENCE)
-		res->evidence[res->nevidence++] = xasprintf("evidence/%.*s",
-							    (int)(len - elen - 1), evidence);
+		res->first_error[h->outcome] = xstrndup(c.error, c.error_len);
+	if (c.evidence_len && res->nevidence < SUMMARY_MAX_EVIDENCE)
+		res->evidence[res->nevidence++] = xasprintf("evidence/%.*s", (int)c.evidence_len,
+							    c.evidence);
 	event_prefix(r, sl, "cycle");
 	(void)fprintf(r->events, ", \"cycle\": %" PRIu64 ", \"op\": \"%s\", \"outcome\": \"%s\", "
 				 "\"latency_ns\": %" PRIu64 ", \"error\": ",
 		      h->cycle, op_name((enum op)h->op), outcome_name((enum outcome)h->outcome),
 		      h->latency_ns);
 	{
-		char *e = xstrndup(error, elen);
+		char *e = xstrndup(c.error, c.error_len);
 		json_put_string(r->events, e);
 		free(e);
 	}
-	if (*evidence) {
-		char *v = xstrndup(evidence, len - elen - 1);
+	if (c.evidence_len) {
+		char *v = xstrndup(c.evidence, c.evidence_len);
 		(void)fputs(", \"evidence\": ", r->events);
 		json_put_string(r->events, v);
 		free(v);
@@ -254,88 +252,90 @@ static void on_hello(struct run *r, struct slot *sl, const char *text, size_t le
 }
 
 /* A fault line from the inject library: counted, and kept per worker. */
-static void on_fault(struct run *r, struct slot *sl, const char *text, size_t len)
+static void on_fault(struct run *r, struct slot *sl, const struct record *rec)
 {
-	const char *p = memmem(text, len, "point=", 6), *end;
-	char *point;
+	const char *point;
+	size_t len;
+	char *name;
 
 	if (sl->fault_log)
-		(void)fprintf(sl->fault_log, "%.*s\n", (int)len, text);
-	if (!p)
+		(void)fprintf(sl->fault_log, "%.*s\n", (int)rec->len, (const char *)rec->body);
+	if (!record_fault_point(rec, &point, &len))
 		return;
-	p += 6;
-	end = memchr(p, ' ', len - (size_t)(p - text));
-	point = xstrndup(p, end ? (size_t)(end - p) : len - (size_t)(p - text));
-	(void)summary_count_fault(r->results[sl->strategy], point, 1);
-	if (!strcmp(point, "pycstorm/crash"))
+	name = xstrndup(point, len);
+	(void)summary_count_fault(r->results[sl->strategy], name, 1);
+	free(name);
+	if (record_fault_is(rec, fault_crash.point))
 		sl->crash_injected = 1;
-	free(point);
 }
 
-static void on_record(struct run *r, struct slot *sl, const struct event_hdr *h,
-		      const uint8_t *body, size_t len)
+/* The first EV_FATAL stops the run; a worker that blames its input says
+ * so in its own words, anything else is named by strategy and worker. */
+static void on_fatal(struct run *r, struct slot *sl, const struct record *rec)
 {
-	switch (h->kind) {
+	const char *text;
+	size_t len;
+
+	if (r->fatal)
+		return;
+	r->fatal_reason = record_fatal_reason(rec, &text, &len);
+	if (r->fatal_reason == FATAL_BAD_INPUT)
+		r->fatal = xstrndup(text, len);
+	else
+		r->fatal = xasprintf("%s worker %u: %.*s", r->plan->strategies[sl->strategy]->name,
+				     sl->worker, (int)len, text);
+}
+
+struct delivery {
+	struct run *r;
+	struct slot *sl;
+};
+
+static void on_record(void *ctx, const struct record *rec)
+{
+	struct delivery *d = ctx;
+	struct run *r = d->r;
+	struct slot *sl = d->sl;
+
+	switch (rec->h.kind) {
 	case EV_HELLO:
-		on_hello(r, sl, (const char *)body, len);
+		on_hello(r, sl, (const char *)rec->body, rec->len);
 		break;
 	case EV_SAMPLES:
-		on_samples(r, sl, h, body, len);
+		on_samples(r, sl, &rec->h, rec->body, rec->len);
 		break;
 	case EV_CYCLE:
-		on_cycle(r, sl, h, (const char *)body, len);
+		on_cycle(r, sl, rec);
 		break;
 	case EV_FAULT:
-		on_fault(r, sl, (const char *)body, len);
+		on_fault(r, sl, rec);
 		break;
 	case EV_BYE:
 		sl->said_bye = 1;
 		break;
 	case EV_FATAL:
-		if (!r->fatal)
-			r->fatal = xasprintf("%s worker %u: %.*s",
-					     r->plan->strategies[sl->strategy]->name,
-					     sl->worker, (int)len, (const char *)body);
+		on_fatal(r, sl, rec);
 		break;
 	default:
 		break;
 	}
 }
 
-/* Read what is waiting on a worker's pipe; returns 0 at end of file. */
+/* Read what is waiting on a worker's pipe; 0 when the stream has ended.
+ * A garbled stream ends it (record.h), and its worker is stopped and
+ * counted as crashed. */
 static int drain(struct run *r, struct slot *sl)
 {
-	struct event_hdr h;
-	ssize_t n;
-	size_t off;
+	struct delivery d = { r, sl };
+	enum record_status st = record_drain(&sl->stream, sl->fd, on_record, &d);
 
-	n = read(sl->fd, sl->buf + sl->have, sizeof(sl->buf) - sl->have);
-	if (n < 0)
-		return errno == EAGAIN || errno == EINTR ? 1 : 0;
-	if (n == 0)
-		return 0;
-	sl->have += (size_t)n;
-	sl->last_heard_ns = now_ns();
-	for (off = 0; sl->have - off >= sizeof(h);) {
-		memcpy(&h, sl->buf + off, sizeof(h));
-		if (h.magic != EVENT_MAGIC || h.size < sizeof(h) || h.size > EVENT_MAX) {
-			/* Not a record: the stream is garbled and cannot be trusted
-			 * from here on. The worker is stopped and counted as crashed. */
-			off = sl->have;
-			if (!sl->garbled) {
-				sl->garbled = 1;
-				(void)proc_signal(sl->pid, SIGKILL);
-			}
-			break;
-		}
-		if (sl->have - off < h.size)
-			break;
-		on_record(r, sl, &h, sl->buf + off + sizeof(h), h.size - sizeof(h));
-		off += h.size;
+	if (st == RECORD_DATA)
+		sl->last_heard_ns = now_ns();
+	if (sl->stream.garbled && !sl->garbled) {
+		sl->garbled = 1;
+		(void)proc_signal(sl->pid, SIGKILL);
 	}
-	memmove(sl->buf, sl->buf + off, sl->have - off);
-	sl->have -= off;
-	return 1;
+	return st != RECORD_END;
 }
 
 /* ---- workers ----------------------------------------------------------- */
@@ -545,7 +545,7 @@ static int spawn(struct run *r, struct slot *sl)
 	sl->fd = fds[0];
 	sl->exited = sl->said_bye = sl->killed_as_hung = sl->crash_injected = sl->garbled = 0;
 	sl->ready = 0;
-	sl->have = 0;
+	record_stream_reset(&sl->stream);
 	sl->last_heard_ns = now_ns();
 	sl->batch_start_ns = now_ns();
 	r->results[sl->strategy]->workers_started++;
@@ -758,10 +758,11 @@ static int all_done(const struct run *r)
  * name inside the folder parent, created when missing, opened without
  * following a symbolic link: a strategy folder that is a link (or not a
  * folder) would send our sources and the workers' faults to files that are
- * not ours. A descriptor, or -errno with message filled (as bad input when
- * the name is there but not a folder of ours).
+ * not ours. A descriptor, or -errno with message filled (and *refused set
+ * when the name is there but not a folder of ours: bad input).
  */
-static int own_folder(int parent, const char *name, const char *path, char *message, size_t len)
+static int own_folder(int parent, const char *name, const char *path, char *message, size_t len,
+		      int *refused)
 {
 	int fd = -1, rc = 0;
 	struct stat st;
@@ -770,8 +771,9 @@ static int own_folder(int parent, const char *name, const char *path, char *mess
 		rc = -errno;
 	if (rc == 0 && (fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		rc = -errno;
-	if (rc == -ELOOP || rc == -ENOTDIR)
-		(void)snprintf(message, len, "bad input: run: '%s' is %s: refusing to write through it",
+	*refused = rc == -ELOOP || rc == -ENOTDIR;
+	if (*refused)
+		(void)snprintf(message, len, "run: '%s' is %s: refusing to write through it",
 			       path, fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 			       S_ISLNK(st.st_mode) ? "a symbolic link" : "not a folder");
 	else if (rc < 0)
@@ -780,9 +782,9 @@ static int own_folder(int parent, const char *name, const char *path, char *mess
 }
 
 /* A module's first version as the source in folder dirfd, with the mtime
- * the workers expect; never written through a link. 0 or -errno. */
+ * the workers expect; never written through a link (*refused). 0 or -errno. */
 static int write_source(const struct run_plan *plan, int dirfd, const char *module,
-			const char *shown, char *message, size_t len)
+			const char *shown, char *message, size_t len, int *refused)
 {
 	char *path = xasprintf("%s/%s/v1.py", plan->modules_dir, module), *name, *text = NULL;
 	struct timespec times[2] = { { .tv_sec = worker_source_mtime(0) },
@@ -801,8 +803,9 @@ static int write_source(const struct run_plan *plan, int dirfd, const char *modu
 	rc = fd < 0 ? -errno : write_all(fd, text, tlen);
 	if (rc == 0 && futimens(fd, times) < 0)
 		rc = -errno;
-	if (rc == -ELOOP)
-		(void)snprintf(message, len, "bad input: run: '%s/%s.py' is a symbolic link: "
+	*refused = rc == -ELOOP;
+	if (*refused)
+		(void)snprintf(message, len, "run: '%s/%s.py' is a symbolic link: "
 			       "refusing to write through it", shown, module);
 	else if (rc < 0)
 		(void)snprintf(message, len, "cannot write '%s/%s.py': %s", shown, module,
@@ -815,8 +818,9 @@ out:
 	return rc;
 }
 
-/* The cache root's folders and sources, before any worker runs. */
-static int prepare_cache(const struct run_plan *plan, char *message, size_t len)
+/* The cache root's folders and sources, before any worker runs; *refused
+ * when one of them is in the way as something not ours. */
+static int prepare_cache(const struct run_plan *plan, char *message, size_t len, int *refused)
 {
 	int root = open(plan->cache_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), state = -1;
 	int sdir = -1, pdir = -1, rc = root < 0 ? -errno : 0;
@@ -826,18 +830,19 @@ static int prepare_cache(const struct run_plan *plan, char *message, size_t len)
 	if (rc < 0)
 		(void)snprintf(message, len, "cannot open '%s': %s", plan->cache_root, strerror(-rc));
 	if (rc == 0) {
-		state = own_folder(root, ".state", shown, message, len);
+		state = own_folder(root, ".state", shown, message, len, refused);
 		rc = state < 0 ? state : 0;
 	}
 	for (i = 0; i < plan->nstrategies && rc == 0; i++) {
 		free(shown);
 		shown = xasprintf("%s/%s", plan->cache_root, plan->strategies[i]->name);
 		cache = xasprintf("%s/__pycache__", shown);
-		sdir = own_folder(root, plan->strategies[i]->name, shown, message, len);
-		pdir = sdir < 0 ? sdir : own_folder(sdir, "__pycache__", cache, message, len);
+		sdir = own_folder(root, plan->strategies[i]->name, shown, message, len, refused);
+		pdir = sdir < 0 ? sdir : own_folder(sdir, "__pycache__", cache, message, len, refused);
 		rc = pdir < 0 ? pdir : 0;
 		for (m = 0; m < plan->sc->nmodules && rc == 0; m++)
-			rc = write_source(plan, sdir, plan->sc->modules[m], shown, message, len);
+			rc = write_source(plan, sdir, plan->sc->modules[m], shown, message, len,
+					  refused);
 		if (pdir >= 0)
 			(void)close(pdir);
 		if (sdir >= 0)
@@ -1109,17 +1114,17 @@ enum run_status orchestrate(const struct run_plan *plan, struct summary *s,
 	struct pollfd *pfd;
 	size_t *map, i;
 	enum run_status status = RUN_COMPLETE;
-	int rc;
+	int rc, refused = 0;
 
 	message[0] = '\0';
 	make_slots(&r);
 	pfd = xcalloc(r.nslots + 1, sizeof(*pfd));
 	map = xcalloc(r.nslots + 1, sizeof(*map));
-	rc = prepare_cache(plan, message, message_len);
+	rc = prepare_cache(plan, message, message_len, &refused);
 	if (rc == 0)
 		rc = open_logs(&r, message, message_len);
 	if (rc < 0) {
-		status = RUN_ABORTED;
+		status = refused ? RUN_REFUSED : RUN_ABORTED;
 		goto out;
 	}
 	r.env = worker_environment();
@@ -1152,7 +1157,7 @@ enum run_status orchestrate(const struct run_plan *plan, struct summary *s,
 	wind_down(&r, pfd, map);
 	stop_holders(&r);
 	if (r.fatal) {
-		status = RUN_ABORTED;
+		status = r.fatal_reason == FATAL_BAD_INPUT ? RUN_REFUSED : RUN_ABORTED;
 		(void)snprintf(message, message_len, "%s", r.fatal);
 	}
 	draw_progress(&r, 1);

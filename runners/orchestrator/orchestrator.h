@@ -50,6 +50,7 @@ enum run_status {
 	RUN_REPRODUCED,              /* until_reproduced, and it was */
 	RUN_INTERRUPTED,             /* Ctrl-C or SIGTERM: results are partial */
 	RUN_ABORTED,                 /* workers could not run: see message */
+	RUN_REFUSED,                 /* what the run was given is bad input: see message */
 };
 
 /* Run the plan, filling s (which the caller has set up with its metadata). */

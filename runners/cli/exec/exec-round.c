@@ -11,6 +11,7 @@
 #include "common.h"
 #include "holder.h"
 #include "proc.h"
+#include "record.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -193,45 +194,39 @@ static int spawn_copy(const struct exec_round_plan *plan, struct exec_copy *copy
 
 /* ---- listening ------------------------------------------------------------ */
 
-static void on_fault_record(const struct exec_round_plan *plan, struct exec_copy *copy,
-			    const char *text, size_t len)
+struct delivery {
+	const struct exec_round_plan *plan;
+	struct exec_copy *copy;
+};
+
+/* Only fault lines matter here: the copies are not our workers. */
+static void on_record(void *ctx, const struct record *rec)
 {
+	struct delivery *d = ctx;
+	struct exec_copy *copy = d->copy;
+	const char *text = (const char *)rec->body;
+
+	if (rec->h.kind != EV_FAULT)
+		return;
 	if (!copy->fault_stream)
 		copy->fault_stream = open_memstream(&copy->fault_log, &copy->fault_log_len);
 	if (copy->fault_stream)
-		(void)fprintf(copy->fault_stream, "%.*s\n", (int)len, text);
-	if (memmem(text, len, "point=pycstorm/crash ", 21))
+		(void)fprintf(copy->fault_stream, "%.*s\n", (int)rec->len, text);
+	if (record_fault_is(rec, fault_crash.point))
 		copy->crash_injected = 1;
-	if (plan->on_fault)
-		plan->on_fault(plan->ctx, copy, text, len);
+	if (d->plan->on_fault)
+		d->plan->on_fault(d->plan->ctx, copy, text, rec->len);
 }
 
-/* Read what waits on a copy's pipe; 0 when it is done (end of file, or a
- * stream that is not records: nothing after that can be trusted). */
+/* Read what waits on a copy's pipe; 0 when the stream has ended (end of
+ * file, or garbled: see record.h). */
 static int drain(const struct exec_round_plan *plan, struct exec_copy *copy)
 {
-	struct event_hdr h;
-	size_t off = 0;
-	ssize_t n = read(copy->fd, copy->buf + copy->have, sizeof(copy->buf) - copy->have);
-	int more = n < 0 ? errno == EAGAIN || errno == EINTR : n > 0;
+	struct delivery d = { plan, copy };
+	enum record_status st = record_drain(&copy->stream, copy->fd, on_record, &d);
 
-	copy->have += n > 0 ? (size_t)n : 0;
-	while (n > 0 && copy->have - off >= sizeof(h)) {
-		memcpy(&h, copy->buf + off, sizeof(h));
-		if (h.magic != EVENT_MAGIC || h.size < sizeof(h) || h.size > EVENT_MAX) {
-			copy->garbled = 1;
-			break;
-		}
-		if (copy->have - off < h.size)
-			break;
-		if (h.kind == EV_FAULT)
-			on_fault_record(plan, copy, (const char *)copy->buf + off + sizeof(h),
-					h.size - sizeof(h));
-		off += h.size;
-	}
-	memmove(copy->buf, copy->buf + off, copy->have - off);
-	copy->have -= off;
-	return more && !copy->garbled;
+	copy->garbled = copy->stream.garbled;
+	return st != RECORD_END;
 }
 
 static void stop_listening(struct exec_copy *copy)

@@ -18,7 +18,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "event.h"
+#include "record.h"
 #include "exec-cache.h"
 #include "fault.h"
 
@@ -37,8 +37,7 @@ struct exec_copy {
 	char *fault_log;             /* its fault lines, one per line */
 	size_t fault_log_len;
 	FILE *fault_stream;
-	uint8_t buf[EVENT_MAX * 2];
-	size_t have;
+	struct record_stream stream;
 };
 
 struct exec_round_plan {
