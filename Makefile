@@ -152,7 +152,7 @@ $(WORKER_OBJ): $(BUILD)/python-config.stamp
 $(BUILD)/$(CLI)/pycstorm.o: ALL_CFLAGS += -DPYTHON_EXE='"$(PY_EXE)"' -DFIU_POSIX_PRELOAD='"$(FIU_POSIX_PRELOAD)"' \
 	-DPYTHON_BUILD_VERSION='"$(PY_VERSION)"' -DSHAREDIR='"$(SHAREDIR)"' -DLIBEXECDIR='"$(LIBDIR)"'
 $(BUILD)/$(CLI)/pycstorm.o: $(BUILD)/python-config.stamp
-$(BUILD)/$(CLI)/cmd-run.o: ALL_CFLAGS += -DFIU_POSIX_PRELOAD='"$(FIU_POSIX_PRELOAD)"' -DPYTHON_EXE='"$(PY_EXE)"'
+$(BUILD)/$(CLI)/cmd-run.o: ALL_CFLAGS += -DPYTHON_EXE='"$(PY_EXE)"'
 $(BUILD)/$(CLI)/cmd-run.o: $(BUILD)/python-config.stamp
 $(BUILD)/$(CLI)/cmd-repro.o: ALL_CFLAGS += -DPYTHON_EXE='"$(PY_EXE)"'
 $(BUILD)/$(CLI)/cmd-repro.o: $(BUILD)/python-config.stamp
@@ -184,8 +184,8 @@ comma := ,
 # tests/t, run by prove, using the binaries in $(BIN).
 UNIT_SRC = $(wildcard tests/unit/test-*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-UNIT_LINK = $(COMMON_OBJ) $(BUILD)/$(ORCHESTRATOR)/scenario.o $(BUILD)/$(BASE)/fsinfo.o \
-	$(BUILD)/$(BASE)/owned.o $(BUILD)/$(PRELOAD)/scope.o $(BUILD)/$(BASE)/proc.o \
+UNIT_LINK = $(COMMON_OBJ) $(BUILD)/$(ORCHESTRATOR)/scenario.o $(BUILD)/$(ORCHESTRATOR)/inject-env.o \
+	$(BUILD)/$(BASE)/fsinfo.o $(BUILD)/$(BASE)/owned.o $(BUILD)/$(PRELOAD)/scope.o $(BUILD)/$(BASE)/proc.o \
 	$(filter $(BUILD)/results/%,$(CLI_OBJ))
 
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_LINK)

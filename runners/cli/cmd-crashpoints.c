@@ -23,6 +23,7 @@
 #include "event.h"
 #include "proc.h"
 #include "fault.h"
+#include "inject-env.h"
 #include "owned.h"
 #include "rollback.h"
 #include "strategy.h"
@@ -65,10 +66,10 @@ static const char crashpoints_usage[] =
 /* Start the worker for one cycle; trace turns on the journal with data. */
 static int run_worker(struct cp *c, unsigned worker_index, int trace)
 {
-	static const char *const passed[] = { "ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS" };
+	struct inject_env ie = INJECT_ENV_INIT;
 	struct worker_args a = { 0 };
-	char **argv, *env[16];
-	int devnull, status = -1, n = 0, i;
+	char **argv, **base, **env, *dirs = NULL;
+	int devnull, status = -1;
 	pid_t pid;
 
 	a.strategy = c->strategy->name;
@@ -84,20 +85,20 @@ static int run_worker(struct cp *c, unsigned worker_index, int trace)
 	a.retry_budget_ns = 100000000ull;
 	a.event_fd = EVENT_WORKER_FD;
 	argv = worker_build_argv(c->worker, &a);
-	env[n++] = "PATH=/usr/bin:/bin";
 	if (trace) {
-		env[n++] = xasprintf("LD_PRELOAD=%s", c->inject);
-		env[n++] = xstrdup(INJECT_ENV_FAULTS "=power-cut");
-		env[n++] = xasprintf(INJECT_ENV_DIRS "=%s/%s", c->root, c->strategy->name);
-		env[n++] = xasprintf(INJECT_ENV_ROOT "=%s", c->root);
-		env[n++] = xasprintf(INJECT_ENV_STATE "=%s", c->state);
-		env[n++] = xstrdup(ROLLBACK_ENV_TRACE "=1");
+		dirs = xasprintf("%s/%s", c->root, c->strategy->name);
+		ie.library = c->inject;
+		ie.faults = "power-cut";
+		ie.dirs = dirs;
+		ie.cache_root = c->root;
+		ie.state_dir = c->state;
+		ie.trace = 1;
 	}
-	/* a sanitizer build's worker and inject library need their settings */
-	for (i = 0; i < 3; i++)
-		if (getenv(passed[i]))
-			env[n++] = xasprintf("%s=%s", passed[i], getenv(passed[i]));
-	env[n] = NULL;
+	/* a fixed environment, with a sanitizer build's settings */
+	base = inject_env_fixed_base();
+	env = inject_env_build(base, &ie);
+	inject_env_free(base);
+	free(dirs);
 	pid = proc_fork();
 	if (pid == 0) {
 		devnull = open("/dev/null", O_WRONLY);
@@ -109,8 +110,7 @@ static int run_worker(struct cp *c, unsigned worker_index, int trace)
 	}
 	if (pid > 0)
 		(void)waitpid(pid, &status, 0);
-	for (i = 1; i < n; i++)
-		free(env[i]);
+	inject_env_free(env);
 	worker_free_argv(argv);
 	free((char *)a.cache_dir);
 	free((char *)a.modules[0]);
@@ -401,7 +401,7 @@ static int crashpoints_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cp c = { .model = MODEL_WRITEBACK, .module = "small", .sector = 512 };
-	char *scenarios, *slash, *names, *tmp = getenv("TMPDIR"), why[256];
+	char *scenarios, *names, *tmp = getenv("TMPDIR"), why[256];
 	const char *parent;
 	int ch, rc;
 
@@ -447,9 +447,7 @@ static int crashpoints_main(int argc, char **argv)
 		free(probe);
 	}
 	c.worker = cli_worker_program();
-	slash = strrchr(c.worker, '/');
-	c.inject = xasprintf("%.*s/libpycstorm-inject.so", slash ? (int)(slash - c.worker) : 1,
-			     slash ? c.worker : ".");
+	c.inject = cli_program_file("libpycstorm-inject.so");
 	/* Scratch folders of crashpoints that were killed go first. */
 	parent = tmp && *tmp ? tmp : "/tmp";
 	(void)owned_sweep(parent, "pycstorm-crashpoints-");

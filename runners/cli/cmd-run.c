@@ -18,7 +18,6 @@
 #include "strategy.h"
 #include "worker.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -33,9 +32,6 @@
 
 #ifndef PYTHON_EXE
 #define PYTHON_EXE "python3"
-#endif
-#ifndef FIU_POSIX_PRELOAD
-#define FIU_POSIX_PRELOAD "/usr/lib/fiu/fiu_posix_preload.so"
 #endif
 
 struct run_options {
@@ -555,17 +551,6 @@ static void resolve_faults(const struct run_options *o, const struct scenario *s
 	plan->fault_env = joined;
 }
 
-static char *sibling_of_worker(const char *program, const char *name)
-{
-	char *dir = xstrdup(program), *slash = strrchr(dir, '/'), *path;
-
-	if (slash)
-		*slash = '\0';
-	path = slash ? xasprintf("%s/%s", dir, name) : xstrdup(name);
-	free(dir);
-	return path;
-}
-
 /*
  * The interpreter runner needs a Python 3 that can run the driver: check
  * once, up front, so a wrong path is one clear line and not dying workers.
@@ -608,22 +593,6 @@ static void check_python(const char *python)
 	    WEXITSTATUS(status) != 0 || strncmp(answer, "pycstorm-driver-ready", 21) != 0)
 		die(EXIT_SKIP, "run: --python '%s' is not a Python 3.7 or later that can run the "
 			       "driver (ctypes, importlib)", python);
-}
-
-/*
- * ld.so skips a preload it cannot load (libfiu missing, a broken build)
- * with a warning per worker, and the faults silently do not happen. Load
- * it once here instead: its constructor does nothing without
- * PYCSTORM_FAULTS, and RTLD_LOCAL keeps its symbols out of our way.
- */
-static void check_loadable(const char *library)
-{
-	void *handle = dlopen(library, RTLD_NOW | RTLD_LOCAL);
-
-	if (!handle)
-		die(EXIT_SKIP, "cannot load the inject library: %s (is libfiu installed? "
-			       "Debian: libfiu0)", dlerror());
-	(void)dlclose(handle);
 }
 
 /* Each --strategy-file becomes one more strategy, named after its file. */
@@ -716,26 +685,19 @@ static void build_plan(const struct run_options *o, const struct scenario *sc,
 	if (o->python) {
 		check_python(o->python);
 		plan->python = o->python;
-		plan->driver = sibling_of_worker(plan->worker_program, "pycstorm-driver.py");
-		plan->strategies_lib = sibling_of_worker(plan->worker_program,
-							 "libpycstorm-strategies.so");
+		plan->driver = cli_program_file("pycstorm-driver.py");
+		plan->strategies_lib = cli_program_file("libpycstorm-strategies.so");
 		if (access(plan->driver, R_OK) != 0 || access(plan->strategies_lib, R_OK) != 0)
 			die(EXIT_SKIP, "the interpreter runner's '%s' or '%s' is missing: run 'make' first",
 			    plan->driver, plan->strategies_lib);
 	}
 	plan->shard_index = o->shard_index;
 	plan->shard_count = o->shard_count;
-	plan->inject_library = sibling_of_worker(plan->worker_program, "libpycstorm-inject.so");
-	plan->fiu_preload = FIU_POSIX_PRELOAD;
-	if ((plan->nfaults || plan->preload) && access(plan->inject_library, R_OK) != 0)
-		die(EXIT_SKIP, "the inject library '%s' is missing: run 'make' first",
-		    plan->inject_library);
 	if (plan->nfaults || plan->preload)
-		check_loadable(plan->inject_library);
+		plan->inject_library = cli_inject_library();
 	for (size_t i = 0; i < plan->nfaults; i++)
-		if (plan->faults[i].info == &fault_fiu && access(plan->fiu_preload, R_OK) != 0)
-			die(EXIT_SKIP, "the fiu fault needs libfiu's preload '%s' (Debian: libfiu0)",
-			    plan->fiu_preload);
+		if (plan->faults[i].info == &fault_fiu)
+			plan->fiu_preload = cli_fiu_preload();
 	plan->progress = !o->quiet && isatty(2) && !getenv("CI");
 }
 

@@ -9,6 +9,7 @@
 #include "strategy.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,9 @@
 #endif
 #ifndef LIBEXECDIR
 #define LIBEXECDIR "/usr/local/lib/pycstorm"
+#endif
+#ifndef FIU_POSIX_PRELOAD
+#define FIU_POSIX_PRELOAD "/usr/lib/fiu/fiu_posix_preload.so"
 #endif
 
 const struct command_info *const command_table[] = {
@@ -90,6 +94,46 @@ char *cli_worker_program(void)
 		return path;
 	free(path);
 	return xstrdup(LIBEXECDIR "/pycstorm-worker");
+}
+
+char *cli_program_file(const char *name)
+{
+	char *dir = cli_worker_program(), *slash = strrchr(dir, '/'), *path;
+
+	if (slash)
+		*slash = '\0';
+	path = slash ? xasprintf("%s/%s", dir, name) : xstrdup(name);
+	free(dir);
+	return path;
+}
+
+/*
+ * ld.so skips a preload it cannot load (libfiu missing, a broken build)
+ * with a warning per process, and the faults silently do not happen. Load
+ * it once here instead: its constructor does nothing without
+ * PYCSTORM_FAULTS, and RTLD_LOCAL keeps its symbols out of our way.
+ */
+char *cli_inject_library(void)
+{
+	char *path = cli_program_file("libpycstorm-inject.so");
+	void *handle;
+
+	if (access(path, R_OK) != 0)
+		die(EXIT_SKIP, "the inject library '%s' is missing: run 'make' first", path);
+	handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!handle)
+		die(EXIT_SKIP, "cannot load the inject library: %s (is libfiu installed? "
+			       "Debian: libfiu0)", dlerror());
+	(void)dlclose(handle);
+	return path;
+}
+
+const char *cli_fiu_preload(void)
+{
+	if (access(FIU_POSIX_PRELOAD, R_OK) != 0)
+		die(EXIT_SKIP, "the fiu fault needs libfiu's preload '%s' (Debian: libfiu0)",
+		    FIU_POSIX_PRELOAD);
+	return FIU_POSIX_PRELOAD;
 }
 
 static int has_suffix(const char *s, const char *suffix)

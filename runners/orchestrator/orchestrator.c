@@ -11,6 +11,7 @@
 #include "common.h"
 #include "event.h"
 #include "holder.h"
+#include "inject-env.h"
 #include "rollback.h"
 #include "outcome.h"
 #include "proc.h"
@@ -375,47 +376,35 @@ static int has_fault(const struct run_plan *plan, const struct fault_info *info)
 	return 0;
 }
 
-/* The base environment plus what the inject library reads. Malloc'd
- * strings after the base ones; free with free_worker_env. */
-static char **worker_env(struct run *r, const struct slot *sl, size_t *nextra)
+/* The base environment plus what the inject library reads (inject-env.h);
+ * a plain slot (a reader after a cut) gets none of it. Free with
+ * inject_env_free. */
+static char **worker_env(struct run *r, const struct slot *sl)
 {
 	const struct run_plan *plan = r->plan;
-	size_t n = 0, k;
-	char **env;
+	struct inject_env ie = INJECT_ENV_INIT;
+	char *dirs = NULL, *state = NULL, **env;
 
-	while (r->env[n])
-		n++;
-	env = xcalloc(n + 10, sizeof(char *));
-	memcpy(env, r->env, n * sizeof(char *));
-	k = n;
 	if (!sl->plain && (plan->nfaults || plan->preload)) {
-		if (has_fault(plan, &fault_fiu))
-			env[k++] = xasprintf("LD_PRELOAD=%s:%s", plan->inject_library, plan->fiu_preload);
-		else
-			env[k++] = xasprintf("LD_PRELOAD=%s", plan->inject_library);
+		ie.library = plan->inject_library;
+		ie.fiu_preload = has_fault(plan, &fault_fiu) ? plan->fiu_preload : NULL;
 	}
 	if (!sl->plain && plan->nfaults) {
-		env[k++] = xasprintf(INJECT_ENV_FAULTS "=%s", plan->fault_env);
-		env[k++] = xasprintf(INJECT_ENV_DIRS "=%s/%s", plan->cache_root,
-				     plan->strategies[sl->strategy]->name);
-		env[k++] = xasprintf(INJECT_ENV_ROOT "=%s", plan->cache_root);
-		env[k++] = xasprintf(INJECT_ENV_STATE "=%s/.state", plan->cache_root);
-		env[k++] = xasprintf(INJECT_ENV_SEED "=%" PRIu64, sl->seed);
-		env[k++] = xasprintf(INJECT_ENV_WORKER "=%u", sl->worker);
-		env[k++] = xasprintf(EVENT_FD_ENV "=%d", EVENT_WORKER_FD);
+		dirs = xasprintf("%s/%s", plan->cache_root, plan->strategies[sl->strategy]->name);
+		state = xasprintf("%s/.state", plan->cache_root);
+		ie.faults = plan->fault_env;
+		ie.dirs = dirs;
+		ie.cache_root = plan->cache_root;
+		ie.state_dir = state;
+		ie.has_seed = 1;
+		ie.seed = sl->seed;
+		ie.worker = (int)sl->worker;
+		ie.event_fd = EVENT_WORKER_FD;
 	}
-	env[k] = NULL;
-	*nextra = k - n;
+	env = inject_env_build(r->env, &ie);
+	free(dirs);
+	free(state);
 	return env;
-}
-
-static void free_worker_env(char **env, size_t base, size_t nextra)
-{
-	size_t i;
-
-	for (i = 0; i < nextra; i++)
-		free(env[base + i]);
-	free(env);
 }
 
 static char *module_spec(const struct run_plan *plan, const char *name)
@@ -517,10 +506,7 @@ static int spawn(struct run *r, struct slot *sl)
 	a.evidence_max = WORKER_EVIDENCE_MAX;
 	a.event_fd = EVENT_WORKER_FD;
 	argv = plan->python ? interpreter_argv(plan, &a) : worker_build_argv(plan->worker_program, &a);
-	size_t nbase = 0, nextra;
-	while (r->env[nbase])
-		nbase++;
-	char **env = worker_env(r, sl, &nextra);
+	char **env = worker_env(r, sl);
 	free((char *)a.cache_dir);
 	free((char *)a.evidence_dir);
 	free(strategy_arg);
@@ -550,7 +536,7 @@ static int spawn(struct run *r, struct slot *sl)
 	sl->batch_start_ns = now_ns();
 	r->results[sl->strategy]->workers_started++;
 out:
-	free_worker_env(env, nbase, nextra);
+	inject_env_free(env);
 	worker_free_argv(argv);
 	return rc;
 }

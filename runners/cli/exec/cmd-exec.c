@@ -40,9 +40,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef FIU_POSIX_PRELOAD
-#define FIU_POSIX_PRELOAD "/usr/lib/fiu/fiu_posix_preload.so"
-#endif
 
 extern char **environ;
 
@@ -288,16 +285,12 @@ static void skip_run_folders(struct exec_run *x)
 }
 
 /* Our environment, less what would stop caches being written or move them
- * (our machines set PYTHONDONTWRITEBYTECODE=1), and less the variables of
- * an exec we may be running inside. LD_PRELOAD is put back by us. */
+ * (our machines set PYTHONDONTWRITEBYTECODE=1). The variables of an exec we
+ * may be running inside, and LD_PRELOAD, are the inject environment's
+ * (inject-env.h) to replace. */
 static char **command_environment(void)
 {
-	static const char *const drop[] = {
-		"PYTHONDONTWRITEBYTECODE=", "PYTHONPYCACHEPREFIX=", "LD_PRELOAD=",
-		INJECT_ENV_FAULTS "=", INJECT_ENV_DIRS "=", INJECT_ENV_NAMES "=",
-		INJECT_ENV_ROOT "=", INJECT_ENV_SEED "=", INJECT_ENV_WORKER "=",
-		INJECT_ENV_STATE "=", EVENT_FD_ENV "=",
-	};
+	static const char *const drop[] = { "PYTHONDONTWRITEBYTECODE=", "PYTHONPYCACHEPREFIX=" };
 	size_t n = 0, i, k = 0, d;
 	char **env;
 	int keep;
@@ -314,35 +307,14 @@ static char **command_environment(void)
 	return env;
 }
 
-/* Ours first, then libfiu's for the fiu fault, then what the user had. */
-static char *preload_list(const struct exec_run *x)
+/* What the copies preload (inject-env.h puts the user's after these). */
+static void find_preloads(struct exec_run *x)
 {
-	const char *theirs = getenv("LD_PRELOAD");
-	char *ours = NULL, *both;
-
-	if (x->nfaults) {
-		char *lib = cli_worker_program(), *slash = strrchr(lib, '/');
-		if (slash)
-			*slash = '\0';
-		ours = xasprintf("%s/libpycstorm-inject.so", slash ? lib : ".");
-		free(lib);
-		if (access(ours, R_OK) != 0)
-			die(EXIT_SKIP, "the inject library '%s' is missing: run 'make' first", ours);
-		if (exec_armed(x, &fault_fiu)) {
-			if (access(FIU_POSIX_PRELOAD, R_OK) != 0)
-				die(EXIT_SKIP, "the fiu fault needs libfiu's preload '%s' (Debian: libfiu0)",
-				    FIU_POSIX_PRELOAD);
-			both = xasprintf("%s:%s", ours, FIU_POSIX_PRELOAD);
-			free(ours);
-			ours = both;
-		}
-	}
-	if (theirs && *theirs) {
-		both = ours ? xasprintf("%s:%s", ours, theirs) : xstrdup(theirs);
-		free(ours);
-		ours = both;
-	}
-	return ours;
+	if (!x->nfaults)
+		return;
+	x->inject_library = cli_inject_library();
+	if (exec_armed(x, &fault_fiu))
+		x->fiu_preload = cli_fiu_preload();
 }
 
 /* The run folder, named and created as `run` does. */
@@ -420,7 +392,7 @@ static void prepare(const struct exec_options *o, struct exec_run *x, int argc, 
 		die(EXIT_SKIP, "the worker '%s' is missing: run 'make' first", x->worker);
 	resolve_faults(x);
 	check_caps(x);
-	x->preload = preload_list(x);
+	find_preloads(x);
 	x->cwd = getcwd(NULL, 0);
 	if (!x->cwd)
 		die(EXIT_SKIP, "exec: cannot tell the current folder: %s", strerror(errno));
@@ -577,7 +549,7 @@ static void finish(struct exec_run *x)
 		free(x->scope.skip[i]);
 	free(x->env);
 	free(x->fault_env);
-	free(x->preload);
+	free(x->inject_library);
 	free(x->inject_dirs);
 	free(x->inject_names);
 	free(x->cwd);

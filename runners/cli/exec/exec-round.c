@@ -10,6 +10,7 @@
 
 #include "common.h"
 #include "holder.h"
+#include "inject-env.h"
 #include "proc.h"
 #include "record.h"
 
@@ -64,44 +65,28 @@ void exec_copy_release(struct exec_copy *copy)
 
 /* ---- starting a copy ------------------------------------------------------ */
 
-/* The command's environment plus what the inject library reads. */
+/* The command's environment plus what the inject library reads
+ * (inject-env.h); free with inject_env_free. */
 static char **copy_env(const struct exec_round_plan *plan, const struct exec_copy *copy,
-		       int record_fd, size_t *base)
+		       int record_fd)
 {
-	size_t n = 0, k;
-	char **env;
+	struct inject_env ie = INJECT_ENV_INIT;
 
-	while (plan->env[n])
-		n++;
-	env = xcalloc(n + 12, sizeof(char *));
-	memcpy(env, plan->env, n * sizeof(char *));
-	k = n;
-	if (plan->preload)
-		env[k++] = xasprintf("LD_PRELOAD=%s", plan->preload);
+	ie.library = plan->library;
+	ie.fiu_preload = plan->fiu_preload;
 	if (plan->fault_env) {
-		env[k++] = xasprintf(INJECT_ENV_FAULTS "=%s", plan->fault_env);
-		env[k++] = xasprintf(INJECT_ENV_DIRS "=%s", plan->inject_dirs);
-		if (plan->inject_names)
-			env[k++] = xasprintf(INJECT_ENV_NAMES "=%s", plan->inject_names);
-		env[k++] = xasprintf(INJECT_ENV_ROOT "=%s", plan->cache_root);
-		env[k++] = xasprintf(INJECT_ENV_STATE "=%s", plan->state_dir);
-		env[k++] = xasprintf(INJECT_ENV_SEED "=%" PRIu64, copy->seed);
-		env[k++] = xasprintf(EVENT_FD_ENV "=%d", record_fd);
+		ie.faults = plan->fault_env;
+		ie.dirs = plan->inject_dirs;
+		ie.names = plan->inject_names;
+		ie.cache_root = plan->cache_root;
+		ie.state_dir = plan->state_dir;
+		ie.has_seed = 1;
+		ie.seed = copy->seed;
+		ie.event_fd = record_fd;
 	}
 	/* Always set, so a script can give its copies roles. */
-	env[k++] = xasprintf(INJECT_ENV_WORKER "=%u", copy->index);
-	env[k] = NULL;
-	*base = n;
-	return env;
-}
-
-static void free_env(char **env, size_t base)
-{
-	size_t i;
-
-	for (i = base; env[i]; i++)
-		free(env[i]);
-	free(env);
+	ie.worker = (int)copy->index;
+	return inject_env_build(plan->env, &ie);
 }
 
 /* A pipe whose write end sits at RECORD_FD_FLOOR or above; both ends close
@@ -158,7 +143,6 @@ static void become_command(const struct exec_round_plan *plan, char **env, int r
 static int spawn_copy(const struct exec_round_plan *plan, struct exec_copy *copy)
 {
 	int fds[2] = { -1, -1 }, out = -1, err = -1, rc;
-	size_t base;
 	char **env;
 
 	rc = record_pipe(fds);
@@ -167,7 +151,7 @@ static int spawn_copy(const struct exec_round_plan *plan, struct exec_copy *copy
 		err = open_output(plan->output_dir, copy->index, "err");
 		rc = out < 0 || err < 0 ? -errno : 0;
 	}
-	env = copy_env(plan, copy, fds[1], &base);
+	env = copy_env(plan, copy, fds[1]);
 	copy->start_ns = now_ns();
 	copy->pid = rc == 0 ? proc_fork() : -1;
 	if (copy->pid == 0)
@@ -176,7 +160,7 @@ static int spawn_copy(const struct exec_round_plan *plan, struct exec_copy *copy
 		rc = -errno;
 	if (copy->pid > 0 && plan->output_dir)
 		(void)setpgid(copy->pid, copy->pid);   /* no race with the child's own */
-	free_env(env, base);
+	inject_env_free(env);
 	if (fds[1] >= 0)
 		(void)close(fds[1]);
 	if (out >= 0)

@@ -46,7 +46,8 @@ struct exec_round_plan {
 	unsigned copies;
 	uint64_t seed;               /* the round's; each copy's derives from it */
 	const char *fault_env;       /* PYCSTORM_FAULTS, or NULL: nothing injected */
-	const char *preload;         /* LD_PRELOAD for the copies, or NULL */
+	const char *library;         /* the inject library, or NULL (no faults) */
+	const char *fiu_preload;     /* libfiu's preload after it, or NULL */
 	const char *inject_dirs;
 	const char *inject_names;    /* or NULL: every path below inject_dirs */
 	const char *cache_root;      /* logged paths are relative to it */

@@ -50,7 +50,8 @@ struct exec_run {
 	char *fault_env;             /* the specs joined with ';', or NULL */
 	struct fault_spec faults[FAULT_MAX_SPECS];
 	size_t nfaults;
-	char *preload;
+	char *inject_library;        /* preloaded when faults are armed, else NULL */
+	const char *fiu_preload;     /* after it, for the fiu fault, or NULL */
 	char *inject_dirs, *inject_names;
 	char **env;
 	char *run_dir, *run_dir_abs, *id, *state_dir, *output_dir;
