@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -367,88 +368,146 @@ static char *make_cache_root(const struct run_options *o, const struct run_plan 
 	return xstrdup(own->path);
 }
 
-/* The command line that runs this again with the same seed and settings. */
-static char *replay_command(const struct run_options *o, const struct run_plan *plan,
-			    const char *scenario_arg)
+/* A duration as run reads it back, exactly: "20s", "500ms", "250us", "7ns". */
+static void add_duration(struct strbuf *sb, uint64_t ns)
 {
-	char *cmd = xasprintf("pycstorm run %s --seed %" PRIu64 " -j %u", scenario_arg,
-			      plan->seed, plan->jobs), *next;
+	static const struct { uint64_t ns; const char *unit; } units[] = {
+		{ 1000000000u, "s" }, { 1000000u, "ms" }, { 1000u, "us" }, { 1u, "ns" },
+	};
+	size_t i = 0;
+
+	while (i + 1 < sizeof(units) / sizeof(units[0]) && (!ns || ns % units[i].ns))
+		i++;
+	strbuf_addf(sb, "%" PRIu64 "%s", ns / units[i].ns, units[i].unit);
+}
+
+/* The run arguments that run this again, one word at a time. */
+struct replay_words {
+	char **v;
+	size_t n;
+};
+
+static void word(struct replay_words *w, char *text)
+{
+	w->v = xrealloc(w->v, (w->n + 2) * sizeof(char *));
+	w->v[w->n++] = text;
+	w->v[w->n] = NULL;
+}
+
+static void option(struct replay_words *w, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void option(struct replay_words *w, const char *name, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+
+	word(w, xstrdup(name));
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	word(w, strbuf_detach(&sb));
+}
+
+static void free_words(struct replay_words *w)
+{
 	size_t i;
 
-	if (plan->iterations)
-		next = xasprintf("%s -n %" PRIu64, cmd, plan->iterations);
-	else
-		next = xasprintf("%s -d %gs", cmd, (double)plan->duration_ns / 1e9);
-	free(cmd);
-	cmd = next;
-	if (plan->python) {
-		next = xasprintf("%s --python %s", cmd, plan->python);
-		free(cmd);
-		cmd = next;
-	}
-	if (plan->shard_count > 1) {
-		next = xasprintf("%s --shard %u/%u", cmd, plan->shard_index + 1, plan->shard_count);
-		free(cmd);
-		cmd = next;
-	}
-	for (i = 0; i < plan->nfaults; i++) {
-		next = xasprintf("%s --fault '%s'", cmd, plan->faults[i].text);
-		free(cmd);
-		cmd = next;
-	}
-	if (o->strategies) {
-		next = xasprintf("%s -s ", cmd);
-		for (i = 0; i < plan->nstrategies; i++) {
-			char *more = xasprintf("%s%s%s", next, i ? "," : "", plan->strategies[i]->name);
-			free(next);
-			next = more;
-		}
-		free(cmd);
-		cmd = next;
-	}
-	return cmd;
+	for (i = 0; i < w->n; i++)
+		free(w->v[i]);
+	free(w->v);
 }
 
 /*
- * replay.args: the effective settings as `run` arguments, one per line, so
- * `pycstorm replay RUNDIR` runs the same scenario file, strategies, jobs,
- * length, faults and seed again.
+ * The one replay writer: the scenario, then every effective setting as
+ * `run` options, each from the plan (not from what was typed), so the
+ * replay runs the same strategies, strategy files, jobs, length, faults,
+ * shard, interpreter and seed. replay.args and the summary's replay line
+ * are both this list; only the scenario word differs (a file there, the
+ * name as given here). Every option written is one replay.args accepts.
+ */
+static struct replay_words replay_words(const char *scenario, const struct run_plan *plan)
+{
+	struct replay_words w = { 0 };
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	word(&w, xstrdup(scenario));
+	option(&w, "--seed", "%" PRIu64, plan->seed);
+	option(&w, "-j", "%u", plan->jobs);
+	if (plan->iterations) {
+		option(&w, "-n", "%" PRIu64, plan->iterations);
+	} else {
+		add_duration(&sb, plan->duration_ns);
+		option(&w, "-d", "%s", sb.buf);
+		strbuf_release(&sb);
+	}
+	/* Built-in strategies by name; strategy files by path (-s would not
+	 * know their names). */
+	for (i = 0; i < plan->nstrategies; i++)
+		if (!plan->strategies[i]->file)
+			strbuf_add_item(&sb, ",", plan->strategies[i]->name);
+	if (sb.len)
+		option(&w, "-s", "%s", sb.buf);
+	strbuf_release(&sb);
+	for (i = 0; i < plan->nstrategies; i++)
+		if (plan->strategies[i]->file)
+			option(&w, "--strategy-file", "%s", plan->strategies[i]->file);
+	add_duration(&sb, plan->cycle_timeout_ns);
+	option(&w, "--cycle-timeout", "%s", sb.buf);
+	strbuf_release(&sb);
+	for (i = 0; i < plan->nfaults; i++)
+		option(&w, "--fault", "%s", plan->faults[i].text);
+	if (plan->preload)
+		word(&w, xstrdup("--preload"));
+	if (plan->shard_count > 1)
+		option(&w, "--shard", "%u/%u", plan->shard_index + 1, plan->shard_count);
+	if (plan->python)
+		option(&w, "--python", "%s", plan->python);
+	return w;
+}
+
+/* The command line that runs this again, as a shell reads it. A named
+ * scenario stays a name; a scenario file is named by its real path. */
+static char *replay_command(const char *scenario_arg, const char *scenario_path,
+			    const struct run_plan *plan)
+{
+	int named = !strchr(scenario_arg, '/') && !strstr(scenario_arg, ".scn");
+	char *real = named ? NULL : realpath(scenario_path, NULL);
+	struct replay_words w = replay_words(named ? scenario_arg : real ? real : scenario_path, plan);
+	struct strbuf line = STRBUF_INIT;
+	size_t i;
+
+	strbuf_add(&line, "pycstorm run");
+	for (i = 0; i < w.n; i++) {
+		strbuf_add(&line, " ");
+		strbuf_add_shell_word(&line, w.v[i]);
+	}
+	free_words(&w);
+	free(real);
+	return strbuf_detach(&line);
+}
+
+/*
+ * replay.args: the same words, one a line, so `pycstorm replay RUNDIR`
+ * runs the same scenario file, strategies, jobs, length, faults and seed
+ * again. 0 or -errno.
  */
 static int write_replay_args(const char *run_dir, const char *scenario_path,
 			     const struct run_plan *plan)
 {
 	char *path = xasprintf("%s/replay.args", run_dir), *real = realpath(scenario_path, NULL);
-	char *text = NULL;
-	size_t len = 0, i, n;
-	FILE *f = open_memstream(&text, &len);
-	int rc = -ENOMEM;
+	struct replay_words w = replay_words(real ? real : scenario_path, plan);
+	struct strbuf text = STRBUF_INIT;
+	size_t i;
+	int rc;
 
-	if (f) {
-		(void)fprintf(f, "%s\n--seed\n%" PRIu64 "\n-j\n%u\n", real ? real : scenario_path,
-			      plan->seed, plan->jobs);
-		if (plan->iterations)
-			(void)fprintf(f, "-n\n%" PRIu64 "\n", plan->iterations);
-		else
-			(void)fprintf(f, "-d\n%" PRIu64 "ns\n", plan->duration_ns);
-		for (i = 0, n = 0; i < plan->nstrategies; i++)
-			if (!plan->strategies[i]->file)
-				(void)fprintf(f, "%s%s", n++ ? "," : "-s\n", plan->strategies[i]->name);
-		(void)fprintf(f, n ? "\n" : "");
-		for (i = 0; i < plan->nstrategies; i++)
-			if (plan->strategies[i]->file)
-				(void)fprintf(f, "--strategy-file\n%s\n", plan->strategies[i]->file);
-		(void)fprintf(f, "--cycle-timeout\n%" PRIu64 "ns\n", plan->cycle_timeout_ns);
-		for (i = 0; i < plan->nfaults; i++)
-			(void)fprintf(f, "--fault\n%s\n", plan->faults[i].text);
-		if (plan->preload)
-			(void)fprintf(f, "--preload\n");
-		if (plan->shard_count > 1)
-			(void)fprintf(f, "--shard\n%u/%u\n", plan->shard_index + 1, plan->shard_count);
-		if (plan->python)
-			(void)fprintf(f, "--python\n%s\n", plan->python);
-		rc = fclose(f) == 0 ? write_file_atomic(path, text, len) : -EIO;
+	for (i = 0; i < w.n; i++) {
+		strbuf_add(&text, w.v[i]);
+		strbuf_add(&text, "\n");
 	}
-	free(text);
+	rc = write_file_atomic(path, text.buf, text.len);
+	strbuf_release(&text);
+	free_words(&w);
 	free(real);
 	free(path);
 	return rc;
@@ -740,7 +799,7 @@ int cmd_run_with(int argc, char **argv, struct summary *out, char **run_dir_out)
 	plan.run_dir = run_dir;
 	fill_metadata(&s, &sc, &plan, cache_root);
 	s.command = joined_argv(argc, argv);
-	s.replay = replay_command(&o, &plan, o.scenario ? o.scenario : "default");
+	s.replay = replay_command(o.scenario ? o.scenario : "default", scenario_path, &plan);
 	if (!o.quiet) {
 		(void)printf("pycstorm %s: scenario %s, %zu strategies x %u workers (%u compile, %u import), ",
 			     PYCSTORM_VERSION, sc.name, plan.nstrategies, plan.jobs,

@@ -70,4 +70,28 @@ exec_keeps_user_preload() {
 test_ok "exec: a copy preloads the inject library first and the user's preload after it" \
 	exec_keeps_user_preload
 
+# --- the stored replay line runs ---------------------------------------------------
+# Its strategy files are named by path, not by -s (which would exit 2:
+# "unknown strategy"), and every other setting comes along.
+replay_line_runs() {
+	local line
+	"$PYCSTORM" run -s py33-atomic --strategy-file "$REPO/scenarios/fixes/fsync-replace.py" \
+		-n 20 -j 2 --seed 7 --cycle-timeout 7500ms --fault short-write:p=0.05 -q -o "$SCRATCH/orig"
+	line=$(json "$SCRATCH/orig/summary.json" 'j["replay"]')
+	case "$line" in "pycstorm run default "*) ;; *) false ;; esac
+	eval "\"\$PYCSTORM\" ${line#pycstorm } -q -o \"\$SCRATCH/again\""
+	for k in seed iterations jobs faults; do
+		[ "$(json "$SCRATCH/again/summary.json" "j['$k']")" = \
+		  "$(json "$SCRATCH/orig/summary.json" "j['$k']")" ]
+	done
+	[ "$(json "$SCRATCH/again/summary.json" '[r["strategy"] for r in j["results"]]')" = \
+	  '["py33-atomic", "fsync-replace.py"]' ]
+	[ "$(json "$SCRATCH/again/summary.json" 'j["replay"]')" = "$line" ]
+	# replay.args says the same, with the scenario as its file.
+	"$PYCSTORM" replay "$SCRATCH/orig" -q -o "$SCRATCH/replayed"
+	[ "$(json "$SCRATCH/replayed/summary.json" 'j["replay"]')" = \
+	  "pycstorm run $(cd "$REPO" && pwd -P)/scenarios/default.scn ${line#pycstorm run default }" ]
+}
+test_ok "a run with --strategy-file stores a replay line that runs the same settings" replay_line_runs
+
 done_testing
