@@ -68,15 +68,16 @@ static int run_worker(struct cp *c, unsigned worker_index, int trace)
 {
 	struct inject_env ie = INJECT_ENV_INIT;
 	struct worker_args a = { 0 };
-	char **argv, **base, **env, *dirs = NULL;
+	char **argv, **base, **env, *dirs = NULL, *cache_dir, *module;
 	int devnull, status = -1;
 	pid_t pid;
 
 	a.strategy = c->strategy->name;
 	a.role = ROLE_COMPILE;
-	a.cache_dir = xasprintf("%s/%s", c->root, c->strategy->name);
-	a.modules[a.nmodules++] = xasprintf("%s:%s/%s/v1.py,%s/%s/v2.py", c->module,
-					    c->modules_dir, c->module, c->modules_dir, c->module);
+	a.cache_dir = cache_dir = xasprintf("%s/%s", c->root, c->strategy->name);
+	a.modules[a.nmodules++] = module = xasprintf("%s:%s/%s/v1.py,%s/%s/v2.py", c->module,
+						     c->modules_dir, c->module, c->modules_dir,
+						     c->module);
 	a.cache_kind = "pyc";
 	a.seed = 1;
 	a.worker = worker_index;          /* worker 0 writes version 1, worker 1 version 2 */
@@ -112,8 +113,8 @@ static int run_worker(struct cp *c, unsigned worker_index, int trace)
 		(void)waitpid(pid, &status, 0);
 	inject_env_free(env);
 	worker_free_argv(argv);
-	free((char *)a.cache_dir);
-	free((char *)a.modules[0]);
+	free(cache_dir);
+	free(module);
 	return pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 

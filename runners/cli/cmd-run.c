@@ -657,7 +657,7 @@ static void check_python(const char *python)
 /* Each --strategy-file becomes one more strategy, named after its file. */
 static void add_strategy_files(const struct run_options *o, struct run_plan *plan)
 {
-	struct strategy_info *st;
+	struct plan_strategy_file *pf;
 	char *real;
 	const char *base;
 	size_t i, j;
@@ -683,26 +683,30 @@ static void add_strategy_files(const struct run_options *o, struct run_plan *pla
 				die(EXIT_USAGE, "run: two strategies are named '%s'", base);
 		if (plan->nstrategies == PLAN_MAX_STRATEGIES)
 			die(EXIT_USAGE, "run: more than %d strategies", PLAN_MAX_STRATEGIES);
-		st = xcalloc(1, sizeof(*st));
-		st->name = base;
-		st->summary = "a candidate fix from a Python file";
-		st->source = real;
-		st->file = real;
-		plan->strategies[plan->nstrategies++] = st;
+		pf = &plan->files[plan->nfiles++];
+		pf->path = real;
+		pf->info.name = base;
+		pf->info.summary = "a candidate fix from a Python file";
+		pf->info.source = real;
+		pf->info.file = real;
+		plan->strategies[plan->nstrategies++] = &pf->info;
 	}
 }
 
-/* The strategies add_strategy_files made are the plan's to free. */
-static void free_strategy_files(struct run_plan *plan)
+/* What build_plan and cmd_run_with gave the plan. */
+static void release_plan(struct run_plan *plan)
 {
 	size_t i;
 
-	for (i = 0; i < plan->nstrategies; i++) {
-		if (!plan->strategies[i]->file)
-			continue;
-		free((char *)plan->strategies[i]->file);   /* also its name and source */
-		free((struct strategy_info *)plan->strategies[i]);
-	}
+	for (i = 0; i < plan->nfiles; i++)
+		free(plan->files[i].path);   /* also its strategy's name and source */
+	plan->nfiles = 0;
+	free(plan->worker_program);
+	free(plan->modules_dir);
+	free(plan->inject_library);
+	free(plan->driver);
+	free(plan->strategies_lib);
+	free(plan->fault_env);
 }
 
 /* Workers and lock holders run at once: within the caps, or bad input
@@ -853,13 +857,7 @@ int cmd_run_with(int argc, char **argv, struct summary *out, char **run_dir_out)
 	scenario_free(&sc);
 	free(scenario_path);
 	free(scenarios_dir);
-	free((char *)plan.modules_dir);
-	free((char *)plan.worker_program);
-	free_strategy_files(&plan);
-	free((char *)plan.inject_library);
-	free((char *)plan.driver);
-	free((char *)plan.strategies_lib);
-	free((char *)plan.fault_env);
+	release_plan(&plan);
 	free(run_dir);
 	free(cache_root);
 	free(id);

@@ -476,7 +476,9 @@ static int spawn(struct run *r, struct slot *sl)
 	const struct run_plan *plan = r->plan;
 	const struct strategy_info *st = plan->strategies[sl->strategy];
 	struct worker_args a = { 0 };
-	char **argv;
+	/* The strings a points at, ours until the argv is built. */
+	char *strategy_arg, *cache_dir, *evidence_dir, *modules[WORKER_MAX_MODULES];
+	char **argv, **env;
 	int fds[2], rc = 0;
 	size_t i;
 	pid_t pid;
@@ -484,14 +486,16 @@ static int spawn(struct run *r, struct slot *sl)
 	/* Seeds depend on the strategy's name, not its place in the list, so a
 	 * subset of strategies replays with the same per-worker seeds. */
 	sl->seed = derive_seed(plan->seed, name_hash(st->name), sl->worker, sl->generation);
-	char *strategy_arg = st->file ? xasprintf("file:%s", st->file) : xstrdup(st->name);
+	strategy_arg = st->file ? xasprintf("file:%s", st->file) : xstrdup(st->name);
+	cache_dir = xasprintf("%s/%s", plan->cache_root, st->name);
+	evidence_dir = xasprintf("%s/evidence", plan->run_dir);
 
 	a.strategy = strategy_arg;
 	a.role = sl->role;
 	a.cache_kind = plan->sc->cache_kind;
-	a.cache_dir = xasprintf("%s/%s", plan->cache_root, st->name);
-	for (i = 0; i < plan->sc->nmodules; i++)
-		a.modules[a.nmodules++] = module_spec(plan, plan->sc->modules[i]);
+	a.cache_dir = cache_dir;
+	for (i = 0; i < plan->sc->nmodules && i < WORKER_MAX_MODULES; i++)
+		a.modules[a.nmodules++] = modules[i] = module_spec(plan, plan->sc->modules[i]);
 	a.pyc_mode = plan->sc->pyc_mode;
 	a.seed = sl->seed;
 	a.worker = sl->worker;
@@ -502,16 +506,16 @@ static int spawn(struct run *r, struct slot *sl)
 	a.tmp_id = 0x7f0000000000ull +
 		   ((plan->sc->shared_tmp_id ? plan->seed : sl->seed) & 0xffffffull) * 16;
 	a.retry_budget_ns = plan->sc->retry_budget_ns;
-	a.evidence_dir = xasprintf("%s/evidence", plan->run_dir);
+	a.evidence_dir = evidence_dir;
 	a.evidence_max = WORKER_EVIDENCE_MAX;
 	a.event_fd = EVENT_WORKER_FD;
 	argv = plan->python ? interpreter_argv(plan, &a) : worker_build_argv(plan->worker_program, &a);
-	char **env = worker_env(r, sl);
-	free((char *)a.cache_dir);
-	free((char *)a.evidence_dir);
+	env = worker_env(r, sl);
+	free(cache_dir);
+	free(evidence_dir);
 	free(strategy_arg);
 	for (i = 0; i < a.nmodules; i++)
-		free((char *)a.modules[i]);
+		free(modules[i]);
 	if (pipe2(fds, O_CLOEXEC) < 0) {
 		rc = -errno;
 		goto out;
