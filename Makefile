@@ -90,7 +90,7 @@ INC_$(CLI)/exec = $(INC_ALL)
 includes = $(addprefix -I,$(or $(INC_$(patsubst %/,%,$(dir $(1)))),$(INC_ALL)))
 
 # Linked into every program but the preload library.
-COMMON_SRC = $(BASE)/common.c $(BASE)/outcome.c $(BASE)/pyc.c \
+COMMON_SRC = $(BASE)/common.c $(BASE)/outcome.c $(BASE)/pyc.c $(BASE)/strbuf.c $(BASE)/record.c \
 	$(STRATEGIES)/strategy.c $(STRATEGIES)/atomic.c $(wildcard $(STRATEGIES)/strategy-*.c) \
 	$(WORKER)/worker-args.c $(MODEL)/stats.c
 # What the faults' hooks need, in the preload library and in the command.
@@ -158,7 +158,7 @@ $(WORKER_OBJ): $(BUILD)/python-config.stamp
 $(BUILD)/$(CLI)/pycstorm.o: ALL_CFLAGS += -DPYTHON_EXE='"$(PY_EXE)"' -DFIU_POSIX_PRELOAD='"$(FIU_POSIX_PRELOAD)"' \
 	-DPYTHON_BUILD_VERSION='"$(PY_VERSION)"' -DSHAREDIR='"$(SHAREDIR)"' -DLIBEXECDIR='"$(LIBDIR)"'
 $(BUILD)/$(CLI)/pycstorm.o: $(BUILD)/python-config.stamp
-$(BUILD)/$(CLI)/cmd-run.o: ALL_CFLAGS += -DFIU_POSIX_PRELOAD='"$(FIU_POSIX_PRELOAD)"' -DPYTHON_EXE='"$(PY_EXE)"'
+$(BUILD)/$(CLI)/cmd-run.o: ALL_CFLAGS += -DPYTHON_EXE='"$(PY_EXE)"'
 $(BUILD)/$(CLI)/cmd-run.o: $(BUILD)/python-config.stamp
 $(BUILD)/$(CLI)/cmd-repro.o: ALL_CFLAGS += -DPYTHON_EXE='"$(PY_EXE)"'
 $(BUILD)/$(CLI)/cmd-repro.o: $(BUILD)/python-config.stamp
@@ -193,8 +193,8 @@ comma := ,
 # tests/t, run by prove, using the binaries in $(BIN).
 UNIT_SRC = $(wildcard tests/unit/test-*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-UNIT_LINK = $(COMMON_OBJ) $(BUILD)/$(ORCHESTRATOR)/scenario.o $(BUILD)/$(BASE)/fsinfo.o \
-	$(BUILD)/$(BASE)/owned.o $(BUILD)/$(PRELOAD)/scope.o $(BUILD)/$(BASE)/proc.o \
+UNIT_LINK = $(COMMON_OBJ) $(BUILD)/$(ORCHESTRATOR)/scenario.o $(BUILD)/$(ORCHESTRATOR)/inject-env.o \
+	$(BUILD)/$(BASE)/fsinfo.o $(BUILD)/$(BASE)/owned.o $(BUILD)/$(PRELOAD)/scope.o $(BUILD)/$(BASE)/proc.o \
 	$(filter $(BUILD)/results/%,$(CLI_OBJ))
 
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_LINK)
@@ -216,10 +216,10 @@ FUZZ_TIME ?= 5
 FUZZ_FLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all $(addprefix -I,$(INC_ALL))
 FUZZ_TARGETS = scenario fault pyc summary
-FUZZ_SRC_scenario = $(ORCHESTRATOR)/scenario.c $(BASE)/common.c $(BASE)/outcome.c $(WORKER)/worker-args.c
+FUZZ_SRC_scenario = $(ORCHESTRATOR)/scenario.c $(BASE)/common.c $(BASE)/strbuf.c $(BASE)/outcome.c $(WORKER)/worker-args.c
 FUZZ_SRC_fault = $(FAULTS)/fault.c $(wildcard $(FAULTS)/fault-*.c) $(BASE)/common.c
 FUZZ_SRC_pyc = $(BASE)/pyc.c
-FUZZ_SRC_summary = $(MODEL)/summary-load.c $(MODEL)/json.c $(MODEL)/summary.c $(MODEL)/stats.c \
+FUZZ_SRC_summary = $(MODEL)/summary-load.c $(BASE)/strbuf.c $(MODEL)/json.c $(MODEL)/summary.c $(MODEL)/stats.c \
 	$(MODEL)/hyperfine.c $(BASE)/common.c $(BASE)/outcome.c
 FUZZ_BIN = $(FUZZ_TARGETS:%=build/fuzz/fuzz-%)
 

@@ -74,8 +74,6 @@ struct fault_info {
 	const struct fault_hooks *hooks;   /* NULL outside the preload library */
 };
 
-#define FAULT_MAX_ERRNOS 4
-
 struct fault_spec {
 	const struct fault_info *info;
 	char text[256];          /* the spec as given, for logs and summaries */

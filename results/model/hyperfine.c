@@ -10,6 +10,7 @@
 #include "summary.h"
 
 #include "common.h"
+#include "strbuf.h"
 #include "json.h"
 
 #include <errno.h>
@@ -30,15 +31,12 @@ static int bad(char *err, size_t errlen, const char *path, const struct json *at
 static char *join_parameters(const struct json *params)
 {
 	const struct json *p;
-	char *text = xstrdup(""), *next;
+	struct strbuf text = STRBUF_INIT;
 
-	for (p = params && params->type == JSON_OBJECT ? params->first : NULL; p; p = p->next) {
-		next = xasprintf("%s%s%s=%s", text, *text ? "," : "", p->key,
-				 p->type == JSON_STRING ? p->text : "?");
-		free(text);
-		text = next;
-	}
-	return text;
+	for (p = params && params->type == JSON_OBJECT ? params->first : NULL; p; p = p->next)
+		strbuf_addf(&text, "%s%s=%s", text.len ? "," : "", p->key,
+			    p->type == JSON_STRING ? p->text : "?");
+	return strbuf_detach(&text);
 }
 
 static int load_entry(const struct json *r, struct bench_entry *b, const char *path,

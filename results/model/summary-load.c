@@ -24,7 +24,6 @@
 
 #define MAX_RESULTS 1024
 #define MAX_PARTS 4096
-#define MAX_FAULT_SPECS 32
 
 /* The text format-json.c writes for the histogram layout in stats.h. */
 #define HIST_SCHEME_PREFIX "log2-linear, "
@@ -385,8 +384,8 @@ static int load_faults(const struct loader *L, const struct json *root, struct s
 	const struct json *arr, *f;
 	int rc = member(L, root, "", "faults", JSON_ARRAY, 0, &arr) < 0 ? -1 : 0;
 
-	if (rc == 0 && arr && arr->count > MAX_FAULT_SPECS)
-		rc = bad(L, arr, "faults", "more than %d fault specs", MAX_FAULT_SPECS);
+	if (rc == 0 && arr && arr->count > SUMMARY_MAX_FAULTS)
+		rc = bad(L, arr, "faults", "more than %d fault specs", SUMMARY_MAX_FAULTS);
 	for (f = rc == 0 && arr ? arr->first : NULL; f && rc == 0; f = f->next) {
 		if (f->type != JSON_STRING)
 			rc = bad(L, f, "faults", "an entry is %s, not a string", json_type_name(f->type));

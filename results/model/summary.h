@@ -16,6 +16,8 @@
 #define SUMMARY_SCHEMA_VERSION 1
 #define SUMMARY_MAX_EVIDENCE 64
 #define SUMMARY_MAX_FAULT_POINTS 32
+/* Fault specs a summary names (a scenario's and the command line's). */
+#define SUMMARY_MAX_FAULTS 32
 
 struct fault_count {
 	char *point;            /* e.g. pycstorm/write/short */
@@ -83,7 +85,7 @@ struct summary {
 	uint64_t iterations;
 	double duration_target_s;
 	char *pyc_mode;
-	char *faults[32];
+	char *faults[SUMMARY_MAX_FAULTS];
 	size_t nfaults;
 	char *shard;            /* "I/N", or NULL */
 	struct strategy_result *results;

@@ -22,6 +22,7 @@ enum exit_code {
 	EXIT_USAGE = 2,       /* usage or input error */
 	EXIT_SKIP = 77,       /* the environment cannot run the test */
 	EXIT_INTERNAL = 99,   /* a bug in pycstorm */
+	EXIT_INTERRUPTED = 130, /* Ctrl-C or SIGTERM: partial results written */
 };
 
 extern const char *progname;

@@ -10,6 +10,9 @@
 #include <stdint.h>
 
 #define EVENT_FD_ENV "PYCSTORM_EVENT_FD"
+/* The descriptor a worker finds its record pipe on (exec's copies get a
+ * high one instead, see exec-round.c). */
+#define EVENT_WORKER_FD 3
 #define EVENT_MAX 4096
 
 enum event_kind {
@@ -20,6 +23,10 @@ enum event_kind {
 	EV_BYE,         /* clean exit after the last cycle */
 	EV_FATAL,       /* the worker cannot go on: text says why */
 };
+
+/* EV_FATAL text that starts with this blames what the worker was given
+ * (exit 2), not the machine (exit 77); record_fatal_reason reads it. */
+#define EVENT_FATAL_BAD_INPUT "bad input: "
 
 #define EVENT_MAGIC 0xa5
 

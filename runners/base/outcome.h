@@ -1,6 +1,7 @@
 /*
- * The outcome classes every cycle is sorted into (DESIGN.md). One list,
- * expanded into the enum and the name table, so a new class is one line.
+ * The outcome classes every cycle is sorted into, as README.md's "Outcome
+ * classes" table describes them. One list, expanded into the enum and the
+ * name table, so a new class is one line.
  *
  * Corruption is what a reader whose header check passed meets: bad_marshal
  * and eof (the import fails), interpreter_crash (running the code killed

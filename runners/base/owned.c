@@ -2,6 +2,7 @@
 #include "owned.h"
 
 #include "common.h"
+#include "strbuf.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -255,31 +256,42 @@ static void drop_last(char *path)
  */
 static char *resolve(const char *path)
 {
-	char *cur = path[0] == '/' ? xstrdup("/") : getcwd(NULL, 0), *copy, *tok, *save = NULL;
-	char *next, *real;
+	char *start = path[0] == '/' ? xstrdup("/") : getcwd(NULL, 0), *copy, *tok, *save = NULL;
+	struct strbuf cur = STRBUF_INIT;
+	char *real;
 	struct stat st;
+	int lost = !start;
 
-	if (!cur)
+	if (lost)
 		return NULL;
+	strbuf_add(&cur, start);
+	free(start);
 	copy = xstrdup(path);
-	for (tok = strtok_r(copy, "/", &save); tok && cur; tok = strtok_r(NULL, "/", &save)) {
+	for (tok = strtok_r(copy, "/", &save); tok && !lost; tok = strtok_r(NULL, "/", &save)) {
 		if (!strcmp(tok, "."))
 			continue;
 		if (!strcmp(tok, "..")) {
-			drop_last(cur);
+			drop_last(cur.buf);
+			cur.len = strlen(cur.buf);
 			continue;
 		}
-		next = xasprintf("%s%s%s", cur, strcmp(cur, "/") ? "/" : "", tok);
-		free(cur);
-		cur = next;
-		if (lstat(cur, &st) == 0) {
-			real = realpath(cur, NULL);
-			free(cur);
-			cur = real;
+		if (strcmp(cur.buf, "/"))
+			strbuf_add(&cur, "/");
+		strbuf_add(&cur, tok);
+		if (lstat(cur.buf, &st) == 0) {
+			real = realpath(cur.buf, NULL);
+			lost = !real;
+			cur.len = 0;
+			strbuf_add(&cur, real ? real : "");
+			free(real);
 		}
 	}
 	free(copy);
-	return cur;
+	if (lost) {
+		strbuf_release(&cur);
+		return NULL;
+	}
+	return strbuf_detach(&cur);
 }
 
 static int same_folder(const char *path, const char *other)

@@ -20,6 +20,9 @@
 #define PROC_CAP_CEILING 4096u
 /* Lock holders per strategy (run) or in all (exec). */
 #define PROC_HOLDERS_MAX 64u
+/* Lock holder k's seed is derived with index PROC_HOLDER_SEED_BASE + k,
+ * apart from the indices workers and copies use. */
+#define PROC_HOLDER_SEED_BASE 1000u
 /* How long a child asked to stop with SIGTERM has before SIGKILL. */
 #define PROC_STOP_GRACE_NS 2000000000ull
 

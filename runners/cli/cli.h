@@ -39,6 +39,15 @@ extern const size_t command_count;
  * <prefix>/share/pycstorm/scenarios (installed). Malloc'd. */
 char *cli_scenarios_dir(void);
 char *cli_worker_program(void);
+/* A file that lives next to the worker program (the inject library, the
+ * driver, the strategies library). Malloc'd. */
+char *cli_program_file(const char *name);
+/* The inject library, for a command about to arm faults: exit 77 with one
+ * line when it is missing or cannot be loaded (no libfiu). Malloc'd. */
+char *cli_inject_library(void);
+/* libfiu's POSIX preload, for the fiu fault: exit 77 with one line when it
+ * is missing. */
+const char *cli_fiu_preload(void);
 /* Resolve a scenario name or file to a path; NULL with a message if unknown. */
 char *cli_find_scenario(const char *name_or_path, char *err, size_t errlen);
 /* "a, b, c": the scenario names in the scenarios folder. Malloc'd. */

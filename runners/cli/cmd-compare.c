@@ -18,6 +18,7 @@
 #include "cli.h"
 
 #include "common.h"
+#include "strbuf.h"
 #include "markup.h"
 #include "summary.h"
 
@@ -119,16 +120,13 @@ static uint64_t cycles_of(const struct summary *s, const struct strategy_result 
 /* "a, b (no cycles)": the strategies of s, for a message; malloc'd. */
 static char *strategy_list(const struct summary *s)
 {
-	char *list = xstrdup(""), *next;
+	struct strbuf list = STRBUF_INIT;
 	size_t i;
 
-	for (i = 0; i < s->nresults; i++) {
-		next = xasprintf("%s%s%s%s", list, i ? ", " : "", s->results[i].strategy,
-				 cycles_of(s, &s->results[i]) ? "" : " (no cycles)");
-		free(list);
-		list = next;
-	}
-	return list;
+	for (i = 0; i < s->nresults; i++)
+		strbuf_addf(&list, "%s%s%s", i ? ", " : "", s->results[i].strategy,
+			    cycles_of(s, &s->results[i]) ? "" : " (no cycles)");
+	return strbuf_detach(&list);
 }
 
 void compare_require_common(const char *command, const char *base_label,

@@ -20,8 +20,10 @@
 #include "cli.h"
 
 #include "common.h"
+#include "event.h"
 #include "proc.h"
 #include "fault.h"
+#include "inject-env.h"
 #include "outcome.h"
 #include "owned.h"
 #include "pythons.h"
@@ -67,43 +69,44 @@ static const char crashpoints_usage[] =
 /* Start the worker for one cycle; trace turns on the journal with data. */
 static int run_worker(struct cp *c, unsigned worker_index, int trace)
 {
-	static const char *const passed[] = { "ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS" };
+	struct inject_env ie = INJECT_ENV_INIT;
 	struct worker_args a = { 0 };
-	char **argv, *env[16];
-	int devnull, status = -1, n = 0, i;
+	char **argv, **base, **env, *dirs = NULL, *cache_dir, *module;
+	int devnull, status = -1;
 	pid_t pid;
 
 	a.strategy = c->strategy->name;
 	a.role = ROLE_COMPILE;
-	a.cache_dir = xasprintf("%s/%s", c->root, c->strategy->name);
-	a.modules[a.nmodules++] = xasprintf("%s:%s/%s/v1.py,%s/%s/v2.py", c->module,
-					    c->modules_dir, c->module, c->modules_dir, c->module);
+	a.cache_dir = cache_dir = xasprintf("%s/%s", c->root, c->strategy->name);
+	a.modules[a.nmodules++] = module = xasprintf("%s:%s/%s/v1.py,%s/%s/v2.py", c->module,
+						     c->modules_dir, c->module, c->modules_dir,
+						     c->module);
 	a.cache_kind = "pyc";
 	a.seed = 1;
 	a.worker = worker_index;          /* worker 0 writes version 1, worker 1 version 2 */
 	a.iterations = 1;
 	a.tmp_id = 0x7f0000001000ull;
 	a.retry_budget_ns = 100000000ull;
-	a.event_fd = 3;
+	a.event_fd = EVENT_WORKER_FD;
 	argv = worker_build_argv(c->worker, &a);
-	env[n++] = "PATH=/usr/bin:/bin";
 	if (trace) {
-		env[n++] = xasprintf("LD_PRELOAD=%s", c->inject);
-		env[n++] = xstrdup(INJECT_ENV_FAULTS "=power-cut");
-		env[n++] = xasprintf(INJECT_ENV_DIRS "=%s/%s", c->root, c->strategy->name);
-		env[n++] = xasprintf(INJECT_ENV_ROOT "=%s", c->root);
-		env[n++] = xasprintf(INJECT_ENV_STATE "=%s", c->state);
-		env[n++] = xstrdup(ROLLBACK_ENV_TRACE "=1");
+		dirs = xasprintf("%s/%s", c->root, c->strategy->name);
+		ie.library = c->inject;
+		ie.faults = "power-cut";
+		ie.dirs = dirs;
+		ie.cache_root = c->root;
+		ie.state_dir = c->state;
+		ie.trace = 1;
 	}
-	/* a sanitizer build's worker and inject library need their settings */
-	for (i = 0; i < 3; i++)
-		if (getenv(passed[i]))
-			env[n++] = xasprintf("%s=%s", passed[i], getenv(passed[i]));
-	env[n] = NULL;
+	/* a fixed environment, with a sanitizer build's settings */
+	base = inject_env_fixed_base();
+	env = inject_env_build(base, &ie);
+	inject_env_free(base);
+	free(dirs);
 	pid = proc_fork();
 	if (pid == 0) {
 		devnull = open("/dev/null", O_WRONLY);
-		(void)dup2(devnull, 3);     /* the worker's records are not needed here */
+		(void)dup2(devnull, EVENT_WORKER_FD);     /* the worker's records are not needed here */
 		(void)dup2(devnull, 1);
 		proc_unblock();
 		execve(argv[0], argv, env);
@@ -111,11 +114,10 @@ static int run_worker(struct cp *c, unsigned worker_index, int trace)
 	}
 	if (pid > 0)
 		(void)waitpid(pid, &status, 0);
-	for (i = 1; i < n; i++)
-		free(env[i]);
+	inject_env_free(env);
 	worker_free_argv(argv);
-	free((char *)a.cache_dir);
-	free((char *)a.modules[0]);
+	free(cache_dir);
+	free(module);
 	return pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
@@ -407,7 +409,7 @@ static int crashpoints_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cp c = { .model = MODEL_WRITEBACK, .module = "small", .sector = 512 };
-	char *scenarios, *slash, *names, *tmp = getenv("TMPDIR"), why[256];
+	char *scenarios, *names, *tmp = getenv("TMPDIR"), why[256];
 	const char *parent;
 	int ch, rc;
 
@@ -454,9 +456,7 @@ static int crashpoints_main(int argc, char **argv)
 	}
 	c.worker = cli_worker_program();
 	c.self = cli_self_program();
-	slash = strrchr(c.worker, '/');
-	c.inject = xasprintf("%.*s/libpycstorm-inject.so", slash ? (int)(slash - c.worker) : 1,
-			     slash ? c.worker : ".");
+	c.inject = cli_program_file("libpycstorm-inject.so");
 	/* Scratch folders of crashpoints that were killed go first. */
 	parent = tmp && *tmp ? tmp : "/tmp";
 	(void)owned_sweep(parent, "pycstorm-crashpoints-");

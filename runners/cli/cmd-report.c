@@ -7,6 +7,7 @@
 #include "cli.h"
 
 #include "common.h"
+#include "strbuf.h"
 #include "format.h"
 #include "summary.h"
 
@@ -21,15 +22,10 @@ static const char report_usage[] =
 
 static char *format_names(void)
 {
-	char *list = xstrdup(""), *next;
-	size_t i;
+	struct strbuf list = STRBUF_INIT;
 
-	for (i = 0; i < format_count; i++) {
-		next = xasprintf("%s%s%s", list, i ? ", " : "", format_table[i]->name);
-		free(list);
-		list = next;
-	}
-	return list;
+	STRBUF_ADD_NAMES(&list, format_table, format_count, ", ");
+	return strbuf_detach(&list);
 }
 
 static int report_main(int argc, char **argv)

@@ -13,6 +13,7 @@
 #include "common.h"
 #include "proc.h"
 #include "fault.h"
+#include "inject-env.h"
 #include "summary.h"
 
 #include <dirent.h>
@@ -304,34 +305,29 @@ static int confirm_evidence(const char *python, const char *folder)
 static int confirm_permission_error(const char *python)
 {
 	char *dir = xasprintf("%s/pycstorm-repro-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	char *worker = cli_worker_program(), *lib, *slash, *target, *err = NULL, *state;
+	char *lib = cli_program_file("libpycstorm-inject.so"), *target, *err = NULL, *state;
 	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
-	static const char *const passed[] = { "ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS" };
-	char *env[12];
-	int fd = -1, rc = -1, i, n;
+	struct inject_env ie = INJECT_ENV_INIT;
+	char **base, **env;
+	int fd = -1, rc = -1;
 
 	if (!mkdtemp(dir))
 		goto out_nodir;
-	slash = strrchr(worker, '/');
-	lib = xasprintf("%.*s/libpycstorm-inject.so", slash ? (int)(slash - worker) : 1,
-			slash ? worker : ".");
 	target = xasprintf("%s/mod.cpython-311.pyc", dir);
 	state = xasprintf("%s/.state", dir);
 	(void)mkdir(state, 0755);
 	/* Read-write: an OFD read lock needs a descriptor open for reading. */
 	fd = open(target, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	if (fd >= 0 && write(fd, "old", 3) == 3 && fcntl(fd, F_OFD_SETLK, &fl) == 0) {
-		env[0] = xasprintf("LD_PRELOAD=%s", lib);
-		env[1] = xasprintf(INJECT_ENV_FAULTS "=held-lock:holders=1,p=1");
-		env[2] = xasprintf(INJECT_ENV_DIRS "=%s", dir);
-		env[3] = xasprintf(INJECT_ENV_STATE "=%s", state);
-		env[4] = xasprintf(INJECT_ENV_ROOT "=%s", dir);
-		env[5] = xasprintf("PATH=/usr/bin:/bin");
-		/* a sanitizer build's inject library needs its runtime's settings */
-		for (n = 6, i = 0; i < 3; i++)
-			if (getenv(passed[i]))
-				env[n++] = xasprintf("%s=%s", passed[i], getenv(passed[i]));
-		env[n] = NULL;
+		ie.library = lib;
+		ie.faults = "held-lock:holders=1,p=1";
+		ie.dirs = dir;
+		ie.state_dir = state;
+		ie.cache_root = dir;
+		/* a fixed environment, with a sanitizer build's settings */
+		base = inject_env_fixed_base();
+		env = inject_env_build(base, &ie);
+		inject_env_free(base);
 		(void)printf("  $ %s -B -c \"open('new.tmp', 'wb').write(b'new'); "
 			     "os.replace('new.tmp', 'mod.cpython-311.pyc')\"\n"
 			     "    (the destination held open by another process, as a scanner would)\n",
@@ -342,19 +338,17 @@ static int confirm_permission_error(const char *python)
 		print_indented(err);
 		rc = strncmp(last_line(err), "PermissionError: [Errno 13] Permission denied", 45) == 0
 			     ? 0 : -1;
-		for (i = 0; i < n; i++)
-			free(env[i]);
+		inject_env_free(env);
 	}
 	if (fd >= 0)
 		(void)close(fd);
 	free(err);
-	free(lib);
 	free(target);
 	free(state);
 	(void)remove_tree(dir);
 out_nodir:
+	free(lib);
 	free(dir);
-	free(worker);
 	return rc;
 }
 

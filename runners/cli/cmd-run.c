@@ -14,13 +14,14 @@
 #include "proc.h"
 #include "rundir.h"
 #include "scenario.h"
+#include "strbuf.h"
 #include "strategy.h"
 #include "worker.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -32,9 +33,6 @@
 
 #ifndef PYTHON_EXE
 #define PYTHON_EXE "python3"
-#endif
-#ifndef FIU_POSIX_PRELOAD
-#define FIU_POSIX_PRELOAD "/usr/lib/fiu/fiu_posix_preload.so"
 #endif
 
 struct run_options {
@@ -370,88 +368,146 @@ static char *make_cache_root(const struct run_options *o, const struct run_plan 
 	return xstrdup(own->path);
 }
 
-/* The command line that runs this again with the same seed and settings. */
-static char *replay_command(const struct run_options *o, const struct run_plan *plan,
-			    const char *scenario_arg)
+/* A duration as run reads it back, exactly: "20s", "500ms", "250us", "7ns". */
+static void add_duration(struct strbuf *sb, uint64_t ns)
 {
-	char *cmd = xasprintf("pycstorm run %s --seed %" PRIu64 " -j %u", scenario_arg,
-			      plan->seed, plan->jobs), *next;
+	static const struct { uint64_t ns; const char *unit; } units[] = {
+		{ 1000000000u, "s" }, { 1000000u, "ms" }, { 1000u, "us" }, { 1u, "ns" },
+	};
+	size_t i = 0;
+
+	while (i + 1 < sizeof(units) / sizeof(units[0]) && (!ns || ns % units[i].ns))
+		i++;
+	strbuf_addf(sb, "%" PRIu64 "%s", ns / units[i].ns, units[i].unit);
+}
+
+/* The run arguments that run this again, one word at a time. */
+struct replay_words {
+	char **v;
+	size_t n;
+};
+
+static void word(struct replay_words *w, char *text)
+{
+	w->v = xrealloc(w->v, (w->n + 2) * sizeof(char *));
+	w->v[w->n++] = text;
+	w->v[w->n] = NULL;
+}
+
+static void option(struct replay_words *w, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void option(struct replay_words *w, const char *name, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+
+	word(w, xstrdup(name));
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	word(w, strbuf_detach(&sb));
+}
+
+static void free_words(struct replay_words *w)
+{
 	size_t i;
 
-	if (plan->iterations)
-		next = xasprintf("%s -n %" PRIu64, cmd, plan->iterations);
-	else
-		next = xasprintf("%s -d %gs", cmd, (double)plan->duration_ns / 1e9);
-	free(cmd);
-	cmd = next;
-	if (plan->python) {
-		next = xasprintf("%s --python %s", cmd, plan->python);
-		free(cmd);
-		cmd = next;
-	}
-	if (plan->shard_count > 1) {
-		next = xasprintf("%s --shard %u/%u", cmd, plan->shard_index + 1, plan->shard_count);
-		free(cmd);
-		cmd = next;
-	}
-	for (i = 0; i < plan->nfaults; i++) {
-		next = xasprintf("%s --fault '%s'", cmd, plan->faults[i].text);
-		free(cmd);
-		cmd = next;
-	}
-	if (o->strategies) {
-		next = xasprintf("%s -s ", cmd);
-		for (i = 0; i < plan->nstrategies; i++) {
-			char *more = xasprintf("%s%s%s", next, i ? "," : "", plan->strategies[i]->name);
-			free(next);
-			next = more;
-		}
-		free(cmd);
-		cmd = next;
-	}
-	return cmd;
+	for (i = 0; i < w->n; i++)
+		free(w->v[i]);
+	free(w->v);
 }
 
 /*
- * replay.args: the effective settings as `run` arguments, one per line, so
- * `pycstorm replay RUNDIR` runs the same scenario file, strategies, jobs,
- * length, faults and seed again.
+ * The one replay writer: the scenario, then every effective setting as
+ * `run` options, each from the plan (not from what was typed), so the
+ * replay runs the same strategies, strategy files, jobs, length, faults,
+ * shard, interpreter and seed. replay.args and the summary's replay line
+ * are both this list; only the scenario word differs (a file there, the
+ * name as given here). Every option written is one replay.args accepts.
+ */
+static struct replay_words replay_words(const char *scenario, const struct run_plan *plan)
+{
+	struct replay_words w = { 0 };
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	word(&w, xstrdup(scenario));
+	option(&w, "--seed", "%" PRIu64, plan->seed);
+	option(&w, "-j", "%u", plan->jobs);
+	if (plan->iterations) {
+		option(&w, "-n", "%" PRIu64, plan->iterations);
+	} else {
+		add_duration(&sb, plan->duration_ns);
+		option(&w, "-d", "%s", sb.buf);
+		strbuf_release(&sb);
+	}
+	/* Built-in strategies by name; strategy files by path (-s would not
+	 * know their names). */
+	for (i = 0; i < plan->nstrategies; i++)
+		if (!plan->strategies[i]->file)
+			strbuf_add_item(&sb, ",", plan->strategies[i]->name);
+	if (sb.len)
+		option(&w, "-s", "%s", sb.buf);
+	strbuf_release(&sb);
+	for (i = 0; i < plan->nstrategies; i++)
+		if (plan->strategies[i]->file)
+			option(&w, "--strategy-file", "%s", plan->strategies[i]->file);
+	add_duration(&sb, plan->cycle_timeout_ns);
+	option(&w, "--cycle-timeout", "%s", sb.buf);
+	strbuf_release(&sb);
+	for (i = 0; i < plan->nfaults; i++)
+		option(&w, "--fault", "%s", plan->faults[i].text);
+	if (plan->preload)
+		word(&w, xstrdup("--preload"));
+	if (plan->shard_count > 1)
+		option(&w, "--shard", "%u/%u", plan->shard_index + 1, plan->shard_count);
+	if (plan->python)
+		option(&w, "--python", "%s", plan->python);
+	return w;
+}
+
+/* The command line that runs this again, as a shell reads it. A named
+ * scenario stays a name; a scenario file is named by its real path. */
+static char *replay_command(const char *scenario_arg, const char *scenario_path,
+			    const struct run_plan *plan)
+{
+	int named = !strchr(scenario_arg, '/') && !strstr(scenario_arg, ".scn");
+	char *real = named ? NULL : realpath(scenario_path, NULL);
+	struct replay_words w = replay_words(named ? scenario_arg : real ? real : scenario_path, plan);
+	struct strbuf line = STRBUF_INIT;
+	size_t i;
+
+	strbuf_add(&line, "pycstorm run");
+	for (i = 0; i < w.n; i++) {
+		strbuf_add(&line, " ");
+		strbuf_add_shell_word(&line, w.v[i]);
+	}
+	free_words(&w);
+	free(real);
+	return strbuf_detach(&line);
+}
+
+/*
+ * replay.args: the same words, one a line, so `pycstorm replay RUNDIR`
+ * runs the same scenario file, strategies, jobs, length, faults and seed
+ * again. 0 or -errno.
  */
 static int write_replay_args(const char *run_dir, const char *scenario_path,
 			     const struct run_plan *plan)
 {
 	char *path = xasprintf("%s/replay.args", run_dir), *real = realpath(scenario_path, NULL);
-	char *text = NULL;
-	size_t len = 0, i, n;
-	FILE *f = open_memstream(&text, &len);
-	int rc = -ENOMEM;
+	struct replay_words w = replay_words(real ? real : scenario_path, plan);
+	struct strbuf text = STRBUF_INIT;
+	size_t i;
+	int rc;
 
-	if (f) {
-		(void)fprintf(f, "%s\n--seed\n%" PRIu64 "\n-j\n%u\n", real ? real : scenario_path,
-			      plan->seed, plan->jobs);
-		if (plan->iterations)
-			(void)fprintf(f, "-n\n%" PRIu64 "\n", plan->iterations);
-		else
-			(void)fprintf(f, "-d\n%" PRIu64 "ns\n", plan->duration_ns);
-		for (i = 0, n = 0; i < plan->nstrategies; i++)
-			if (!plan->strategies[i]->file)
-				(void)fprintf(f, "%s%s", n++ ? "," : "-s\n", plan->strategies[i]->name);
-		(void)fprintf(f, n ? "\n" : "");
-		for (i = 0; i < plan->nstrategies; i++)
-			if (plan->strategies[i]->file)
-				(void)fprintf(f, "--strategy-file\n%s\n", plan->strategies[i]->file);
-		(void)fprintf(f, "--cycle-timeout\n%" PRIu64 "ns\n", plan->cycle_timeout_ns);
-		for (i = 0; i < plan->nfaults; i++)
-			(void)fprintf(f, "--fault\n%s\n", plan->faults[i].text);
-		if (plan->preload)
-			(void)fprintf(f, "--preload\n");
-		if (plan->shard_count > 1)
-			(void)fprintf(f, "--shard\n%u/%u\n", plan->shard_index + 1, plan->shard_count);
-		if (plan->python)
-			(void)fprintf(f, "--python\n%s\n", plan->python);
-		rc = fclose(f) == 0 ? write_file_atomic(path, text, len) : -EIO;
+	for (i = 0; i < w.n; i++) {
+		strbuf_add(&text, w.v[i]);
+		strbuf_add(&text, "\n");
 	}
-	free(text);
+	rc = write_file_atomic(path, text.buf, text.len);
+	strbuf_release(&text);
+	free_words(&w);
 	free(real);
 	free(path);
 	return rc;
@@ -459,15 +515,13 @@ static int write_replay_args(const char *run_dir, const char *scenario_path,
 
 static char *joined_argv(int argc, char **argv)
 {
-	char *s = xstrdup("pycstorm"), *next;
+	struct strbuf s = STRBUF_INIT;
 	int i;
 
-	for (i = 0; i < argc; i++) {
-		next = xasprintf("%s %s", s, argv[i]);
-		free(s);
-		s = next;
-	}
-	return s;
+	strbuf_add(&s, "pycstorm");
+	for (i = 0; i < argc; i++)
+		strbuf_add_item(&s, " ", argv[i]);
+	return strbuf_detach(&s);
 }
 
 static void fill_metadata(struct summary *s, const struct scenario *sc,
@@ -495,7 +549,7 @@ static void fill_metadata(struct summary *s, const struct scenario *sc,
 	s->pyc_mode = xstrdup(pyc_mode_name(sc->pyc_mode));
 	if (plan->shard_count > 1)
 		s->shard = xasprintf("%u/%u", plan->shard_index + 1, plan->shard_count);
-	for (i = 0; i < plan->nfaults && i < 32; i++)
+	for (i = 0; i < plan->nfaults && i < SUMMARY_MAX_FAULTS; i++)
 		s->faults[s->nfaults++] = xstrdup(plan->faults[i].text);
 	for (i = 0; i < plan->nstrategies; i++) {
 		struct strategy_result *r = summary_result(s, plan->strategies[i]->name);
@@ -513,7 +567,7 @@ static void resolve_faults(const struct run_options *o, const struct scenario *s
 {
 	const char *texts[SCENARIO_MAX_LIST + FAULT_MAX_SPECS];
 	const struct fault_info *infos[SCENARIO_MAX_LIST + FAULT_MAX_SPECS];
-	char err[1024], *joined = xstrdup(""), *next;
+	char err[1024], *joined;
 	struct fault_spec spec;
 	size_t n = 0, i, j, nscenario;
 	int replaced;
@@ -549,26 +603,11 @@ static void resolve_faults(const struct run_options *o, const struct scenario *s
 			texts[n++] = o->faults[i];
 		}
 	}
-	for (i = 0; i < n; i++) {
-		next = xasprintf("%s%s%s", joined, i ? ";" : "", texts[i]);
-		free(joined);
-		joined = next;
-	}
+	joined = strbuf_join(texts, n, ";");
 	if (n && fault_parse_list(joined, plan->faults, FAULT_MAX_SPECS, err, sizeof(err)) < 0)
 		die(EXIT_USAGE, "run: %s", err);
 	plan->nfaults = n;
 	plan->fault_env = joined;
-}
-
-static char *sibling_of_worker(const char *program, const char *name)
-{
-	char *dir = xstrdup(program), *slash = strrchr(dir, '/'), *path;
-
-	if (slash)
-		*slash = '\0';
-	path = slash ? xasprintf("%s/%s", dir, name) : xstrdup(name);
-	free(dir);
-	return path;
 }
 
 /*
@@ -615,26 +654,10 @@ static void check_python(const char *python)
 			       "driver (ctypes, importlib)", python);
 }
 
-/*
- * ld.so skips a preload it cannot load (libfiu missing, a broken build)
- * with a warning per worker, and the faults silently do not happen. Load
- * it once here instead: its constructor does nothing without
- * PYCSTORM_FAULTS, and RTLD_LOCAL keeps its symbols out of our way.
- */
-static void check_loadable(const char *library)
-{
-	void *handle = dlopen(library, RTLD_NOW | RTLD_LOCAL);
-
-	if (!handle)
-		die(EXIT_SKIP, "cannot load the inject library: %s (is libfiu installed? "
-			       "Debian: libfiu0)", dlerror());
-	(void)dlclose(handle);
-}
-
 /* Each --strategy-file becomes one more strategy, named after its file. */
 static void add_strategy_files(const struct run_options *o, struct run_plan *plan)
 {
-	struct strategy_info *st;
+	struct plan_strategy_file *pf;
 	char *real;
 	const char *base;
 	size_t i, j;
@@ -660,26 +683,30 @@ static void add_strategy_files(const struct run_options *o, struct run_plan *pla
 				die(EXIT_USAGE, "run: two strategies are named '%s'", base);
 		if (plan->nstrategies == PLAN_MAX_STRATEGIES)
 			die(EXIT_USAGE, "run: more than %d strategies", PLAN_MAX_STRATEGIES);
-		st = xcalloc(1, sizeof(*st));
-		st->name = base;
-		st->summary = "a candidate fix from a Python file";
-		st->source = real;
-		st->file = real;
-		plan->strategies[plan->nstrategies++] = st;
+		pf = &plan->files[plan->nfiles++];
+		pf->path = real;
+		pf->info.name = base;
+		pf->info.summary = "a candidate fix from a Python file";
+		pf->info.source = real;
+		pf->info.file = real;
+		plan->strategies[plan->nstrategies++] = &pf->info;
 	}
 }
 
-/* The strategies add_strategy_files made are the plan's to free. */
-static void free_strategy_files(struct run_plan *plan)
+/* What build_plan and cmd_run_with gave the plan. */
+static void release_plan(struct run_plan *plan)
 {
 	size_t i;
 
-	for (i = 0; i < plan->nstrategies; i++) {
-		if (!plan->strategies[i]->file)
-			continue;
-		free((char *)plan->strategies[i]->file);   /* also its name and source */
-		free((struct strategy_info *)plan->strategies[i]);
-	}
+	for (i = 0; i < plan->nfiles; i++)
+		free(plan->files[i].path);   /* also its strategy's name and source */
+	plan->nfiles = 0;
+	free(plan->worker_program);
+	free(plan->modules_dir);
+	free(plan->inject_library);
+	free(plan->driver);
+	free(plan->strategies_lib);
+	free(plan->fault_env);
 }
 
 /* Workers and lock holders run at once: within the caps, or bad input
@@ -721,26 +748,19 @@ static void build_plan(const struct run_options *o, const struct scenario *sc,
 	if (o->python) {
 		check_python(o->python);
 		plan->python = o->python;
-		plan->driver = sibling_of_worker(plan->worker_program, "pycstorm-driver.py");
-		plan->strategies_lib = sibling_of_worker(plan->worker_program,
-							 "libpycstorm-strategies.so");
+		plan->driver = cli_program_file("pycstorm-driver.py");
+		plan->strategies_lib = cli_program_file("libpycstorm-strategies.so");
 		if (access(plan->driver, R_OK) != 0 || access(plan->strategies_lib, R_OK) != 0)
 			die(EXIT_SKIP, "the interpreter runner's '%s' or '%s' is missing: run 'make' first",
 			    plan->driver, plan->strategies_lib);
 	}
 	plan->shard_index = o->shard_index;
 	plan->shard_count = o->shard_count;
-	plan->inject_library = sibling_of_worker(plan->worker_program, "libpycstorm-inject.so");
-	plan->fiu_preload = FIU_POSIX_PRELOAD;
-	if ((plan->nfaults || plan->preload) && access(plan->inject_library, R_OK) != 0)
-		die(EXIT_SKIP, "the inject library '%s' is missing: run 'make' first",
-		    plan->inject_library);
 	if (plan->nfaults || plan->preload)
-		check_loadable(plan->inject_library);
+		plan->inject_library = cli_inject_library();
 	for (size_t i = 0; i < plan->nfaults; i++)
-		if (plan->faults[i].info == &fault_fiu && access(plan->fiu_preload, R_OK) != 0)
-			die(EXIT_SKIP, "the fiu fault needs libfiu's preload '%s' (Debian: libfiu0)",
-			    plan->fiu_preload);
+		if (plan->faults[i].info == &fault_fiu)
+			plan->fiu_preload = cli_fiu_preload();
 	plan->progress = !o->quiet && isatty(2) && !getenv("CI");
 }
 
@@ -783,7 +803,7 @@ int cmd_run_with(int argc, char **argv, struct summary *out, char **run_dir_out)
 	plan.run_dir = run_dir;
 	fill_metadata(&s, &sc, &plan, cache_root);
 	s.command = joined_argv(argc, argv);
-	s.replay = replay_command(&o, &plan, o.scenario ? o.scenario : "default");
+	s.replay = replay_command(o.scenario ? o.scenario : "default", scenario_path, &plan);
 	if (!o.quiet) {
 		(void)printf("pycstorm %s: scenario %s, %zu strategies x %u workers (%u compile, %u import), ",
 			     PYCSTORM_VERSION, sc.name, plan.nstrategies, plan.jobs,
@@ -808,17 +828,16 @@ int cmd_run_with(int argc, char **argv, struct summary *out, char **run_dir_out)
 		(void)printf("\n%s\nResults: %s\n", table, run_dir);
 		free(table);
 	}
-	if (status == RUN_ABORTED && strstr(message, "bad input: ")) {
-		/* A worker rejected what it was given: bad input, not a bad machine. */
-		(void)fprintf(stderr, "%s: %s\n", progname, strstr(message, "bad input: ") + 11);
+	if (status == RUN_REFUSED) {
+		/* What the run was given is wrong, not the machine. */
+		(void)fprintf(stderr, "%s: %s\n", progname, message);
 		rc = EXIT_USAGE;
 	} else if (status == RUN_ABORTED) {
 		warn("run stopped: %s", message);
 		rc = EXIT_SKIP;
 	} else if (status == RUN_INTERRUPTED) {
 		warn("interrupted: partial results written to %s", run_dir);
-		rc = 130;
-
+		rc = EXIT_INTERRUPTED;
 	} else if (wrc < 0) {
 		rc = EXIT_SKIP;
 	}
@@ -838,13 +857,7 @@ int cmd_run_with(int argc, char **argv, struct summary *out, char **run_dir_out)
 	scenario_free(&sc);
 	free(scenario_path);
 	free(scenarios_dir);
-	free((char *)plan.modules_dir);
-	free((char *)plan.worker_program);
-	free_strategy_files(&plan);
-	free((char *)plan.inject_library);
-	free((char *)plan.driver);
-	free((char *)plan.strategies_lib);
-	free((char *)plan.fault_env);
+	release_plan(&plan);
 	free(run_dir);
 	free(cache_root);
 	free(id);
@@ -938,7 +951,7 @@ struct replay_plan {
 	char **args;
 	int n;
 	const char *python;      /* replay.args' --python */
-	char *files;             /* its --strategy-file values, joined */
+	struct strbuf files;     /* its --strategy-file values, joined */
 };
 
 /* Check replay.args line by line into p->args; dies, exit 2, on anything
@@ -947,7 +960,7 @@ static void check_replay_args(const char *path, char *text, int argc, char **arg
 			      struct replay_plan *p)
 {
 	const struct replay_option *opt;
-	char *line, *value, *save = NULL, *more;
+	char *line, *value, *save = NULL;
 
 	line = strtok_r(text, "\n", &save);
 	if (!line || line[0] == '-')
@@ -968,11 +981,8 @@ static void check_replay_args(const char *path, char *text, int argc, char **arg
 			continue;
 		if (!strcmp(opt->name, "--python"))
 			p->python = value;
-		if (!strcmp(opt->name, "--strategy-file")) {
-			more = xasprintf("%s%s%s", p->files ? p->files : "", p->files ? ", " : "", value);
-			free(p->files);
-			p->files = more;
-		}
+		if (!strcmp(opt->name, "--strategy-file"))
+			strbuf_add_item(&p->files, ", ", value);
 		p->args[p->n++] = line;
 		if (value)
 			p->args[p->n++] = value;
@@ -996,15 +1006,15 @@ static void announce_replay(const char *path, const struct replay_plan *p, int a
 	else
 		(void)printf("pycstorm replay: the workers run the embedded interpreter (built "
 			     "against %s)", PYTHON_EXE);
-	if (p->files)
-		(void)printf(", with the strategy files %s", p->files);
+	if (p->files.len)
+		(void)printf(", with the strategy files %s", p->files.buf);
 	(void)printf("\n");
 	(void)fflush(stdout);
 }
 
 static int replay_main(int argc, char **argv)
 {
-	struct replay_plan p = { 0 };
+	struct replay_plan p = { .files = STRBUF_INIT };
 	char *path, *text = NULL;
 	size_t len = 0;
 	int i, e;
@@ -1033,7 +1043,7 @@ static int replay_main(int argc, char **argv)
 	optind = 0;
 	e = cmd_run_with(p.n, p.args, NULL, NULL);
 	free(p.args);
-	free(p.files);
+	strbuf_release(&p.files);
 	free(text);
 	free(path);
 	return e;

@@ -5,9 +5,11 @@
 #include "cli.h"
 
 #include "common.h"
+#include "strbuf.h"
 #include "strategy.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,9 @@
 #endif
 #ifndef LIBEXECDIR
 #define LIBEXECDIR "/usr/local/lib/pycstorm"
+#endif
+#ifndef FIU_POSIX_PRELOAD
+#define FIU_POSIX_PRELOAD "/usr/lib/fiu/fiu_posix_preload.so"
 #endif
 
 const struct command_info *const command_table[] = {
@@ -91,6 +96,46 @@ char *cli_worker_program(void)
 	return xstrdup(LIBEXECDIR "/pycstorm-worker");
 }
 
+char *cli_program_file(const char *name)
+{
+	char *dir = cli_worker_program(), *slash = strrchr(dir, '/'), *path;
+
+	if (slash)
+		*slash = '\0';
+	path = slash ? xasprintf("%s/%s", dir, name) : xstrdup(name);
+	free(dir);
+	return path;
+}
+
+/*
+ * ld.so skips a preload it cannot load (libfiu missing, a broken build)
+ * with a warning per process, and the faults silently do not happen. Load
+ * it once here instead: its constructor does nothing without
+ * PYCSTORM_FAULTS, and RTLD_LOCAL keeps its symbols out of our way.
+ */
+char *cli_inject_library(void)
+{
+	char *path = cli_program_file("libpycstorm-inject.so");
+	void *handle;
+
+	if (access(path, R_OK) != 0)
+		die(EXIT_SKIP, "the inject library '%s' is missing: run 'make' first", path);
+	handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!handle)
+		die(EXIT_SKIP, "cannot load the inject library: %s (is libfiu installed? "
+			       "Debian: libfiu0)", dlerror());
+	(void)dlclose(handle);
+	return path;
+}
+
+const char *cli_fiu_preload(void)
+{
+	if (access(FIU_POSIX_PRELOAD, R_OK) != 0)
+		die(EXIT_SKIP, "the fiu fault needs libfiu's preload '%s' (Debian: libfiu0)",
+		    FIU_POSIX_PRELOAD);
+	return FIU_POSIX_PRELOAD;
+}
+
 static int has_suffix(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), m = strlen(suffix);
@@ -100,36 +145,31 @@ static int has_suffix(const char *s, const char *suffix)
 
 char *cli_scenario_names(void)
 {
-	char *dir = cli_scenarios_dir(), *list = xstrdup(""), *next;
+	struct strbuf list = STRBUF_INIT;
+	char *dir = cli_scenarios_dir();
 	struct dirent **entries = NULL;
 	int n, i;
 
 	n = scandir(dir, &entries, NULL, alphasort);
 	for (i = 0; i < n; i++) {
 		if (has_suffix(entries[i]->d_name, ".scn")) {
-			next = xasprintf("%s%s%.*s", list, *list ? ", " : "",
-					 (int)(strlen(entries[i]->d_name) - 4), entries[i]->d_name);
-			free(list);
-			list = next;
+			if (list.len)
+				strbuf_add(&list, ", ");
+			strbuf_addn(&list, entries[i]->d_name, strlen(entries[i]->d_name) - 4);
 		}
 		free(entries[i]);
 	}
 	free(entries);
 	free(dir);
-	return list;
+	return strbuf_detach(&list);
 }
 
 char *cli_strategy_names(void)
 {
-	char *list = xstrdup(""), *next;
-	size_t i;
+	struct strbuf list = STRBUF_INIT;
 
-	for (i = 0; i < strategy_count; i++) {
-		next = xasprintf("%s%s%s", list, i ? ", " : "", strategy_table[i]->name);
-		free(list);
-		list = next;
-	}
-	return list;
+	STRBUF_ADD_NAMES(&list, strategy_table, strategy_count, ", ");
+	return strbuf_detach(&list);
 }
 
 char *cli_find_scenario(const char *name, char *err, size_t errlen)
@@ -176,8 +216,8 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	struct strbuf names = STRBUF_INIT;
 	size_t i;
-	char *names;
 
 	if (argc < 2) {
 		usage(stderr);
@@ -195,11 +235,6 @@ int main(int argc, char **argv)
 	for (i = 0; i < command_count; i++)
 		if (!strcmp(argv[1], command_table[i]->name))
 			return command_table[i]->main(argc - 1, argv + 1);
-	names = xstrdup("");
-	for (i = 0; i < command_count; i++) {
-		char *next = xasprintf("%s%s%s", names, i ? ", " : "", command_table[i]->name);
-		free(names);
-		names = next;
-	}
-	die(EXIT_USAGE, "unknown command '%s' (valid: %s)", argv[1], names);
+	STRBUF_ADD_NAMES(&names, command_table, command_count, ", ");
+	die(EXIT_USAGE, "unknown command '%s' (valid: %s)", argv[1], names.buf);
 }

@@ -11,9 +11,12 @@
 #include "common.h"
 #include "event.h"
 #include "holder.h"
+#include "inject-env.h"
 #include "rollback.h"
 #include "outcome.h"
 #include "proc.h"
+#include "record.h"
+#include "strbuf.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -29,7 +32,6 @@
 
 extern char **environ;
 
-#define MAX_SLOTS 1024
 #define BATCH_LINE_NS 1000000000ull
 /* A strategy whose workers die this many times in a row without finishing
  * a cycle is broken, not unlucky. */
@@ -55,8 +57,7 @@ struct slot {
 	int crash_injected;          /* it reported a crash fault before dying */
 	uint64_t cycles;             /* compile + import cycles received */
 	uint64_t last_heard_ns;
-	uint8_t buf[EVENT_MAX * 2];
-	size_t have;
+	struct record_stream stream;
 	FILE *fault_log;
 	/* ok cycles are summarised in events.jsonl once a second */
 	uint64_t batch[OP_COUNT][OUTCOME_COUNT];
@@ -76,6 +77,7 @@ struct run {
 	uint64_t deadline_ns;
 	int have_hello;
 	char *fatal;                 /* why workers cannot run */
+	enum record_fatal fatal_reason;
 	char **env;
 	uint64_t last_progress_ns;
 	uint64_t last_flush_ns;
@@ -184,36 +186,33 @@ static void on_samples(struct run *r, struct slot *sl, const struct event_hdr *h
 		flush_batch_line(r, sl);
 }
 
-static void on_cycle(struct run *r, struct slot *sl, const struct event_hdr *h,
-		     const char *text, size_t len)
+static void on_cycle(struct run *r, struct slot *sl, const struct record *rec)
 {
 	struct strategy_result *res = r->results[sl->strategy];
-	const char *error = text, *evidence = "";
-	size_t elen = strnlen(text, len);
+	const struct event_hdr *h = &rec->h;
+	struct record_cycle c;
 
-	/* "error\0evidence": the evidence name runs to the end of the record. */
-	if (elen + 1 < len)
-		evidence = text + elen + 1;
+	record_cycle_text(rec, &c);
 	count(r, sl, h->op, h->outcome, h->latency_ns);
-	if (*evidence && h->outcome < OUTCOME_COUNT && r->plan->sc->reproduced[h->outcome])
+	if (c.evidence_len && h->outcome < OUTCOME_COUNT && r->plan->sc->reproduced[h->outcome])
 		r->reproduced = 1;
 	if (h->outcome < OUTCOME_COUNT && !res->first_error[h->outcome])
-		res->first_error[h->outcome] = xstrndup(error, elen);
-	if (*evidence && res->nevidence < SUMMARY_MAX_EVIDENCE)
-		res->evidence[res->nevidence++] = xasprintf("evidence/%.*s",
-							    (int)(len - elen - 1), evidence);
+		res->first_error[h->outcome] = xstrndup(c.error, c.error_len);
+	if (c.evidence_len && res->nevidence < SUMMARY_MAX_EVIDENCE)
+		res->evidence[res->nevidence++] = xasprintf("evidence/%.*s", (int)c.evidence_len,
+							    c.evidence);
 	event_prefix(r, sl, "cycle");
 	(void)fprintf(r->events, ", \"cycle\": %" PRIu64 ", \"op\": \"%s\", \"outcome\": \"%s\", "
 				 "\"latency_ns\": %" PRIu64 ", \"error\": ",
 		      h->cycle, op_name((enum op)h->op), outcome_name((enum outcome)h->outcome),
 		      h->latency_ns);
 	{
-		char *e = xstrndup(error, elen);
+		char *e = xstrndup(c.error, c.error_len);
 		json_put_string(r->events, e);
 		free(e);
 	}
-	if (*evidence) {
-		char *v = xstrndup(evidence, len - elen - 1);
+	if (c.evidence_len) {
+		char *v = xstrndup(c.evidence, c.evidence_len);
 		(void)fputs(", \"evidence\": ", r->events);
 		json_put_string(r->events, v);
 		free(v);
@@ -254,88 +253,90 @@ static void on_hello(struct run *r, struct slot *sl, const char *text, size_t le
 }
 
 /* A fault line from the inject library: counted, and kept per worker. */
-static void on_fault(struct run *r, struct slot *sl, const char *text, size_t len)
+static void on_fault(struct run *r, struct slot *sl, const struct record *rec)
 {
-	const char *p = memmem(text, len, "point=", 6), *end;
-	char *point;
+	const char *point;
+	size_t len;
+	char *name;
 
 	if (sl->fault_log)
-		(void)fprintf(sl->fault_log, "%.*s\n", (int)len, text);
-	if (!p)
+		(void)fprintf(sl->fault_log, "%.*s\n", (int)rec->len, (const char *)rec->body);
+	if (!record_fault_point(rec, &point, &len))
 		return;
-	p += 6;
-	end = memchr(p, ' ', len - (size_t)(p - text));
-	point = xstrndup(p, end ? (size_t)(end - p) : len - (size_t)(p - text));
-	(void)summary_count_fault(r->results[sl->strategy], point, 1);
-	if (!strcmp(point, "pycstorm/crash"))
+	name = xstrndup(point, len);
+	(void)summary_count_fault(r->results[sl->strategy], name, 1);
+	free(name);
+	if (record_fault_is(rec, fault_crash.point))
 		sl->crash_injected = 1;
-	free(point);
 }
 
-static void on_record(struct run *r, struct slot *sl, const struct event_hdr *h,
-		      const uint8_t *body, size_t len)
+/* The first EV_FATAL stops the run; a worker that blames its input says
+ * so in its own words, anything else is named by strategy and worker. */
+static void on_fatal(struct run *r, struct slot *sl, const struct record *rec)
 {
-	switch (h->kind) {
+	const char *text;
+	size_t len;
+
+	if (r->fatal)
+		return;
+	r->fatal_reason = record_fatal_reason(rec, &text, &len);
+	if (r->fatal_reason == FATAL_BAD_INPUT)
+		r->fatal = xstrndup(text, len);
+	else
+		r->fatal = xasprintf("%s worker %u: %.*s", r->plan->strategies[sl->strategy]->name,
+				     sl->worker, (int)len, text);
+}
+
+struct delivery {
+	struct run *r;
+	struct slot *sl;
+};
+
+static void on_record(void *ctx, const struct record *rec)
+{
+	struct delivery *d = ctx;
+	struct run *r = d->r;
+	struct slot *sl = d->sl;
+
+	switch (rec->h.kind) {
 	case EV_HELLO:
-		on_hello(r, sl, (const char *)body, len);
+		on_hello(r, sl, (const char *)rec->body, rec->len);
 		break;
 	case EV_SAMPLES:
-		on_samples(r, sl, h, body, len);
+		on_samples(r, sl, &rec->h, rec->body, rec->len);
 		break;
 	case EV_CYCLE:
-		on_cycle(r, sl, h, (const char *)body, len);
+		on_cycle(r, sl, rec);
 		break;
 	case EV_FAULT:
-		on_fault(r, sl, (const char *)body, len);
+		on_fault(r, sl, rec);
 		break;
 	case EV_BYE:
 		sl->said_bye = 1;
 		break;
 	case EV_FATAL:
-		if (!r->fatal)
-			r->fatal = xasprintf("%s worker %u: %.*s",
-					     r->plan->strategies[sl->strategy]->name,
-					     sl->worker, (int)len, (const char *)body);
+		on_fatal(r, sl, rec);
 		break;
 	default:
 		break;
 	}
 }
 
-/* Read what is waiting on a worker's pipe; returns 0 at end of file. */
+/* Read what is waiting on a worker's pipe; 0 when the stream has ended.
+ * A garbled stream ends it (record.h), and its worker is stopped and
+ * counted as crashed. */
 static int drain(struct run *r, struct slot *sl)
 {
-	struct event_hdr h;
-	ssize_t n;
-	size_t off;
+	struct delivery d = { r, sl };
+	enum record_status st = record_drain(&sl->stream, sl->fd, on_record, &d);
 
-	n = read(sl->fd, sl->buf + sl->have, sizeof(sl->buf) - sl->have);
-	if (n < 0)
-		return errno == EAGAIN || errno == EINTR ? 1 : 0;
-	if (n == 0)
-		return 0;
-	sl->have += (size_t)n;
-	sl->last_heard_ns = now_ns();
-	for (off = 0; sl->have - off >= sizeof(h);) {
-		memcpy(&h, sl->buf + off, sizeof(h));
-		if (h.magic != EVENT_MAGIC || h.size < sizeof(h) || h.size > EVENT_MAX) {
-			/* Not a record: the stream is garbled and cannot be trusted
-			 * from here on. The worker is stopped and counted as crashed. */
-			off = sl->have;
-			if (!sl->garbled) {
-				sl->garbled = 1;
-				(void)proc_signal(sl->pid, SIGKILL);
-			}
-			break;
-		}
-		if (sl->have - off < h.size)
-			break;
-		on_record(r, sl, &h, sl->buf + off + sizeof(h), h.size - sizeof(h));
-		off += h.size;
+	if (st == RECORD_DATA)
+		sl->last_heard_ns = now_ns();
+	if (sl->stream.garbled && !sl->garbled) {
+		sl->garbled = 1;
+		(void)proc_signal(sl->pid, SIGKILL);
 	}
-	memmove(sl->buf, sl->buf + off, sl->have - off);
-	sl->have -= off;
-	return 1;
+	return st != RECORD_END;
 }
 
 /* ---- workers ----------------------------------------------------------- */
@@ -375,61 +376,46 @@ static int has_fault(const struct run_plan *plan, const struct fault_info *info)
 	return 0;
 }
 
-/* The base environment plus what the inject library reads. Malloc'd
- * strings after the base ones; free with free_worker_env. */
-static char **worker_env(struct run *r, const struct slot *sl, size_t *nextra)
+/* The base environment plus what the inject library reads (inject-env.h);
+ * a plain slot (a reader after a cut) gets none of it. Free with
+ * inject_env_free. */
+static char **worker_env(struct run *r, const struct slot *sl)
 {
 	const struct run_plan *plan = r->plan;
-	size_t n = 0, k;
-	char **env;
+	struct inject_env ie = INJECT_ENV_INIT;
+	char *dirs = NULL, *state = NULL, **env;
 
-	while (r->env[n])
-		n++;
-	env = xcalloc(n + 10, sizeof(char *));
-	memcpy(env, r->env, n * sizeof(char *));
-	k = n;
 	if (!sl->plain && (plan->nfaults || plan->preload)) {
-		if (has_fault(plan, &fault_fiu))
-			env[k++] = xasprintf("LD_PRELOAD=%s:%s", plan->inject_library, plan->fiu_preload);
-		else
-			env[k++] = xasprintf("LD_PRELOAD=%s", plan->inject_library);
+		ie.library = plan->inject_library;
+		ie.fiu_preload = has_fault(plan, &fault_fiu) ? plan->fiu_preload : NULL;
 	}
 	if (!sl->plain && plan->nfaults) {
-		env[k++] = xasprintf(INJECT_ENV_FAULTS "=%s", plan->fault_env);
-		env[k++] = xasprintf(INJECT_ENV_DIRS "=%s/%s", plan->cache_root,
-				     plan->strategies[sl->strategy]->name);
-		env[k++] = xasprintf(INJECT_ENV_ROOT "=%s", plan->cache_root);
-		env[k++] = xasprintf(INJECT_ENV_STATE "=%s/.state", plan->cache_root);
-		env[k++] = xasprintf(INJECT_ENV_SEED "=%" PRIu64, sl->seed);
-		env[k++] = xasprintf(INJECT_ENV_WORKER "=%u", sl->worker);
-		env[k++] = xasprintf(EVENT_FD_ENV "=3");
+		dirs = xasprintf("%s/%s", plan->cache_root, plan->strategies[sl->strategy]->name);
+		state = xasprintf("%s/.state", plan->cache_root);
+		ie.faults = plan->fault_env;
+		ie.dirs = dirs;
+		ie.cache_root = plan->cache_root;
+		ie.state_dir = state;
+		ie.has_seed = 1;
+		ie.seed = sl->seed;
+		ie.worker = (int)sl->worker;
+		ie.event_fd = EVENT_WORKER_FD;
 	}
-	env[k] = NULL;
-	*nextra = k - n;
+	env = inject_env_build(r->env, &ie);
+	free(dirs);
+	free(state);
 	return env;
-}
-
-static void free_worker_env(char **env, size_t base, size_t nextra)
-{
-	size_t i;
-
-	for (i = 0; i < nextra; i++)
-		free(env[base + i]);
-	free(env);
 }
 
 static char *module_spec(const struct run_plan *plan, const char *name)
 {
-	char *spec = xasprintf("%s:", name), *next;
+	struct strbuf spec = STRBUF_INIT;
 	unsigned v;
 
-	for (v = 1; v <= plan->sc->versions; v++) {
-		next = xasprintf("%s%s%s/%s/v%u.py", spec, v > 1 ? "," : "", plan->modules_dir,
-				 name, v);
-		free(spec);
-		spec = next;
-	}
-	return spec;
+	strbuf_addf(&spec, "%s:", name);
+	for (v = 1; v <= plan->sc->versions; v++)
+		strbuf_addf(&spec, "%s%s/%s/v%u.py", v > 1 ? "," : "", plan->modules_dir, name, v);
+	return strbuf_detach(&spec);
 }
 
 /* python -I driver.py <the worker's options> --strategies-lib LIB */
@@ -460,7 +446,7 @@ static uint64_t name_hash(const char *s)
 	return h;
 }
 
-/* In the child: fd 3 is the pipe; everything else closes on exec. Ctrl-C
+/* In the child: EVENT_WORKER_FD is the pipe; everything else closes on exec. Ctrl-C
  * is the orchestrator's to handle. A worker that cannot be run says why
  * over the pipe, and the run stops with that line. */
 static void become_worker(char **argv, char **env, int pipe_fd)
@@ -470,7 +456,7 @@ static void become_worker(char **argv, char **env, int pipe_fd)
 	size_t room = sizeof(record) - sizeof(h);
 	int n;
 
-	if (dup2(pipe_fd, 3) < 0)
+	if (dup2(pipe_fd, EVENT_WORKER_FD) < 0)
 		_exit(EXIT_INTERNAL);
 	(void)signal(SIGINT, SIG_IGN);
 	proc_unblock();
@@ -480,7 +466,7 @@ static void become_worker(char **argv, char **env, int pipe_fd)
 		n = 0;
 	h.size = (uint16_t)(sizeof(h) + ((size_t)n < room ? (size_t)n : room - 1));
 	memcpy(record, &h, sizeof(h));
-	(void)event_send(3, record, h.size);
+	(void)event_send(EVENT_WORKER_FD, record, h.size);
 	_exit(EXIT_SKIP);
 }
 
@@ -490,7 +476,9 @@ static int spawn(struct run *r, struct slot *sl)
 	const struct run_plan *plan = r->plan;
 	const struct strategy_info *st = plan->strategies[sl->strategy];
 	struct worker_args a = { 0 };
-	char **argv;
+	/* The strings a points at, ours until the argv is built. */
+	char *strategy_arg, *cache_dir, *evidence_dir, *modules[WORKER_MAX_MODULES];
+	char **argv, **env;
 	int fds[2], rc = 0;
 	size_t i;
 	pid_t pid;
@@ -498,14 +486,16 @@ static int spawn(struct run *r, struct slot *sl)
 	/* Seeds depend on the strategy's name, not its place in the list, so a
 	 * subset of strategies replays with the same per-worker seeds. */
 	sl->seed = derive_seed(plan->seed, name_hash(st->name), sl->worker, sl->generation);
-	char *strategy_arg = st->file ? xasprintf("file:%s", st->file) : xstrdup(st->name);
+	strategy_arg = st->file ? xasprintf("file:%s", st->file) : xstrdup(st->name);
+	cache_dir = xasprintf("%s/%s", plan->cache_root, st->name);
+	evidence_dir = xasprintf("%s/evidence", plan->run_dir);
 
 	a.strategy = strategy_arg;
 	a.role = sl->role;
 	a.cache_kind = plan->sc->cache_kind;
-	a.cache_dir = xasprintf("%s/%s", plan->cache_root, st->name);
-	for (i = 0; i < plan->sc->nmodules; i++)
-		a.modules[a.nmodules++] = module_spec(plan, plan->sc->modules[i]);
+	a.cache_dir = cache_dir;
+	for (i = 0; i < plan->sc->nmodules && i < WORKER_MAX_MODULES; i++)
+		a.modules[a.nmodules++] = modules[i] = module_spec(plan, plan->sc->modules[i]);
 	a.pyc_mode = plan->sc->pyc_mode;
 	a.seed = sl->seed;
 	a.worker = sl->worker;
@@ -516,19 +506,16 @@ static int spawn(struct run *r, struct slot *sl)
 	a.tmp_id = 0x7f0000000000ull +
 		   ((plan->sc->shared_tmp_id ? plan->seed : sl->seed) & 0xffffffull) * 16;
 	a.retry_budget_ns = plan->sc->retry_budget_ns;
-	a.evidence_dir = xasprintf("%s/evidence", plan->run_dir);
-	a.evidence_max = 5;
-	a.event_fd = 3;
+	a.evidence_dir = evidence_dir;
+	a.evidence_max = WORKER_EVIDENCE_MAX;
+	a.event_fd = EVENT_WORKER_FD;
 	argv = plan->python ? interpreter_argv(plan, &a) : worker_build_argv(plan->worker_program, &a);
-	size_t nbase = 0, nextra;
-	while (r->env[nbase])
-		nbase++;
-	char **env = worker_env(r, sl, &nextra);
-	free((char *)a.cache_dir);
-	free((char *)a.evidence_dir);
+	env = worker_env(r, sl);
+	free(cache_dir);
+	free(evidence_dir);
 	free(strategy_arg);
 	for (i = 0; i < a.nmodules; i++)
-		free((char *)a.modules[i]);
+		free(modules[i]);
 	if (pipe2(fds, O_CLOEXEC) < 0) {
 		rc = -errno;
 		goto out;
@@ -548,12 +535,12 @@ static int spawn(struct run *r, struct slot *sl)
 	sl->fd = fds[0];
 	sl->exited = sl->said_bye = sl->killed_as_hung = sl->crash_injected = sl->garbled = 0;
 	sl->ready = 0;
-	sl->have = 0;
+	record_stream_reset(&sl->stream);
 	sl->last_heard_ns = now_ns();
 	sl->batch_start_ns = now_ns();
 	r->results[sl->strategy]->workers_started++;
 out:
-	free_worker_env(env, nbase, nextra);
+	inject_env_free(env);
 	worker_free_argv(argv);
 	return rc;
 }
@@ -761,10 +748,11 @@ static int all_done(const struct run *r)
  * name inside the folder parent, created when missing, opened without
  * following a symbolic link: a strategy folder that is a link (or not a
  * folder) would send our sources and the workers' faults to files that are
- * not ours. A descriptor, or -errno with message filled (as bad input when
- * the name is there but not a folder of ours).
+ * not ours. A descriptor, or -errno with message filled (and *refused set
+ * when the name is there but not a folder of ours: bad input).
  */
-static int own_folder(int parent, const char *name, const char *path, char *message, size_t len)
+static int own_folder(int parent, const char *name, const char *path, char *message, size_t len,
+		      int *refused)
 {
 	int fd = -1, rc = 0;
 	struct stat st;
@@ -773,8 +761,9 @@ static int own_folder(int parent, const char *name, const char *path, char *mess
 		rc = -errno;
 	if (rc == 0 && (fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		rc = -errno;
-	if (rc == -ELOOP || rc == -ENOTDIR)
-		(void)snprintf(message, len, "bad input: run: '%s' is %s: refusing to write through it",
+	*refused = rc == -ELOOP || rc == -ENOTDIR;
+	if (*refused)
+		(void)snprintf(message, len, "run: '%s' is %s: refusing to write through it",
 			       path, fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 			       S_ISLNK(st.st_mode) ? "a symbolic link" : "not a folder");
 	else if (rc < 0)
@@ -783,9 +772,9 @@ static int own_folder(int parent, const char *name, const char *path, char *mess
 }
 
 /* A module's first version as the source in folder dirfd, with the mtime
- * the workers expect; never written through a link. 0 or -errno. */
+ * the workers expect; never written through a link (*refused). 0 or -errno. */
 static int write_source(const struct run_plan *plan, int dirfd, const char *module,
-			const char *shown, char *message, size_t len)
+			const char *shown, char *message, size_t len, int *refused)
 {
 	char *path = xasprintf("%s/%s/v1.py", plan->modules_dir, module), *name, *text = NULL;
 	struct timespec times[2] = { { .tv_sec = worker_source_mtime(0) },
@@ -804,8 +793,9 @@ static int write_source(const struct run_plan *plan, int dirfd, const char *modu
 	rc = fd < 0 ? -errno : write_all(fd, text, tlen);
 	if (rc == 0 && futimens(fd, times) < 0)
 		rc = -errno;
-	if (rc == -ELOOP)
-		(void)snprintf(message, len, "bad input: run: '%s/%s.py' is a symbolic link: "
+	*refused = rc == -ELOOP;
+	if (*refused)
+		(void)snprintf(message, len, "run: '%s/%s.py' is a symbolic link: "
 			       "refusing to write through it", shown, module);
 	else if (rc < 0)
 		(void)snprintf(message, len, "cannot write '%s/%s.py': %s", shown, module,
@@ -818,8 +808,9 @@ out:
 	return rc;
 }
 
-/* The cache root's folders and sources, before any worker runs. */
-static int prepare_cache(const struct run_plan *plan, char *message, size_t len)
+/* The cache root's folders and sources, before any worker runs; *refused
+ * when one of them is in the way as something not ours. */
+static int prepare_cache(const struct run_plan *plan, char *message, size_t len, int *refused)
 {
 	int root = open(plan->cache_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), state = -1;
 	int sdir = -1, pdir = -1, rc = root < 0 ? -errno : 0;
@@ -829,18 +820,19 @@ static int prepare_cache(const struct run_plan *plan, char *message, size_t len)
 	if (rc < 0)
 		(void)snprintf(message, len, "cannot open '%s': %s", plan->cache_root, strerror(-rc));
 	if (rc == 0) {
-		state = own_folder(root, ".state", shown, message, len);
+		state = own_folder(root, ".state", shown, message, len, refused);
 		rc = state < 0 ? state : 0;
 	}
 	for (i = 0; i < plan->nstrategies && rc == 0; i++) {
 		free(shown);
 		shown = xasprintf("%s/%s", plan->cache_root, plan->strategies[i]->name);
 		cache = xasprintf("%s/__pycache__", shown);
-		sdir = own_folder(root, plan->strategies[i]->name, shown, message, len);
-		pdir = sdir < 0 ? sdir : own_folder(sdir, "__pycache__", cache, message, len);
+		sdir = own_folder(root, plan->strategies[i]->name, shown, message, len, refused);
+		pdir = sdir < 0 ? sdir : own_folder(sdir, "__pycache__", cache, message, len, refused);
 		rc = pdir < 0 ? pdir : 0;
 		for (m = 0; m < plan->sc->nmodules && rc == 0; m++)
-			rc = write_source(plan, sdir, plan->sc->modules[m], shown, message, len);
+			rc = write_source(plan, sdir, plan->sc->modules[m], shown, message, len,
+					  refused);
 		if (pdir >= 0)
 			(void)close(pdir);
 		if (sdir >= 0)
@@ -946,7 +938,7 @@ static void start_holders(struct run *r)
 			dir = xasprintf("%s/%s", plan->cache_root, plan->strategies[i]->name);
 			hp = (struct holder_plan){ .dir = dir, .state_dir = state,
 				.seed = derive_seed(plan->seed, name_hash(plan->strategies[i]->name),
-						    1000 + h, 0),
+						    PROC_HOLDER_SEED_BASE + h, 0),
 				.hold_lo_ns = spec->hold_lo_ns, .hold_hi_ns = spec->hold_hi_ns,
 				.gap_lo_ns = spec->lo_ns, .gap_hi_ns = spec->hi_ns };
 			pid = proc_fork();
@@ -1112,17 +1104,17 @@ enum run_status orchestrate(const struct run_plan *plan, struct summary *s,
 	struct pollfd *pfd;
 	size_t *map, i;
 	enum run_status status = RUN_COMPLETE;
-	int rc;
+	int rc, refused = 0;
 
 	message[0] = '\0';
 	make_slots(&r);
 	pfd = xcalloc(r.nslots + 1, sizeof(*pfd));
 	map = xcalloc(r.nslots + 1, sizeof(*map));
-	rc = prepare_cache(plan, message, message_len);
+	rc = prepare_cache(plan, message, message_len, &refused);
 	if (rc == 0)
 		rc = open_logs(&r, message, message_len);
 	if (rc < 0) {
-		status = RUN_ABORTED;
+		status = refused ? RUN_REFUSED : RUN_ABORTED;
 		goto out;
 	}
 	r.env = worker_environment();
@@ -1155,7 +1147,7 @@ enum run_status orchestrate(const struct run_plan *plan, struct summary *s,
 	wind_down(&r, pfd, map);
 	stop_holders(&r);
 	if (r.fatal) {
-		status = RUN_ABORTED;
+		status = r.fatal_reason == FATAL_BAD_INPUT ? RUN_REFUSED : RUN_ABORTED;
 		(void)snprintf(message, message_len, "%s", r.fatal);
 	}
 	draw_progress(&r, 1);

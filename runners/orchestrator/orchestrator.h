@@ -16,10 +16,25 @@
 
 #define PLAN_MAX_STRATEGIES 32
 
+/* A --strategy-file as one more strategy: info's name, source and file
+ * point into path, which the plan owns. */
+struct plan_strategy_file {
+	struct strategy_info info;
+	char *path;                  /* the file's real path */
+};
+
+/*
+ * What to run. Ownership: whoever builds the plan (cmd-run.c) owns the
+ * non-const strings and the strategy files, and releases them after the
+ * run; the const ones point at memory the builder keeps for as long.
+ * orchestrate only reads the plan.
+ */
 struct run_plan {
 	const struct scenario *sc;
 	const struct strategy_info *strategies[PLAN_MAX_STRATEGIES];
 	size_t nstrategies;
+	struct plan_strategy_file files[PLAN_MAX_STRATEGIES];   /* strategies[] points here too */
+	size_t nfiles;
 	unsigned jobs;               /* workers per strategy */
 	unsigned compile_jobs;       /* of which compile */
 	uint64_t duration_ns;        /* 0 when iterations is set */
@@ -28,18 +43,18 @@ struct run_plan {
 	uint64_t cycle_timeout_ns;   /* a worker silent this long is hung */
 	const char *cache_root;      /* one folder per strategy below it */
 	const char *run_dir;
-	const char *worker_program;
-	const char *modules_dir;     /* scenarios/modules */
+	char *worker_program;
+	char *modules_dir;           /* scenarios/modules */
 	int progress;                /* draw the live line on stderr */
 	struct fault_spec faults[FAULT_MAX_SPECS];
 	size_t nfaults;
-	const char *fault_env;       /* the specs joined with ';', for the workers */
-	const char *inject_library;  /* preloaded when faults are armed or preload is set */
+	char *fault_env;             /* the specs joined with ';', for the workers */
+	char *inject_library;        /* preloaded when faults are armed or preload is set, else NULL */
 	const char *fiu_preload;     /* libfiu's POSIX preload, for the fiu fault */
 	int preload;                 /* preload the inject library even with no faults */
 	const char *python;          /* interpreter runner: this binary runs driver.py */
-	const char *driver;          /* pycstorm-driver.py */
-	const char *strategies_lib;  /* libpycstorm-strategies.so, for the driver */
+	char *driver;                /* pycstorm-driver.py */
+	char *strategies_lib;        /* libpycstorm-strategies.so, for the driver */
 	int until_reproduced;        /* stop at the first outcome the scenario calls reproduced */
 	unsigned shard_index;        /* 0-based: this run is slice shard_index of shard_count */
 	unsigned shard_count;        /* 1 when not sharded */
@@ -50,6 +65,7 @@ enum run_status {
 	RUN_REPRODUCED,              /* until_reproduced, and it was */
 	RUN_INTERRUPTED,             /* Ctrl-C or SIGTERM: results are partial */
 	RUN_ABORTED,                 /* workers could not run: see message */
+	RUN_REFUSED,                 /* what the run was given is bad input: see message */
 };
 
 /* Run the plan, filling s (which the caller has set up with its metadata). */

@@ -6,6 +6,7 @@
 #include "scenario.h"
 
 #include "common.h"
+#include "strbuf.h"
 #include "worker.h"
 
 #include <ctype.h>
@@ -155,7 +156,7 @@ static int k_uint(unsigned *dst, unsigned lo, unsigned hi, const char *v, struct
 
 static int k_versions(struct scenario *sc, const char *v, struct at *at)
 {
-	return k_uint(&sc->versions, 1, 8, v, at);
+	return k_uint(&sc->versions, 1, WORKER_MAX_VERSIONS, v, at);
 }
 
 static int k_jobs(struct scenario *sc, const char *v, struct at *at)
@@ -246,7 +247,8 @@ static int k_retry_budget(struct scenario *sc, const char *v, struct at *at)
 
 static int k_cache(struct scenario *sc, const char *v, struct at *at)
 {
-	char *items[SCENARIO_MAX_LIST], *joined = xstrdup(""), *next;
+	struct strbuf joined = STRBUF_INIT;
+	char *items[SCENARIO_MAX_LIST];
 	size_t count = 0, i;
 	int rc = parse_list(items, &count, v, at->why, at->n), package = 0;
 
@@ -258,9 +260,7 @@ static int k_cache(struct scenario *sc, const char *v, struct at *at)
 			rc = -1;
 		}
 		package |= !strcmp(items[i], "package");
-		next = xasprintf("%s%s%s", joined, i ? "," : "", items[i]);
-		free(joined);
-		joined = next;
+		strbuf_add_item(&joined, ",", items[i]);
 		free(items[i]);
 	}
 	if (rc == 0 && package && count > 1) {
@@ -269,9 +269,9 @@ static int k_cache(struct scenario *sc, const char *v, struct at *at)
 	}
 	if (rc == 0) {
 		free(sc->cache_kind);
-		sc->cache_kind = joined;
+		sc->cache_kind = strbuf_detach(&joined);
 	} else {
-		free(joined);
+		strbuf_release(&joined);
 	}
 	return rc;
 }

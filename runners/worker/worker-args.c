@@ -99,7 +99,7 @@ int worker_parse_args(int argc, char **argv, struct worker_args *out)
 
 	memset(out, 0, sizeof(*out));
 	out->event_fd = -1;
-	out->evidence_max = 5;
+	out->evidence_max = WORKER_EVIDENCE_MAX;
 	out->retry_budget_ns = 100000000ull;
 	out->cache_kind = "pyc";
 	for (i = 1; i < argc && rc == 0; i += 2) {

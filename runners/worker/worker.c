@@ -29,8 +29,8 @@
 #include <unistd.h>
 
 
-#define MAX_MODULES 64
-#define MAX_VERSIONS 8
+#define MAX_MODULES WORKER_MAX_MODULES
+#define MAX_VERSIONS WORKER_MAX_VERSIONS
 
 struct version {
 	char *source;              /* source text */
@@ -352,9 +352,9 @@ static const struct strategy_info *load_strategy_file(const char *path)
 		file_write_fn = PyDict_GetItemString(globals, "write");
 	if (!globals) {
 		embed_fetch_exception(error, sizeof(error));
-		send_fatal("bad input: strategy file '%s' does not run: %s", path, error);
+		send_fatal(EVENT_FATAL_BAD_INPUT "strategy file '%s' does not run: %s", path, error);
 	} else if (!file_write_fn || !PyCallable_Check(file_write_fn)) {
-		send_fatal("bad input: strategy file '%s' defines no write(path, data)", path);
+		send_fatal(EVENT_FATAL_BAD_INPUT "strategy file '%s' defines no write(path, data)", path);
 		file_write_fn = NULL;
 	} else {
 		Py_INCREF(file_write_fn);

@@ -17,6 +17,10 @@
 enum worker_role { ROLE_COMPILE, ROLE_IMPORT, ROLE_RECOVER };
 
 #define WORKER_MAX_MODULES 64
+/* Source versions of one module (a scenario's `versions`). */
+#define WORKER_MAX_VERSIONS 8
+/* Files a worker keeps per strategy and class when told nothing else. */
+#define WORKER_EVIDENCE_MAX 5
 
 struct worker_args {
 	const char *strategy;

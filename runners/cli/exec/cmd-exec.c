@@ -25,6 +25,7 @@
 #include "fsinfo.h"
 #include "proc.h"
 #include "scope.h"
+#include "strbuf.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -39,9 +40,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef FIU_POSIX_PRELOAD
-#define FIU_POSIX_PRELOAD "/usr/lib/fiu/fiu_posix_preload.so"
-#endif
 
 extern char **environ;
 
@@ -182,17 +180,15 @@ static void parse_options(int argc, char **argv, struct exec_options *o)
 /* Parse every --fault; one spec per fault, as in a scenario. */
 static void resolve_faults(struct exec_run *x)
 {
-	char err[1024], *joined = NULL, *next;
+	char err[1024], *joined = NULL;
 	struct fault_spec spec;
 	size_t i;
 
-	for (i = 0; i < x->o->nfaults; i++) {
+	for (i = 0; i < x->o->nfaults; i++)
 		if (fault_parse(x->o->faults[i], &spec, err, sizeof(err)) < 0)
 			die(EXIT_USAGE, "exec: %s", err);
-		next = xasprintf("%s%s%s", joined ? joined : "", joined ? ";" : "", x->o->faults[i]);
-		free(joined);
-		joined = next;
-	}
+	if (x->o->nfaults)
+		joined = strbuf_join(x->o->faults, x->o->nfaults, ";");
 	if (joined && fault_parse_list(joined, x->faults, FAULT_MAX_SPECS, err, sizeof(err)) < 0)
 		die(EXIT_USAGE, "exec: %s", err);
 	x->nfaults = x->o->nfaults;
@@ -273,8 +269,8 @@ static void make_scope(struct exec_run *x)
 		sc->names = exec_default_names;
 		sc->nnames = exec_default_nnames;
 	}
-	x->inject_dirs = exec_joined((const char *const *)sc->dirs, sc->ndirs, ":");
-	x->inject_names = sc->names ? exec_joined(sc->names, sc->nnames, ":") : NULL;
+	x->inject_dirs = strbuf_join((const char *const *)sc->dirs, sc->ndirs, ":");
+	x->inject_names = sc->names ? strbuf_join(sc->names, sc->nnames, ":") : NULL;
 }
 
 /* Our own run folders are never scanned. */
@@ -289,16 +285,12 @@ static void skip_run_folders(struct exec_run *x)
 }
 
 /* Our environment, less what would stop caches being written or move them
- * (our machines set PYTHONDONTWRITEBYTECODE=1), and less the variables of
- * an exec we may be running inside. LD_PRELOAD is put back by us. */
+ * (our machines set PYTHONDONTWRITEBYTECODE=1). The variables of an exec we
+ * may be running inside, and LD_PRELOAD, are the inject environment's
+ * (inject-env.h) to replace. */
 static char **command_environment(void)
 {
-	static const char *const drop[] = {
-		"PYTHONDONTWRITEBYTECODE=", "PYTHONPYCACHEPREFIX=", "LD_PRELOAD=",
-		INJECT_ENV_FAULTS "=", INJECT_ENV_DIRS "=", INJECT_ENV_NAMES "=",
-		INJECT_ENV_ROOT "=", INJECT_ENV_SEED "=", INJECT_ENV_WORKER "=",
-		INJECT_ENV_STATE "=", EVENT_FD_ENV "=",
-	};
+	static const char *const drop[] = { "PYTHONDONTWRITEBYTECODE=", "PYTHONPYCACHEPREFIX=" };
 	size_t n = 0, i, k = 0, d;
 	char **env;
 	int keep;
@@ -315,35 +307,14 @@ static char **command_environment(void)
 	return env;
 }
 
-/* Ours first, then libfiu's for the fiu fault, then what the user had. */
-static char *preload_list(const struct exec_run *x)
+/* What the copies preload (inject-env.h puts the user's after these). */
+static void find_preloads(struct exec_run *x)
 {
-	const char *theirs = getenv("LD_PRELOAD");
-	char *ours = NULL, *both;
-
-	if (x->nfaults) {
-		char *lib = cli_worker_program(), *slash = strrchr(lib, '/');
-		if (slash)
-			*slash = '\0';
-		ours = xasprintf("%s/libpycstorm-inject.so", slash ? lib : ".");
-		free(lib);
-		if (access(ours, R_OK) != 0)
-			die(EXIT_SKIP, "the inject library '%s' is missing: run 'make' first", ours);
-		if (exec_armed(x, &fault_fiu)) {
-			if (access(FIU_POSIX_PRELOAD, R_OK) != 0)
-				die(EXIT_SKIP, "the fiu fault needs libfiu's preload '%s' (Debian: libfiu0)",
-				    FIU_POSIX_PRELOAD);
-			both = xasprintf("%s:%s", ours, FIU_POSIX_PRELOAD);
-			free(ours);
-			ours = both;
-		}
-	}
-	if (theirs && *theirs) {
-		both = ours ? xasprintf("%s:%s", ours, theirs) : xstrdup(theirs);
-		free(ours);
-		ours = both;
-	}
-	return ours;
+	if (!x->nfaults)
+		return;
+	x->inject_library = cli_inject_library();
+	if (exec_armed(x, &fault_fiu))
+		x->fiu_preload = cli_fiu_preload();
 }
 
 /* The run folder, named and created as `run` does. */
@@ -355,58 +326,30 @@ static void make_run_dir(struct exec_run *x)
 		die(EXIT_SKIP, "cannot find run folder '%s': %s", x->run_dir, strerror(errno));
 }
 
-/* A word as the shell reads it back: bare when safe, else single-quoted. */
-static char *shell_word(const char *w)
+static void append_word(struct strbuf *line, const char *prefix, const char *word)
 {
-	size_t n = strlen(w), i, k = 0;
-	char *q = xmalloc(4 * n + 3);
-	int bare = n && strspn(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-				  "0123456789@%+=:,./_-") == n;
-
-	if (!bare)
-		q[k++] = '\'';
-	for (i = 0; i < n; i++) {
-		if (w[i] == '\'') {
-			memcpy(q + k, "'\\''", 4);
-			k += 4;
-		} else {
-			q[k++] = w[i];
-		}
-	}
-	if (!bare)
-		q[k++] = '\'';
-	q[k] = '\0';
-	return q;
-}
-
-static void append_word(char **line, const char *prefix, const char *word)
-{
-	char *w = shell_word(word), *next = xasprintf("%s%s%s", *line, prefix, w);
-
-	free(w);
-	free(*line);
-	*line = next;
+	strbuf_add(line, prefix);
+	strbuf_add_shell_word(line, word);
 }
 
 /* The command that runs one round again with this seed: same copies,
  * caches, faults and command. */
 static char *replay_command(const struct exec_run *x, uint64_t seed)
 {
-	char *line = xasprintf("pycstorm exec --seed %" PRIu64 " -j %u", seed, x->o->jobs), *next;
+	struct strbuf line = STRBUF_INIT;
 	size_t i;
 
+	strbuf_addf(&line, "pycstorm exec --seed %" PRIu64 " -j %u", seed, x->o->jobs);
 	for (i = 0; i < x->o->ncache_dirs; i++)
 		append_word(&line, " --cache-dir ", x->o->cache_dirs[i]);
 	for (i = 0; i < x->o->nfaults; i++)
 		append_word(&line, " --fault ", x->o->faults[i]);
 	if (x->o->timeout_text)
 		append_word(&line, " --timeout ", x->o->timeout_text);
-	next = xasprintf("%s --", line);
-	free(line);
-	line = next;
+	strbuf_add(&line, " --");
 	for (i = 0; x->o->cmd[i]; i++)
 		append_word(&line, " ", x->o->cmd[i]);
-	return line;
+	return strbuf_detach(&line);
 }
 
 static void fill_metadata(struct exec_run *x, int argc, char **argv)
@@ -417,9 +360,9 @@ static void fill_metadata(struct exec_run *x, int argc, char **argv)
 
 	s->tool = xstrdup("pycstorm " PYCSTORM_VERSION);
 	s->scenario = xstrdup("exec");
-	s->description = exec_joined((const char *const *)x->o->cmd,
+	s->description = strbuf_join((const char *const *)x->o->cmd,
 				     (size_t)(argc - (x->o->cmd - argv)), " ");
-	args = exec_joined((const char *const *)argv + 1, (size_t)argc - 1, " ");
+	args = strbuf_join((const char *const *)argv + 1, (size_t)argc - 1, " ");
 	s->command = xasprintf("pycstorm exec%s%s", *args ? " " : "", args);
 	free(args);
 	s->started = rundir_iso_now();
@@ -449,7 +392,7 @@ static void prepare(const struct exec_options *o, struct exec_run *x, int argc, 
 		die(EXIT_SKIP, "the worker '%s' is missing: run 'make' first", x->worker);
 	resolve_faults(x);
 	check_caps(x);
-	x->preload = preload_list(x);
+	find_preloads(x);
 	x->cwd = getcwd(NULL, 0);
 	if (!x->cwd)
 		die(EXIT_SKIP, "exec: cannot tell the current folder: %s", strerror(errno));
@@ -536,7 +479,7 @@ static int single_round(struct exec_run *x)
 	exec_report_single(x, &rd);
 	/* Stopped by us, the copy's own status (143 for the SIGTERM we passed
 	 * on) is not CMD's answer: an interrupted exec exits 130, as run does. */
-	rc = rd.start_error < 0 ? EXIT_SKIP : interrupts ? 130 : command_status(x, &rd);
+	rc = rd.start_error < 0 ? EXIT_SKIP : interrupts ? EXIT_INTERRUPTED : command_status(x, &rd);
 	if (rd.start_error < 0)
 		say_start_failed(x, &rd);
 	exec_release_round(x, &rd);
@@ -566,7 +509,7 @@ static int stress_rounds(struct exec_run *x)
 	exec_keep_round(x, &rd);
 	x->s.replay = replay_command(x, rd.seed);
 	exec_report_stress(x, &rd);
-	rc = rd.start_error < 0 ? EXIT_SKIP : interrupts ? 130 : rd.failed ? EXIT_FAILED : EXIT_OK;
+	rc = rd.start_error < 0 ? EXIT_SKIP : interrupts ? EXIT_INTERRUPTED : rd.failed ? EXIT_FAILED : EXIT_OK;
 	if (rd.start_error < 0)
 		say_start_failed(x, &rd);
 	exec_release_round(x, &rd);
@@ -606,7 +549,7 @@ static void finish(struct exec_run *x)
 		free(x->scope.skip[i]);
 	free(x->env);
 	free(x->fault_env);
-	free(x->preload);
+	free(x->inject_library);
 	free(x->inject_dirs);
 	free(x->inject_names);
 	free(x->cwd);

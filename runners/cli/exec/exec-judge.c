@@ -281,7 +281,8 @@ void exec_run_round(struct exec_run *x, unsigned number, uint64_t seed, struct r
 {
 	struct exec_round_plan plan = {
 		.argv = x->o->cmd, .env = x->env, .copies = x->o->jobs, .seed = seed,
-		.fault_env = x->fault_env, .preload = x->preload,
+		.fault_env = x->fault_env, .library = x->inject_library,
+		.fiu_preload = x->fiu_preload,
 		.inject_dirs = x->inject_dirs, .inject_names = x->inject_names,
 		.cache_root = x->cwd, .state_dir = x->state_dir, .output_dir = x->output_dir,
 		.timeout_ns = x->o->timeout_ns ? x->o->timeout_ns

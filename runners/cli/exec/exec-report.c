@@ -7,6 +7,7 @@
 #include "exec-run.h"
 
 #include "common.h"
+#include "strbuf.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -117,23 +118,10 @@ void exec_say(const struct exec_run *x, const char *fmt, ...)
 	va_end(ap);
 }
 
-char *exec_joined(const char *const *items, size_t n, const char *sep)
-{
-	char *s = xstrdup(""), *next;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		next = xasprintf("%s%s%s", s, i ? sep : "", items[i]);
-		free(s);
-		s = next;
-	}
-	return s;
-}
-
 char *exec_scope_text(const struct exec_run *x)
 {
-	char *dirs = exec_joined((const char *const *)x->scope.dirs, x->scope.ndirs, ", ");
-	char *names = x->scope.names ? exec_joined(x->scope.names, x->scope.nnames, ", ") : NULL;
+	char *dirs = strbuf_join((const char *const *)x->scope.dirs, x->scope.ndirs, ", ");
+	char *names = x->scope.names ? strbuf_join(x->scope.names, x->scope.nnames, ", ") : NULL;
 	char *text = xasprintf("%s below %s", names ? names : "every file", dirs);
 
 	free(dirs);
@@ -143,17 +131,17 @@ char *exec_scope_text(const struct exec_run *x)
 
 static void report_faults(const struct exec_run *x, const struct round_facts *rd)
 {
-	char *counts = xstrdup(""), *next, *line, *save = NULL, *copy;
+	struct strbuf sb = STRBUF_INIT;
+	char *counts, *line, *save = NULL, *copy;
 	size_t i, printed = 0, total = 0;
 	unsigned k;
 
 	for (i = 0; i < x->res->nfaults; i++) {
-		next = xasprintf("%s%s%s %" PRIu64, counts, i ? ", " : "", x->res->faults[i].point,
-				 x->res->faults[i].count);
-		free(counts);
-		counts = next;
+		strbuf_addf(&sb, "%s%s %" PRIu64, i ? ", " : "", x->res->faults[i].point,
+			    x->res->faults[i].count);
 		total += x->res->faults[i].count;
 	}
+	counts = strbuf_detach(&sb);
 	exec_say(x, "faults fired: %zu%s%s%s", total, total ? " (" : "", counts, total ? ")" : "");
 	/* Even with -q: a pass under faults that never fired means nothing. */
 	if (x->nfaults && !total) {
@@ -215,23 +203,21 @@ static void report_copies(const struct exec_run *x, const struct round_facts *rd
 /* "13 exit 0, 1 exit 1, 1 signal 9" */
 static char *status_counts(const struct exec_run *x)
 {
-	char *s = xstrdup(""), *next;
+	struct strbuf s = STRBUF_INIT;
 	size_t i;
 
 	for (i = 0; i < sizeof(x->exit_counts) / sizeof(x->exit_counts[0]); i++) {
 		if (!x->exit_counts[i])
 			continue;
+		strbuf_addf(&s, "%s%" PRIu64, s.len ? ", " : "", x->exit_counts[i]);
 		if (i < 256)
-			next = xasprintf("%s%s%" PRIu64 " exit %zu", s, *s ? ", " : "", x->exit_counts[i], i);
+			strbuf_addf(&s, " exit %zu", i);
 		else if (i < 256 + 65)
-			next = xasprintf("%s%s%" PRIu64 " signal %zu", s, *s ? ", " : "", x->exit_counts[i],
-					 i - 256);
+			strbuf_addf(&s, " signal %zu", i - 256);
 		else
-			next = xasprintf("%s%s%" PRIu64 " timeout", s, *s ? ", " : "", x->exit_counts[i]);
-		free(s);
-		s = next;
+			strbuf_add(&s, " timeout");
 	}
-	return s;
+	return strbuf_detach(&s);
 }
 
 void exec_draw_progress(const struct exec_run *x, const struct round_facts *rd)

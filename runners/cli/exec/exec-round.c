@@ -10,7 +10,9 @@
 
 #include "common.h"
 #include "holder.h"
+#include "inject-env.h"
 #include "proc.h"
+#include "record.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -63,44 +65,28 @@ void exec_copy_release(struct exec_copy *copy)
 
 /* ---- starting a copy ------------------------------------------------------ */
 
-/* The command's environment plus what the inject library reads. */
+/* The command's environment plus what the inject library reads
+ * (inject-env.h); free with inject_env_free. */
 static char **copy_env(const struct exec_round_plan *plan, const struct exec_copy *copy,
-		       int record_fd, size_t *base)
+		       int record_fd)
 {
-	size_t n = 0, k;
-	char **env;
+	struct inject_env ie = INJECT_ENV_INIT;
 
-	while (plan->env[n])
-		n++;
-	env = xcalloc(n + 12, sizeof(char *));
-	memcpy(env, plan->env, n * sizeof(char *));
-	k = n;
-	if (plan->preload)
-		env[k++] = xasprintf("LD_PRELOAD=%s", plan->preload);
+	ie.library = plan->library;
+	ie.fiu_preload = plan->fiu_preload;
 	if (plan->fault_env) {
-		env[k++] = xasprintf(INJECT_ENV_FAULTS "=%s", plan->fault_env);
-		env[k++] = xasprintf(INJECT_ENV_DIRS "=%s", plan->inject_dirs);
-		if (plan->inject_names)
-			env[k++] = xasprintf(INJECT_ENV_NAMES "=%s", plan->inject_names);
-		env[k++] = xasprintf(INJECT_ENV_ROOT "=%s", plan->cache_root);
-		env[k++] = xasprintf(INJECT_ENV_STATE "=%s", plan->state_dir);
-		env[k++] = xasprintf(INJECT_ENV_SEED "=%" PRIu64, copy->seed);
-		env[k++] = xasprintf(EVENT_FD_ENV "=%d", record_fd);
+		ie.faults = plan->fault_env;
+		ie.dirs = plan->inject_dirs;
+		ie.names = plan->inject_names;
+		ie.cache_root = plan->cache_root;
+		ie.state_dir = plan->state_dir;
+		ie.has_seed = 1;
+		ie.seed = copy->seed;
+		ie.event_fd = record_fd;
 	}
 	/* Always set, so a script can give its copies roles. */
-	env[k++] = xasprintf(INJECT_ENV_WORKER "=%u", copy->index);
-	env[k] = NULL;
-	*base = n;
-	return env;
-}
-
-static void free_env(char **env, size_t base)
-{
-	size_t i;
-
-	for (i = base; env[i]; i++)
-		free(env[i]);
-	free(env);
+	ie.worker = (int)copy->index;
+	return inject_env_build(plan->env, &ie);
 }
 
 /* A pipe whose write end sits at RECORD_FD_FLOOR or above; both ends close
@@ -157,7 +143,6 @@ static void become_command(const struct exec_round_plan *plan, char **env, int r
 static int spawn_copy(const struct exec_round_plan *plan, struct exec_copy *copy)
 {
 	int fds[2] = { -1, -1 }, out = -1, err = -1, rc;
-	size_t base;
 	char **env;
 
 	rc = record_pipe(fds);
@@ -166,7 +151,7 @@ static int spawn_copy(const struct exec_round_plan *plan, struct exec_copy *copy
 		err = open_output(plan->output_dir, copy->index, "err");
 		rc = out < 0 || err < 0 ? -errno : 0;
 	}
-	env = copy_env(plan, copy, fds[1], &base);
+	env = copy_env(plan, copy, fds[1]);
 	copy->start_ns = now_ns();
 	copy->pid = rc == 0 ? proc_fork() : -1;
 	if (copy->pid == 0)
@@ -175,7 +160,7 @@ static int spawn_copy(const struct exec_round_plan *plan, struct exec_copy *copy
 		rc = -errno;
 	if (copy->pid > 0 && plan->output_dir)
 		(void)setpgid(copy->pid, copy->pid);   /* no race with the child's own */
-	free_env(env, base);
+	inject_env_free(env);
 	if (fds[1] >= 0)
 		(void)close(fds[1]);
 	if (out >= 0)
@@ -193,45 +178,39 @@ static int spawn_copy(const struct exec_round_plan *plan, struct exec_copy *copy
 
 /* ---- listening ------------------------------------------------------------ */
 
-static void on_fault_record(const struct exec_round_plan *plan, struct exec_copy *copy,
-			    const char *text, size_t len)
+struct delivery {
+	const struct exec_round_plan *plan;
+	struct exec_copy *copy;
+};
+
+/* Only fault lines matter here: the copies are not our workers. */
+static void on_record(void *ctx, const struct record *rec)
 {
+	struct delivery *d = ctx;
+	struct exec_copy *copy = d->copy;
+	const char *text = (const char *)rec->body;
+
+	if (rec->h.kind != EV_FAULT)
+		return;
 	if (!copy->fault_stream)
 		copy->fault_stream = open_memstream(&copy->fault_log, &copy->fault_log_len);
 	if (copy->fault_stream)
-		(void)fprintf(copy->fault_stream, "%.*s\n", (int)len, text);
-	if (memmem(text, len, "point=pycstorm/crash ", 21))
+		(void)fprintf(copy->fault_stream, "%.*s\n", (int)rec->len, text);
+	if (record_fault_is(rec, fault_crash.point))
 		copy->crash_injected = 1;
-	if (plan->on_fault)
-		plan->on_fault(plan->ctx, copy, text, len);
+	if (d->plan->on_fault)
+		d->plan->on_fault(d->plan->ctx, copy, text, rec->len);
 }
 
-/* Read what waits on a copy's pipe; 0 when it is done (end of file, or a
- * stream that is not records: nothing after that can be trusted). */
+/* Read what waits on a copy's pipe; 0 when the stream has ended (end of
+ * file, or garbled: see record.h). */
 static int drain(const struct exec_round_plan *plan, struct exec_copy *copy)
 {
-	struct event_hdr h;
-	size_t off = 0;
-	ssize_t n = read(copy->fd, copy->buf + copy->have, sizeof(copy->buf) - copy->have);
-	int more = n < 0 ? errno == EAGAIN || errno == EINTR : n > 0;
+	struct delivery d = { plan, copy };
+	enum record_status st = record_drain(&copy->stream, copy->fd, on_record, &d);
 
-	copy->have += n > 0 ? (size_t)n : 0;
-	while (n > 0 && copy->have - off >= sizeof(h)) {
-		memcpy(&h, copy->buf + off, sizeof(h));
-		if (h.magic != EVENT_MAGIC || h.size < sizeof(h) || h.size > EVENT_MAX) {
-			copy->garbled = 1;
-			break;
-		}
-		if (copy->have - off < h.size)
-			break;
-		if (h.kind == EV_FAULT)
-			on_fault_record(plan, copy, (const char *)copy->buf + off + sizeof(h),
-					h.size - sizeof(h));
-		off += h.size;
-	}
-	memmove(copy->buf, copy->buf + off, copy->have - off);
-	copy->have -= off;
-	return more && !copy->garbled;
+	copy->garbled = copy->stream.garbled;
+	return st != RECORD_END;
 }
 
 static void stop_listening(struct exec_copy *copy)
@@ -265,7 +244,7 @@ static void start_holder(const struct exec_round_plan *plan, struct holders *hs,
 	const struct fault_spec *spec = plan->held_lock;
 	struct holder_plan hp = {
 		.dir = dir, .state_dir = plan->state_dir,
-		.seed = derive_seed(plan->seed, 1000 + slot, hs->rotation, 0),
+		.seed = derive_seed(plan->seed, PROC_HOLDER_SEED_BASE + slot, hs->rotation, 0),
 		.hold_lo_ns = spec->hold_lo_ns, .hold_hi_ns = spec->hold_hi_ns,
 		.gap_lo_ns = spec->lo_ns, .gap_hi_ns = spec->hi_ns,
 	};

@@ -18,7 +18,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "event.h"
+#include "record.h"
 #include "exec-cache.h"
 #include "fault.h"
 
@@ -37,8 +37,7 @@ struct exec_copy {
 	char *fault_log;             /* its fault lines, one per line */
 	size_t fault_log_len;
 	FILE *fault_stream;
-	uint8_t buf[EVENT_MAX * 2];
-	size_t have;
+	struct record_stream stream;
 };
 
 struct exec_round_plan {
@@ -47,7 +46,8 @@ struct exec_round_plan {
 	unsigned copies;
 	uint64_t seed;               /* the round's; each copy's derives from it */
 	const char *fault_env;       /* PYCSTORM_FAULTS, or NULL: nothing injected */
-	const char *preload;         /* LD_PRELOAD for the copies, or NULL */
+	const char *library;         /* the inject library, or NULL (no faults) */
+	const char *fiu_preload;     /* libfiu's preload after it, or NULL */
 	const char *inject_dirs;
 	const char *inject_names;    /* or NULL: every path below inject_dirs */
 	const char *cache_root;      /* logged paths are relative to it */

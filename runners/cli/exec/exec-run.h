@@ -50,7 +50,8 @@ struct exec_run {
 	char *fault_env;             /* the specs joined with ';', or NULL */
 	struct fault_spec faults[FAULT_MAX_SPECS];
 	size_t nfaults;
-	char *preload;
+	char *inject_library;        /* preloaded when faults are armed, else NULL */
+	const char *fiu_preload;     /* after it, for the fiu fault, or NULL */
 	char *inject_dirs, *inject_names;
 	char **env;
 	char *run_dir, *run_dir_abs, *id, *state_dir, *output_dir;
@@ -96,8 +97,6 @@ void exec_release_round(struct exec_run *x, struct round_facts *rd);
 
 /* exec-report.c */
 void exec_keep_round(struct exec_run *x, const struct round_facts *rd);
-/* items joined with sep; malloc'd. */
-char *exec_joined(const char *const *items, size_t n, const char *sep);
 /* "__pycache__, ... below DIR" or "every file below DIR, DIR2"; malloc'd. */
 char *exec_scope_text(const struct exec_run *x);
 /* One line of ours on stderr (stdout belongs to CMD), unless quiet. */
