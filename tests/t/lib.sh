@@ -42,7 +42,7 @@ ok() {
 # where set -e is off, it says nothing.
 _failed_at() {
 	case $- in
-	*e*) printf '#   failed at line %s: %s\n' "$1" "$2" >&2 ;;
+	*e*) printf '#   failed at line %s: %s\n' "$1" "${2%%$'\n'*}" >&2 ;;
 	esac
 }
 
@@ -123,7 +123,7 @@ result() {
 json_true() {
 	"$JSON_PY" -c 'import json,sys
 j=json.load(open(sys.argv[1]))
-if not eval(sys.argv[2]):
+if not eval("(%s)" % sys.argv[2]):
     sys.exit("#   false in %s: %s" % (sys.argv[1], sys.argv[2]))' "$1" "$2"
 }
 
@@ -134,8 +134,9 @@ rs=[x for x in j["results"] if x["strategy"]==sys.argv[2]]
 if len(rs) != 1:
     sys.exit("#   %s: %d results for strategy %s" % (sys.argv[1], len(rs), sys.argv[2]))
 r=rs[0]
-if not eval(sys.argv[3]):
-    sys.exit("#   false for %s in %s: %s" % (sys.argv[2], sys.argv[1], sys.argv[3]))' "$1" "$2" "$3"
+if not eval("(%s)" % sys.argv[3]):
+    seen = {k: v for k, v in r.items() if "\"%s\"" % k in sys.argv[3]}
+    sys.exit("#   false for %s in %s: %s\n#   where %s" % (sys.argv[2], sys.argv[1], sys.argv[3], json.dumps(seen)))' "$1" "$2" "$3"
 }
 
 # confirmed PYTHON FOLDER...: how many kept evidence folders fail in the
