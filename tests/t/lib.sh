@@ -73,6 +73,12 @@ not() {
 	return 0
 }
 
+# quiet CMD...: CMD with its stdout thrown away (a check's own TAP line
+# must not be).
+quiet() {
+	"$@" >/dev/null
+}
+
 # exits CODE CMD...: CMD exits with CODE (its output is left alone).
 exits() {
 	local code=$1 rc=0
