@@ -127,14 +127,14 @@ result() {
 # Python expression (over the JSON as 'j', one strategy's entry as 'r') is
 # true; a false one is named on stderr, a missing key fails with its error.
 json_true() {
-	"$JSON_PY" -c 'import json,sys
+	"$JSON_PY" -c 'import json,re,sys
 j=json.load(open(sys.argv[1]))
 if not eval("(%s)" % sys.argv[2]):
     sys.exit("#   false in %s: %s" % (sys.argv[1], sys.argv[2]))' "$1" "$2"
 }
 
 result_true() {
-	"$JSON_PY" -c 'import json,sys
+	"$JSON_PY" -c 'import json,re,sys
 j=json.load(open(sys.argv[1]))
 rs=[x for x in j["results"] if x["strategy"]==sys.argv[2]]
 if len(rs) != 1:
