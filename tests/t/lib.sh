@@ -67,7 +67,7 @@ test_ok() {
 # not CMD...: succeeds when CMD fails (a `! CMD` that set -e acts on).
 not() {
 	if "$@"; then
-		diag "succeeded, wanted a failure: $*"
+		diag "succeeded, wanted a failure: $*" >&2
 		return 1
 	fi
 	return 0
@@ -85,7 +85,7 @@ exits() {
 	shift
 	"$@" || rc=$?
 	if [ $rc -ne "$code" ]; then
-		diag "exit $rc, wanted $code: $*"
+		diag "exit $rc, wanted $code: $*" >&2
 		return 1
 	fi
 }
