@@ -46,7 +46,7 @@ same_error() { # same_error FOLDER: importing its module gives the README's erro
 	want=$(sed -n 's/^error: //p' "$d/README")
 	test -n "$want"
 	mod=$(basename "$d"/*.py .py)
-	got=$(cd "$d" && { "$PYCSTORM_PYTHON" -B -c "import sys; sys.path.insert(0, '.'); import $mod" 2>&1 || :; })
+	got=$(cd "$d" && exits 1 "$PYCSTORM_PYTHON" -B -c "import sys; sys.path.insert(0, '.'); import $mod" 2>&1)
 	got=$(printf '%s\n' "$got" | tail -n 1)
 	[ "$got" = "$want" ] || { diag "got: $got" "want: $want"; return 1; }
 }
