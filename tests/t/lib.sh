@@ -18,33 +18,76 @@ JSON_PY=${JSON_PY:-/usr/bin/python3}
 _n=0
 _failed=0
 
-ok() { # ok NAME: the last command's status decides
-	local status=$?
+# _tap STATUS NAME: print the check's line; count it as failed unless STATUS is 0.
+_tap() {
 	_n=$((_n + 1))
-	if [ $status -eq 0 ]; then
-		echo "ok $_n - $1"
+	if [ "$1" -eq 0 ]; then
+		echo "ok $_n - $2"
 	else
-		echo "not ok $_n - $1"
+		echo "not ok $_n - $2"
 		_failed=$((_failed + 1))
 	fi
 }
 
-check() { # check NAME CMD...: run CMD, pass if it succeeds
-	local name=$1
-	shift
-	"$@"
-	ok "$name"
+# A check whose verdict is the status of whatever ran last can pass while
+# its first commands failed: there is no such helper. Say so loudly if one
+# is called.
+ok() {
+	echo "Bail out! ok '$1': wrap the check in test_ok, which checks every command"
+	exit 255
+}
+
+# _failed_at LINE: test_ok's ERR trap. Names the command that ended the
+# check, on stderr (so that a $(...) never captures it); inside $(...),
+# where set -e is off, it says nothing.
+_failed_at() {
+	case $- in
+	*e*) printf '#   failed at line %s: %s\n' "$1" "${2%%$'\n'*}" >&2 ;;
+	esac
 }
 
 # test_ok NAME CMD...: run CMD (usually a shell function holding one check)
 # in a subshell under `set -e`, so every command in it counts, not only the
-# last; pass when it runs to the end. Inside, write `a && b` only as the last
-# command, since set -e ignores a failure on the left of `&&`.
+# last; pass when it runs to the end. set -e overlooks a failure on the left
+# of `&&` or `||` and after `!`: inside a check, write each assertion as a
+# command of its own, `not CMD` for a negation and `exits CODE CMD` for an
+# expected failure. Never call test_ok itself in a condition: set -e would
+# then be off inside it.
 test_ok() {
 	local name=$1
 	shift
-	(set -e; "$@")
-	ok "$name"
+	(
+		set -eE
+		trap '_failed_at "$LINENO" "$BASH_COMMAND"' ERR
+		"$@"
+	)
+	_tap $? "$name"
+}
+
+# not CMD...: succeeds when CMD fails (a `! CMD` that set -e acts on).
+not() {
+	if "$@"; then
+		diag "succeeded, wanted a failure: $*" >&2
+		return 1
+	fi
+	return 0
+}
+
+# quiet CMD...: CMD with its stdout thrown away (a check's own TAP line
+# must not be).
+quiet() {
+	"$@" >/dev/null
+}
+
+# exits CODE CMD...: CMD exits with CODE (its output is left alone).
+exits() {
+	local code=$1 rc=0
+	shift
+	"$@" || rc=$?
+	if [ $rc -ne "$code" ]; then
+		diag "exit $rc, wanted $code: $*" >&2
+		return 1
+	fi
 }
 
 skip() { # skip NAME REASON
@@ -78,6 +121,28 @@ json() {
 # result FILE STRATEGY EXPR: the same over one strategy's entry as 'r'.
 result() {
 	"$JSON_PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); r=[x for x in j["results"] if x["strategy"]==sys.argv[2]][0]; v=eval(sys.argv[3]); print(v if not isinstance(v,(dict,list)) else json.dumps(v))' "$1" "$2" "$3"
+}
+
+# json_true FILE EXPR / result_true FILE STRATEGY EXPR: succeed when the
+# Python expression (over the JSON as 'j', one strategy's entry as 'r') is
+# true; a false one is named on stderr, a missing key fails with its error.
+json_true() {
+	"$JSON_PY" -c 'import json,re,sys
+j=json.load(open(sys.argv[1]))
+if not eval("(%s)" % sys.argv[2]):
+    sys.exit("#   false in %s: %s" % (sys.argv[1], sys.argv[2]))' "$1" "$2"
+}
+
+result_true() {
+	"$JSON_PY" -c 'import json,re,sys
+j=json.load(open(sys.argv[1]))
+rs=[x for x in j["results"] if x["strategy"]==sys.argv[2]]
+if len(rs) != 1:
+    sys.exit("#   %s: %d results for strategy %s" % (sys.argv[1], len(rs), sys.argv[2]))
+r=rs[0]
+if not eval("(%s)" % sys.argv[3]):
+    seen = {k: v for k, v in r.items() if "\"%s\"" % k in sys.argv[3]}
+    sys.exit("#   false for %s in %s: %s\n#   where %s" % (sys.argv[2], sys.argv[1], sys.argv[3], json.dumps(seen)))' "$1" "$2" "$3"
 }
 
 # confirmed PYTHON FOLDER...: how many kept evidence folders fail in the

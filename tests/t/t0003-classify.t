@@ -80,7 +80,8 @@ def main():
                 f.write(src[which])
             os.utime(os.path.join(d, "mod.py"), (1700000000 + which, 1700000000 + which))
             tag = subprocess.run([PYTHON, "-c", "import sys; print(sys.implementation.cache_tag)"],
-                                 capture_output=True, text=True).stdout.strip() if i == 0 else tag
+                                 capture_output=True, text=True,
+                                 check=True).stdout.strip() if i == 0 else tag
             pyc = os.path.join(d, "__pycache__", "mod.%s.pyc" % tag)
             with open(pyc, "wb") as f:
                 f.write(data)

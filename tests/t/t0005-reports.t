@@ -3,46 +3,68 @@
 # parsed by real parsers, and compare's verdicts and exit status.
 . "$(dirname "$0")/lib.sh"
 
-"$PYCSTORM" run -s py33-atomic,fsync-atomic -j 2 -d 3s --seed 1 -q -o "$SCRATCH/base"
-"$PYCSTORM" run -s py33-atomic,fsync-atomic -j 2 -d 3s --seed 2 -q -o "$SCRATCH/cand" \
-	--fault short-write:p=0.3
-ok "a safe base run and a candidate that corrupts"
+base_and_candidate() {
+	"$PYCSTORM" run -s py33-atomic,fsync-atomic -j 2 -d 3s --seed 1 -q -o "$SCRATCH/base"
+	"$PYCSTORM" run -s py33-atomic,fsync-atomic -j 2 -d 3s --seed 2 -q -o "$SCRATCH/cand" \
+		--fault short-write:p=0.3
+}
+test_ok "a safe base run and a candidate that corrupts" base_and_candidate
 for f in summary.json summary.md report.html; do
-	[ -s "$SCRATCH/base/$f" ]
-	ok "every run writes $f"
+	test_ok "every run writes $f" test -s "$SCRATCH/base/$f"
 done
 
-"$PYCSTORM" report "$SCRATCH/cand" --format junit >"$SCRATCH/junit.xml" && xmllint --noout "$SCRATCH/junit.xml"
-ok "the junit report parses with xmllint"
-grep -q '<property name="seed" value="2"/>' "$SCRATCH/junit.xml" &&
-	grep -q '<property name="filesystem" value="' "$SCRATCH/junit.xml" &&
+junit_parses() {
+	"$PYCSTORM" report "$SCRATCH/cand" --format junit >"$SCRATCH/junit.xml"
+	xmllint --noout "$SCRATCH/junit.xml"
+}
+test_ok "the junit report parses with xmllint" junit_parses
+junit_properties() {
+	grep -q '<property name="seed" value="2"/>' "$SCRATCH/junit.xml"
+	grep -q '<property name="filesystem" value="' "$SCRATCH/junit.xml"
 	grep -q '<property name="python" value="3\.' "$SCRATCH/junit.xml"
-ok "it carries seed, python and filesystem as properties"
-[ "$("$JSON_PY" -c '
+}
+test_ok "it carries seed, python and filesystem as properties" junit_properties
+junit_cases() {
+	local cases
+	cases=$("$JSON_PY" -c '
 import sys, xml.etree.ElementTree as ET
 cases = ET.parse(sys.argv[1]).getroot().iter("testcase")
 print(sorted(c.get("name") + ":" + ("fail" if c.find("failure") is not None else "pass") for c in cases))
-' "$SCRATCH/junit.xml")" = "['fsync-atomic:pass', 'py33-atomic:fail']" ]
-ok "one testcase per strategy; a failure only where a strategy expected to be safe corrupted"
+' "$SCRATCH/junit.xml")
+	[ "$cases" = "['fsync-atomic:pass', 'py33-atomic:fail']" ]
+}
+test_ok "one testcase per strategy; a failure only where a strategy expected to be safe corrupted" junit_cases
 
-"$PYCSTORM" report "$SCRATCH/cand" --format tap >"$SCRATCH/report.tap"
-head -n 1 "$SCRATCH/report.tap" | grep -qx "TAP version 14" && grep -q "^1\.\.2$" "$SCRATCH/report.tap" &&
-	grep -q "^not ok .*py33-atomic" "$SCRATCH/report.tap" && grep -q "^ok .*fsync-atomic" "$SCRATCH/report.tap"
-ok "the TAP report is TAP 14, with not ok for the strategy that corrupted"
+tap_report() {
+	local first
+	"$PYCSTORM" report "$SCRATCH/cand" --format tap >"$SCRATCH/report.tap"
+	first=$(head -n 1 "$SCRATCH/report.tap")
+	[ "$first" = "TAP version 14" ]
+	grep -q "^1\.\.2$" "$SCRATCH/report.tap"
+	grep -q "^not ok .*py33-atomic" "$SCRATCH/report.tap"
+	grep -q "^ok .*fsync-atomic" "$SCRATCH/report.tap"
+}
+test_ok "the TAP report is TAP 14, with not ok for the strategy that corrupted" tap_report
 
-"$PYCSTORM" report "$SCRATCH/cand" --format csv >"$SCRATCH/report.csv"
-"$JSON_PY" -c '
+csv_report() {
+	"$PYCSTORM" report "$SCRATCH/cand" --format csv >"$SCRATCH/report.csv"
+	"$JSON_PY" -c '
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 assert [r["strategy"] for r in rows] == ["py33-atomic", "fsync-atomic"], rows
 assert int(rows[0]["corrupt"]) > 0 and int(rows[1]["corrupt"]) == 0
 ' "$SCRATCH/report.csv"
-ok "the csv report has a row per strategy with its counts"
+}
+test_ok "the csv report has a row per strategy with its counts" csv_report
 
-"$PYCSTORM" report "$SCRATCH/cand" --format html -o "$SCRATCH/r.html" &&
-	! grep -qiE "<script|(src|href|url)[=(][\"']?https?://" "$SCRATCH/r.html" && grep -q "<svg" "$SCRATCH/r.html"
-ok "the html report is one file with inline SVG, no script and no network"
-"$JSON_PY" -c '
+html_report() {
+	"$PYCSTORM" report "$SCRATCH/cand" --format html -o "$SCRATCH/r.html"
+	not grep -qiE "<script|(src|href|url)[=(][\"']?https?://" "$SCRATCH/r.html"
+	grep -q "<svg" "$SCRATCH/r.html"
+}
+test_ok "the html report is one file with inline SVG, no script and no network" html_report
+svg_parses() {
+	"$JSON_PY" -c '
 import re, sys, xml.dom.minidom
 html = open(sys.argv[1]).read()
 svgs = re.findall(r"<svg.*?</svg>", html, re.S)
@@ -51,89 +73,119 @@ for s in svgs:
     xml.dom.minidom.parseString(s)
 print(len(svgs))
 ' "$SCRATCH/r.html" >"$SCRATCH/nsvg"
-ok "each of its $(cat "$SCRATCH/nsvg") SVG charts parses as XML"
-grep -q "pycstorm run default --seed 2" "$SCRATCH/r.html"
-ok "it shows the command that replays the run"
+	diag "$(cat "$SCRATCH/nsvg") SVG charts"
+}
+test_ok "each of its SVG charts parses as XML" svg_parses
+test_ok "it shows the command that replays the run" grep -q "pycstorm run default --seed 2" "$SCRATCH/r.html"
 
-"$PYCSTORM" report "$SCRATCH/base/summary.json" --format json >"$SCRATCH/again.json" &&
-	[ "$(json "$SCRATCH/again.json" '[(r["strategy"], r["cycles"], r["corrupt"], r["latency_hist_ns"]["compile"]["count"]) for r in j["results"]]')" = \
-	  "$(json "$SCRATCH/base/summary.json" '[(r["strategy"], r["cycles"], r["corrupt"], r["latency_hist_ns"]["compile"]["count"]) for r in j["results"]]')" ]
-ok "summary.json read back and written again keeps its counts and histograms"
+read_back() {
+	local expr='[(r["strategy"], r["cycles"], r["corrupt"], r["latency_hist_ns"]["compile"]["count"]) for r in j["results"]]'
+	local again orig
+	"$PYCSTORM" report "$SCRATCH/base/summary.json" --format json >"$SCRATCH/again.json"
+	again=$(json "$SCRATCH/again.json" "$expr")
+	orig=$(json "$SCRATCH/base/summary.json" "$expr")
+	[ "$again" = "$orig" ]
+}
+test_ok "summary.json read back and written again keeps its counts and histograms" read_back
 
-"$PYCSTORM" compare "$SCRATCH/base" "$SCRATCH/cand" >"$SCRATCH/cmp"
-[ $? -eq 1 ] && grep -q "| py33-atomic .*| corruption .*| regressed |" "$SCRATCH/cmp" &&
+compare_regressed() {
+	exits 1 "$PYCSTORM" compare "$SCRATCH/base" "$SCRATCH/cand" >"$SCRATCH/cmp"
+	grep -q "| py33-atomic .*| corruption .*| regressed |" "$SCRATCH/cmp"
 	grep -q "| fsync-atomic .*| corruption .*| no significant change |" "$SCRATCH/cmp"
-ok "compare: a strategy that corrupts against a safe base regresses, exit 1"
-"$PYCSTORM" compare "$SCRATCH/base" "$SCRATCH/base" >/dev/null
-ok "compare of a run with itself: exit 0"
-"$PYCSTORM" compare "$SCRATCH/cand" "$SCRATCH/base" >"$SCRATCH/cmp2"
-[ $? -eq 0 ] && grep -q "| py33-atomic .*| corruption .*| improved |" "$SCRATCH/cmp2"
-ok "the other way round it is an improvement, exit 0"
-"$PYCSTORM" compare "$SCRATCH/base" "$SCRATCH/cand" --tolerance 0.9 >/dev/null
-ok "a regression within --tolerance does not fail"
+}
+test_ok "compare: a strategy that corrupts against a safe base regresses, exit 1" compare_regressed
+test_ok "compare of a run with itself: exit 0" quiet "$PYCSTORM" compare "$SCRATCH/base" "$SCRATCH/base"
+compare_improved() {
+	"$PYCSTORM" compare "$SCRATCH/cand" "$SCRATCH/base" >"$SCRATCH/cmp2"
+	grep -q "| py33-atomic .*| corruption .*| improved |" "$SCRATCH/cmp2"
+}
+test_ok "the other way round it is an improvement, exit 0" compare_improved
+test_ok "a regression within --tolerance does not fail" \
+	quiet "$PYCSTORM" compare "$SCRATCH/base" "$SCRATCH/cand" --tolerance 0.9
 
-printf '{"schema_version": 1, "results": [' >"$SCRATCH/cut.json"
-one_line_exit 2 "cut.json: line 1 column [0-9]+: " "$PYCSTORM" compare "$SCRATCH/cut.json" "$SCRATCH/base"
-ok "a truncated summary.json: one line naming where, exit 2"
-printf '{"schema_version": 7, "results": []}' >"$SCRATCH/v7.json"
-one_line_exit 2 "schema_version" "$PYCSTORM" report "$SCRATCH/v7.json"
-ok "a summary.json of another schema_version: one line, exit 2"
-one_line_exit 2 "unknown format 'pdf' \(valid: json, md, html, csv, junit, tap\)" \
+truncated_summary() {
+	printf '{"schema_version": 1, "results": [' >"$SCRATCH/cut.json"
+	one_line_exit 2 "cut.json: line 1 column [0-9]+: " "$PYCSTORM" compare "$SCRATCH/cut.json" "$SCRATCH/base"
+}
+test_ok "a truncated summary.json: one line naming where, exit 2" truncated_summary
+other_schema() {
+	printf '{"schema_version": 7, "results": []}' >"$SCRATCH/v7.json"
+	one_line_exit 2 "schema_version" "$PYCSTORM" report "$SCRATCH/v7.json"
+}
+test_ok "a summary.json of another schema_version: one line, exit 2" other_schema
+test_ok "an unknown format: one line naming the valid ones, exit 2" \
+	one_line_exit 2 "unknown format 'pdf' \(valid: json, md, html, csv, junit, tap\)" \
 	"$PYCSTORM" report "$SCRATCH/base" --format pdf
-ok "an unknown format: one line naming the valid ones, exit 2"
-one_line_exit 2 "compare: give two runs" "$PYCSTORM" compare "$SCRATCH/base"
-ok "compare with one run: exit 2"
+test_ok "compare with one run: exit 2" \
+	one_line_exit 2 "compare: give two runs" "$PYCSTORM" compare "$SCRATCH/base"
 
 # --- shards and merge -------------------------------------------------------------
 # A rate that does not depend on timing: with compile workers only, a
 # checked-atomic write fails exactly when a short write fires (p = 0.3).
 printf 'name = merge-check\nmodules = small, medium\ncompile-share = 1\njobs = 2\nstrategies = checked-atomic\n' \
 	>"$SCRATCH/mc.scn"
-for i in 1 2 3 4; do
-	"$PYCSTORM" run "$SCRATCH/mc.scn" -n 300 --shard $i/4 --seed 9 -q -o "$SCRATCH/shard$i" \
-		--fault short-write:p=0.3
-done
-[ "$(json "$SCRATCH/shard3/summary.json" 'j["shard"]')" = 3/4 ] &&
-	grep -q '"worker": 5,' "$SCRATCH/shard3/events.jsonl" && ! grep -q '"worker": 1,' "$SCRATCH/shard3/events.jsonl"
-ok "--shard 3/4 runs its own slice of the worker space (workers 4 and 5 of 8)"
-"$PYCSTORM" merge "$SCRATCH"/shard{1,2,3,4} -o "$SCRATCH/merged" >/dev/null
-ok "merge of four shards exits 0"
-total=0
-for i in 1 2 3 4; do
-	total=$((total + $(result "$SCRATCH/shard$i/summary.json" checked-atomic 'r["cycles"]')))
-done
-[ "$(result "$SCRATCH/merged/summary.json" checked-atomic 'r["cycles"]')" = "$total" ] && [ "$total" = 2400 ] &&
-	[ "$(json "$SCRATCH/merged/summary.json" 'len(j["merged"])')" = 4 ]
-ok "the merge's cycles are the sum of the shards' ($total), and it lists its four parts"
-[ "$(result "$SCRATCH/merged/summary.json" checked-atomic 'r["latency_hist_ns"]["compile"]["count"]')" = 2400 ]
-ok "the latency histograms add up too"
-"$PYCSTORM" run "$SCRATCH/mc.scn" -n 1200 --seed 9 -q -o "$SCRATCH/single" --fault short-write:p=0.3
-"$PYCSTORM" compare "$SCRATCH/single" "$SCRATCH/merged" >"$SCRATCH/agree"
-ok "four merged shards agree with one run of the same total within the intervals (compare exits 0)"
-grep -q "| checked-atomic .*| other_error .*| no significant change |" "$SCRATCH/agree"
-ok "the timing-independent failure rate shows no significant change"
-printf 'name = other\nmodules = small\n' >"$SCRATCH/other.scn"
-"$PYCSTORM" run "$SCRATCH/other.scn" -s py33-atomic -n 5 -q -o "$SCRATCH/otherrun"
-one_line_exit 2 "ran scenario 'other', not 'merge-check'" \
-	"$PYCSTORM" merge "$SCRATCH/shard1" "$SCRATCH/otherrun" -o "$SCRATCH/bad-merge"
-ok "merging runs of different scenarios: one line, exit 2"
+shards() {
+	local i
+	for i in 1 2 3 4; do
+		"$PYCSTORM" run "$SCRATCH/mc.scn" -n 300 --shard $i/4 --seed 9 -q -o "$SCRATCH/shard$i" \
+			--fault short-write:p=0.3
+	done
+	json_true "$SCRATCH/shard3/summary.json" 'j["shard"] == "3/4"'
+	grep -q '"worker": 5,' "$SCRATCH/shard3/events.jsonl"
+	not grep -q '"worker": 1,' "$SCRATCH/shard3/events.jsonl"
+}
+test_ok "--shard 3/4 runs its own slice of the worker space (workers 4 and 5 of 8)" shards
+test_ok "merge of four shards exits 0" \
+	quiet "$PYCSTORM" merge "$SCRATCH"/shard{1,2,3,4} -o "$SCRATCH/merged"
+merged_sums() {
+	local i total=0 cycles
+	for i in 1 2 3 4; do
+		cycles=$(result "$SCRATCH/shard$i/summary.json" checked-atomic 'r["cycles"]')
+		total=$((total + cycles))
+	done
+	[ "$total" -eq 2400 ]
+	result_true "$SCRATCH/merged/summary.json" checked-atomic "r[\"cycles\"] == $total"
+	json_true "$SCRATCH/merged/summary.json" 'len(j["merged"]) == 4'
+}
+test_ok "the merge's cycles are the sum of the shards' (2400), and it lists its four parts" merged_sums
+test_ok "the latency histograms add up too" \
+	result_true "$SCRATCH/merged/summary.json" checked-atomic 'r["latency_hist_ns"]["compile"]["count"] == 2400'
+single_agrees() {
+	"$PYCSTORM" run "$SCRATCH/mc.scn" -n 1200 --seed 9 -q -o "$SCRATCH/single" --fault short-write:p=0.3
+	"$PYCSTORM" compare "$SCRATCH/single" "$SCRATCH/merged" >"$SCRATCH/agree"
+}
+test_ok "four merged shards agree with one run of the same total within the intervals (compare exits 0)" single_agrees
+test_ok "the timing-independent failure rate shows no significant change" \
+	grep -q "| checked-atomic .*| other_error .*| no significant change |" "$SCRATCH/agree"
+merge_other_scenario() {
+	printf 'name = other\nmodules = small\n' >"$SCRATCH/other.scn"
+	"$PYCSTORM" run "$SCRATCH/other.scn" -s py33-atomic -n 5 -q -o "$SCRATCH/otherrun"
+	one_line_exit 2 "ran scenario 'other', not 'merge-check'" \
+		"$PYCSTORM" merge "$SCRATCH/shard1" "$SCRATCH/otherrun" -o "$SCRATCH/bad-merge"
+}
+test_ok "merging runs of different scenarios: one line, exit 2" merge_other_scenario
 
 # --- gate --------------------------------------------------------------------------
-"$PYCSTORM" gate --baseline "$SCRATCH/base" -s py33-atomic,fsync-atomic -j 2 -d 2s --seed 4 \
-	-o "$SCRATCH/gate-ok" >/dev/null
-ok "gate against a safe baseline with nothing worse: exit 0"
-xmllint --noout "$SCRATCH/gate-ok/gate.xml" && grep -q "no significant change" "$SCRATCH/gate-ok/gate.md"
-ok "gate writes gate.xml (parses) and gate.md"
-"$PYCSTORM" gate --baseline "$SCRATCH/base" -s py33-atomic,fsync-atomic -j 2 -d 2s --seed 4 \
-	-o "$SCRATCH/gate-bad" --fault short-write:p=0.3 >/dev/null
-[ $? -eq 1 ] && grep -q 'name="py33-atomic"><failure' "$SCRATCH/gate-bad/gate.xml" &&
+test_ok "gate against a safe baseline with nothing worse: exit 0" \
+	quiet "$PYCSTORM" gate --baseline "$SCRATCH/base" -s py33-atomic,fsync-atomic -j 2 -d 2s --seed 4 \
+	-o "$SCRATCH/gate-ok"
+gate_files() {
+	xmllint --noout "$SCRATCH/gate-ok/gate.xml"
+	grep -q "no significant change" "$SCRATCH/gate-ok/gate.md"
+}
+test_ok "gate writes gate.xml (parses) and gate.md" gate_files
+gate_regressed() {
+	exits 1 "$PYCSTORM" gate --baseline "$SCRATCH/base" -s py33-atomic,fsync-atomic -j 2 -d 2s --seed 4 \
+		-o "$SCRATCH/gate-bad" --fault short-write:p=0.3 >/dev/null
+	grep -q 'name="py33-atomic"><failure' "$SCRATCH/gate-bad/gate.xml"
 	grep -q 'name="fsync-atomic"/>' "$SCRATCH/gate-bad/gate.xml"
-ok "gate with a candidate that corrupts: exit 1, and the JUnit names the strategy that regressed"
-one_line_exit 2 "gate: baseline: .*cut.json: line 1" "$PYCSTORM" gate --baseline "$SCRATCH/cut.json" -n 5
-ok "a broken baseline: one line, exit 2, before anything runs"
-one_line_exit 2 "unknown strategy 'nope'" "$PYCSTORM" gate --baseline "$SCRATCH/base" -s nope -n 5 -o "$SCRATCH/g3"
-ok "bad run options: the run's own line, exit 2"
-"$REPO/ci/gate.sh" -d 3s -o "$SCRATCH/gate-ci" >/dev/null
-ok "ci/gate.sh passes against the stored baseline with /usr/bin/python3"
+}
+test_ok "gate with a candidate that corrupts: exit 1, and the JUnit names the strategy that regressed" gate_regressed
+test_ok "a broken baseline: one line, exit 2, before anything runs" \
+	one_line_exit 2 "gate: baseline: .*cut.json: line 1" "$PYCSTORM" gate --baseline "$SCRATCH/cut.json" -n 5
+test_ok "bad run options: the run's own line, exit 2" \
+	one_line_exit 2 "unknown strategy 'nope'" "$PYCSTORM" gate --baseline "$SCRATCH/base" -s nope -n 5 -o "$SCRATCH/g3"
+test_ok "ci/gate.sh passes against the stored baseline with /usr/bin/python3" \
+	quiet "$REPO/ci/gate.sh" -d 3s -o "$SCRATCH/gate-ci"
 
 done_testing

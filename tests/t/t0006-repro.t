@@ -4,104 +4,164 @@
 # interpreter runner, and candidate fixes given as Python files.
 . "$(dirname "$0")/lib.sh"
 
-"$PYCSTORM" list scenarios >"$SCRATCH/scn"
+listed_scenario() { # listed_scenario NAME
+	"$PYCSTORM" list scenarios >"$SCRATCH/scn"
+	grep -qE "^$1 +[^ ]" "$SCRATCH/scn"
+	grep -A1 -E "^$1 " "$SCRATCH/scn" >"$SCRATCH/scn-$1"
+	grep -q 'reproduces: .' "$SCRATCH/scn-$1"
+}
 for s in default lp1010077 lp1060842 gh126606 mypy3215 twisted-dropin portage663324 enospc; do
-	grep -qE "^$s +[^ ]" "$SCRATCH/scn" && grep -A1 -E "^$s " "$SCRATCH/scn" | grep -q 'reproduces: .'
-	ok "scenario $s parses and names the report it reproduces"
+	test_ok "scenario $s parses and names the report it reproduces" listed_scenario $s
 done
 
 # --- repro: each target, several seeds, a short bound -----------------------
 # (the issue's bar is 9 of 10 seeds within 60 s; the benchmark measures the
 # time; here each seed gets 20 s and at most one may miss)
-for target in bad-marshal eof permission-error module-not-found; do
-	hits=0
+nine_of_ten() { # nine_of_ten TARGET
+	local seed hits=0
 	for seed in 1 2 3 4 5 6 7 8 9 10; do
-		if "$PYCSTORM" repro "$target" --seed "$seed" --timeout 20s -o "$SCRATCH/r-$target-$seed" \
-			>"$SCRATCH/r-$target-$seed.out" 2>&1; then
+		if "$PYCSTORM" repro "$1" --seed "$seed" --timeout 20s -o "$SCRATCH/r-$1-$seed" \
+			>"$SCRATCH/r-$1-$seed.out" 2>&1; then
 			hits=$((hits + 1))
 		fi
 	done
-	diag "repro $target: confirmed for $hits of 10 seeds"
+	diag "repro $1: confirmed for $hits of 10 seeds"
 	[ $hits -ge 9 ]
-	ok "repro $target reproduces and is confirmed by the real interpreter for >= 9 of 10 seeds"
+}
+for target in bad-marshal eof permission-error module-not-found; do
+	test_ok "repro $target reproduces and is confirmed by the real interpreter for >= 9 of 10 seeds" \
+		nine_of_ten $target
 done
-out="$SCRATCH/r-eof-1.out"
-grep -q "^seed 1; run folder" "$out" && grep -q "pycstorm repro eof --seed 1" "$out" &&
-	grep -q "^    EOFError: " "$out" && grep -q '^    Traceback (most recent call last):' "$out"
-ok "repro prints the seed, the interpreter's own traceback and the command that replays it"
-grep -q "^    PermissionError: \[Errno 13\] Permission denied: 'new.tmp' -> 'mod.cpython-311.pyc'" \
-	"$SCRATCH/r-permission-error-1.out"
-ok "repro permission-error shows the real interpreter's PermissionError on os.replace"
-grep -qE "^    (ModuleNotFoundError: No module named 'stormplugin|ImportError: cannot import name '[a-z]+' from partially initialized module 'stormplugin')" \
+repro_prints() {
+	local out="$SCRATCH/r-eof-1.out"
+	grep -q "^seed 1; run folder" "$out"
+	grep -q "pycstorm repro eof --seed 1" "$out"
+	grep -q "^    EOFError: " "$out"
+	grep -q '^    Traceback (most recent call last):' "$out"
+}
+test_ok "repro prints the seed, the interpreter's own traceback and the command that replays it" repro_prints
+# The cache tag is the embedded interpreter's: the one pycstorm was built
+# against, which make passes as PYCSTORM_PYTHON.
+repro_permission_error() {
+	local tag
+	tag=$("$PYCSTORM_PYTHON" -c 'import sys; print(sys.implementation.cache_tag)')
+	test -n "$tag"
+	grep -q "^    PermissionError: \[Errno 13\] Permission denied: 'new.tmp' -> 'mod\.$tag\.pyc'" \
+		"$SCRATCH/r-permission-error-1.out"
+}
+test_ok "repro permission-error shows the real interpreter's PermissionError on os.replace" repro_permission_error
+test_ok "repro module-not-found shows the real interpreter's import error on the kept half-merged package" \
+	grep -qE "^    (ModuleNotFoundError: No module named 'stormplugin|ImportError: cannot import name '[a-z]+' from partially initialized module 'stormplugin')" \
 	"$SCRATCH/r-module-not-found-1.out"
-ok "repro module-not-found shows the real interpreter's import error on the kept half-merged package"
 
-"$PYCSTORM" repro eof --python /usr/bin/python3 --seed 7 --timeout 30s >"$SCRATCH/distro.out" 2>&1
-ok "repro eof --python /usr/bin/python3 reproduces gh-126606 with the distro's own binary"
-grep -q "^  \$ cd .* && /usr/bin/python3 -B -c" "$SCRATCH/distro.out" && grep -q "^    EOFError: " "$SCRATCH/distro.out"
-ok "and /usr/bin/python3's own traceback confirms it"
+distro_repro() {
+	"$PYCSTORM" repro eof --python /usr/bin/python3 --seed 7 --timeout 30s >"$SCRATCH/distro.out" 2>&1
+}
+test_ok "repro eof --python /usr/bin/python3 reproduces gh-126606 with the distro's own binary" distro_repro
+distro_traceback() {
+	grep -q "^  \$ cd .* && /usr/bin/python3 -B -c" "$SCRATCH/distro.out"
+	grep -q "^    EOFError: " "$SCRATCH/distro.out"
+}
+test_ok "and /usr/bin/python3's own traceback confirms it" distro_traceback
 
-"$PYCSTORM" repro eof --timeout 1ms --seed 3 >"$SCRATCH/short.out" 2>&1
-[ $? -eq 1 ] && grep -q "not reproduced within 1ms" "$SCRATCH/short.out"
-ok "repro that runs out of time exits 1 and says so"
-one_line_exit 2 "unknown target 'segfault' \(valid: bad-marshal, eof, permission-error, module-not-found\)" \
+out_of_time() {
+	exits 1 "$PYCSTORM" repro eof --timeout 1ms --seed 3 >"$SCRATCH/short.out" 2>&1
+	grep -q "not reproduced within 1ms" "$SCRATCH/short.out"
+}
+test_ok "repro that runs out of time exits 1 and says so" out_of_time
+test_ok "unknown repro target: one line naming the valid ones, exit 2" \
+	one_line_exit 2 "unknown target 'segfault' \(valid: bad-marshal, eof, permission-error, module-not-found\)" \
 	"$PYCSTORM" repro segfault
-ok "unknown repro target: one line naming the valid ones, exit 2"
 
 # --- the interpreter runner ---------------------------------------------------------
 R="$SCRATCH/interp"
-PYTHONDONTWRITEBYTECODE=1 "$PYCSTORM" run -s py27-pycompile,py33-atomic,native -j 4 -d 4s \
-	--python /usr/bin/python3 --seed 11 -o "$R" -q
-ok "a run with --python /usr/bin/python3 (and PYTHONDONTWRITEBYTECODE=1 set) exits 0"
-[ "$(json "$R/summary.json" 'j["runner"]')" = interpreter ] &&
-	[ "$(json "$R/summary.json" 'j["python"]["executable"]')" = /usr/bin/python3 ] &&
-	json "$R/summary.json" 'j["python"]["version"]' | grep -q '^3\.'
-ok "the summary names the interpreter runner, the binary and its version"
-[ "$(result "$R/summary.json" native 'r["by_op"]["compile"].get("ok", 0) > 100 and r["by_op"]["import"].get("ok", 0) > 100')" = True ]
-ok "PYTHONDONTWRITEBYTECODE does not stop the real interpreter writing caches"
-[ "$(result "$R/summary.json" py27-pycompile 'r["corrupt"] > 0')" = True ] &&
-	[ "$(result "$R/summary.json" py33-atomic 'r["corrupt"]')" = 0 ]
-ok "the interpreter runner sees the same classes: py27-pycompile corrupts, py33-atomic does not"
-n=$(confirmed /usr/bin/python3 "$R"/evidence/py27-pycompile-*)
-[ "$n" -gt 0 ]
-ok "files kept by the interpreter runner fail the same way in /usr/bin/python3 ($n)"
-one_line_exit 77 "--python '/bin/true' is not a Python 3.7 or later" "$PYCSTORM" run -n 1 --python /bin/true
-ok "--python that is not a usable Python: one line, exit 77"
+interp_run() {
+	PYTHONDONTWRITEBYTECODE=1 "$PYCSTORM" run -s py27-pycompile,py33-atomic,native -j 4 -d 4s \
+		--python /usr/bin/python3 --seed 11 -o "$R" -q
+}
+test_ok "a run with --python /usr/bin/python3 (and PYTHONDONTWRITEBYTECODE=1 set) exits 0" interp_run
+test_ok "the summary names the interpreter runner, the binary and its version" \
+	json_true "$R/summary.json" 'j["runner"] == "interpreter" and
+j["python"]["executable"] == "/usr/bin/python3" and str(j["python"]["version"]).startswith("3.")'
+test_ok "PYTHONDONTWRITEBYTECODE does not stop the real interpreter writing caches" \
+	result_true "$R/summary.json" native 'r["by_op"]["compile"].get("ok", 0) > 100 and r["by_op"]["import"].get("ok", 0) > 100'
+interp_classes() {
+	result_true "$R/summary.json" py27-pycompile 'r["corrupt"] > 0'
+	result_true "$R/summary.json" py33-atomic 'r["corrupt"] == 0'
+}
+test_ok "the interpreter runner sees the same classes: py27-pycompile corrupts, py33-atomic does not" interp_classes
+interp_evidence() {
+	local n
+	n=$(confirmed /usr/bin/python3 "$R"/evidence/py27-pycompile-*)
+	diag "confirmed: $n"
+	[ "$n" -gt 0 ]
+}
+test_ok "files kept by the interpreter runner fail the same way in /usr/bin/python3" interp_evidence
+test_ok "--python that is not a usable Python: one line, exit 77" \
+	one_line_exit 77 "--python '/bin/true' is not a Python 3.7 or later" "$PYCSTORM" run -n 1 --python /bin/true
 
 # --- candidate fixes as files ---------------------------------------------------------
 FIXES="$REPO/scenarios/fixes"
-for runner in embedded /usr/bin/python3; do
-	args=()
-	[ "$runner" = embedded ] || args=(--python "$runner")
-	R="$SCRATCH/fix-$(basename "$runner")"
+fix_run() { # fix_run RUNNER ARGS...: the shipped fixes and py33-atomic under short writes
 	"$PYCSTORM" run -s py33-atomic --strategy-file "$FIXES/gh126606-checked.py" \
-		--strategy-file "$FIXES/fsync-replace.py" -j 2 -d 3s --seed 5 -o "$R" -q \
-		--fault short-write:p=0.2 "${args[@]}"
-	ok "--strategy-file runs in the $runner runner"
-	[ "$(result "$R/summary.json" py33-atomic 'r["corrupt"] > 0')" = True ] &&
-		[ "$(result "$R/summary.json" gh126606-checked.py 'r["corrupt"] == 0 and r["cycles"] > 100')" = True ] &&
-		[ "$(result "$R/summary.json" fsync-replace.py 'r["corrupt"] == 0 and r["cycles"] > 100')" = True ]
-	ok "under short writes the shipped fixes do not corrupt while py33-atomic does ($runner)"
-done
-echo 'x = 1' >"$SCRATCH/nowrite.py"
-one_line_exit 2 "strategy file '.*nowrite.py' defines no write\(path, data\)" \
-	"$PYCSTORM" run -s py33-atomic --strategy-file "$SCRATCH/nowrite.py" -n 5 -q -o "$SCRATCH/nw"
-ok "a strategy file without write(): one line, exit 2"
+		--strategy-file "$FIXES/fsync-replace.py" -j 2 -d 3s --seed 5 -o "$SCRATCH/fix-$1" -q \
+		--fault short-write:p=0.2 "${@:2}"
+}
+fixes_hold() { # fixes_hold RUNNER
+	local S="$SCRATCH/fix-$1/summary.json"
+	result_true "$S" py33-atomic 'r["corrupt"] > 0'
+	result_true "$S" gh126606-checked.py 'r["corrupt"] == 0 and r["cycles"] > 100'
+	result_true "$S" fsync-replace.py 'r["corrupt"] == 0 and r["cycles"] > 100'
+}
+test_ok "--strategy-file runs in the embedded runner" fix_run embedded
+test_ok "under short writes the shipped fixes do not corrupt while py33-atomic does (embedded)" fixes_hold embedded
+test_ok "--strategy-file runs in the /usr/bin/python3 runner" fix_run python3 --python /usr/bin/python3
+test_ok "under short writes the shipped fixes do not corrupt while py33-atomic does (/usr/bin/python3)" \
+	fixes_hold python3
+no_write() {
+	echo 'x = 1' >"$SCRATCH/nowrite.py"
+	one_line_exit 2 "strategy file '.*nowrite.py' defines no write\(path, data\)" \
+		"$PYCSTORM" run -s py33-atomic --strategy-file "$SCRATCH/nowrite.py" -n 5 -q -o "$SCRATCH/nw"
+}
+test_ok "a strategy file without write(): one line, exit 2" no_write
 
 # --- the other workloads --------------------------------------------------------------
-"$PYCSTORM" run portage663324 -d 3s --seed 4 -o "$SCRATCH/portage" -q
-[ "$(result "$SCRATCH/portage/summary.json" merge-direct 'r["outcomes"].get("module_not_found", 0) > 0')" = True ] &&
-	[ "$(result "$SCRATCH/portage/summary.json" merge-wait 'r["outcomes"].get("module_not_found", 0)')" = 0 ] &&
-	[ "$(result "$SCRATCH/portage/summary.json" merge-wait 'r["by_op"]["import"].get("ok", 0) > 0')" = True ]
-ok "portage663324: merge-direct meets ModuleNotFoundError, merge-wait never does"
-"$PYCSTORM" run twisted-dropin -d 3s --seed 4 -o "$SCRATCH/twisted" -q
-[ "$(result "$SCRATCH/twisted/summary.json" unlink-rename 'r["faults_fired"].get("pycstorm/lock/delete-pending", 0) > 0 and r["outcomes"].get("permission_error", 0) > 0')" = True ]
-ok "twisted-dropin: unlink then rename meets delete-pending and PermissionError"
-"$PYCSTORM" run mypy3215 -d 3s --seed 4 -o "$SCRATCH/mypy" -q
-grep -q '"type": "cycle".*"strategy": "py33-atomic".*\.mypy_cache/3\.[0-9]*/[a-z]*\.data\.json' "$SCRATCH/mypy/events.jsonl"
-ok "mypy3215 refuses replaces of mypy-style JSON cache files too"
-one_line_exit 2 "strategy 'merge-wait' merges packages \(cache = package\); scenario 'default' has cache = pyc" \
+portage() {
+	local S="$SCRATCH/portage/summary.json"
+	"$PYCSTORM" run portage663324 -d 3s --seed 4 -o "$SCRATCH/portage" -q
+	result_true "$S" merge-direct 'r["outcomes"].get("module_not_found", 0) > 0'
+	result_true "$S" merge-wait 'r["outcomes"].get("module_not_found", 0) == 0'
+	result_true "$S" merge-wait 'r["by_op"]["import"].get("ok", 0) > 0'
+}
+test_ok "portage663324: merge-direct meets ModuleNotFoundError, merge-wait never does" portage
+twisted() {
+	"$PYCSTORM" run twisted-dropin -d 3s --seed 4 -o "$SCRATCH/twisted" -q
+	result_true "$SCRATCH/twisted/summary.json" unlink-rename \
+		'r["faults_fired"].get("pycstorm/lock/delete-pending", 0) > 0 and r["outcomes"].get("permission_error", 0) > 0'
+}
+test_ok "twisted-dropin: unlink then rename meets delete-pending and PermissionError" twisted
+# A replace refused by a held lock raises, names the temporary file and the
+# JSON cache file it was to replace, and writes nothing over that file:
+# every read of the caches still finds a whole one. A count of cycles, not a
+# duration, so that a slow start cannot leave the run without any.
+mypy() {
+	local S="$SCRATCH/mypy/summary.json"
+	"$PYCSTORM" run mypy3215 -n 200 --seed 4 -o "$SCRATCH/mypy" -q
+	result_true "$S" py33-atomic 'r["cycles"] == 800 and r["faults_fired"].get("pycstorm/lock/held", 0) > 0 and
+r["outcomes"].get("permission_error", 0) > 0'
+	grep '"type": "cycle".*"strategy": "py33-atomic".*"outcome": "permission_error"' \
+		"$SCRATCH/mypy/events.jsonl" >"$SCRATCH/mypy-refused"
+	sed -n 's/.*"error": "\(.*\)"}$/\1/p' "$SCRATCH/mypy-refused" >"$SCRATCH/mypy-errors"
+	# every refusal is the one line os.replace raises, .pyc or JSON
+	not grep -vE "^PermissionError: \[Errno 13\] Permission denied: '([^']*)\.[0-9]+' -> '\1'$" "$SCRATCH/mypy-errors"
+	grep -qE "^PermissionError: \[Errno 13\] Permission denied: '[^']*/\.mypy_cache/3\.[0-9]+/[a-z]+\.data\.json\.[0-9]+' -> '[^']*/\.mypy_cache/3\.[0-9]+/[a-z]+\.data\.json'$" \
+		"$SCRATCH/mypy-errors"
+	# nothing torn: a refused replace left the old file whole, in every strategy
+	json_true "$S" 'all(r["corrupt"] == 0 and r["cycles"] == 800 for r in j["results"])'
+}
+test_ok "mypy3215 refuses replaces of mypy-style JSON cache files too" mypy
+test_ok "a package strategy on a .pyc scenario: one line, exit 2" \
+	one_line_exit 2 "strategy 'merge-wait' merges packages \(cache = package\); scenario 'default' has cache = pyc" \
 	"$PYCSTORM" run -s merge-wait -n 1
-ok "a package strategy on a .pyc scenario: one line, exit 2"
 
 done_testing

@@ -15,54 +15,82 @@ run_bg() { # run_bg OUTDIR ARGS...: start a run in the background; its pid in $p
 started() { grep -q '"type": "start"' "$1/events.jsonl" 2>/dev/null; }
 
 # --- interruption -----------------------------------------------------------------
-for sig in INT TERM; do
-	R="$SCRATCH/sig-$sig"
+# interrupted SIG: SIG stops a run with exit 130 (the run is killed if the
+# check ends early)
+interrupted() {
+	local R="$SCRATCH/sig-$1" rc=0
 	run_bg "$R" -s py33-atomic,py27-pycompile -j 2 -d 60s --seed 1
+	trap 'kill -KILL "$pid" 2>/dev/null || :' EXIT
 	wait_for 20 started "$R"
 	sleep 1
-	kill -$sig $pid
-	wait $pid
-	rc=$?
+	kill -"$1" "$pid"
+	wait "$pid" || rc=$?
+	diag "exit $rc"
 	[ $rc -eq 130 ]
-	ok "SIG$sig stops the run with exit 130 ($rc)"
-	[ "$(json "$R/summary.json" 'j["interrupted"]')" = True ] &&
-		[ "$(json "$R/summary.json" 'sum(r["cycles"] for r in j["results"]) > 0')" = True ] &&
-		[ -s "$R/summary.md" ]
-	ok "after SIG$sig, summary.json says interrupted and keeps every cycle counted so far"
-	[ "$(wc -l <"$R.stderr")" -eq 1 ] && grep -q "interrupted: partial results written to" "$R.stderr"
-	ok "and says so in one line"
+}
+partial_results() { # partial_results SIG
+	local R="$SCRATCH/sig-$1"
+	json_true "$R/summary.json" 'j["interrupted"] is True and sum(r["cycles"] for r in j["results"]) > 0'
+	test -s "$R/summary.md"
+}
+one_line_said() { # one_line_said SIG
+	local R="$SCRATCH/sig-$1" lines
+	lines=$(wc -l <"$R.stderr")
+	[ "$lines" -eq 1 ]
+	grep -q "interrupted: partial results written to" "$R.stderr"
+}
+for sig in INT TERM; do
+	test_ok "SIG$sig stops the run with exit 130" interrupted $sig
+	test_ok "after SIG$sig, summary.json says interrupted and keeps every cycle counted so far" \
+		partial_results $sig
+	test_ok "and says so in one line" one_line_said $sig
 done
-R="$SCRATCH/twice"
-run_bg "$R" -s py33-atomic -j 2 -d 60s --seed 2 --fault rename-delay:delay=2s
-wait_for 20 started "$R"
-kill -INT $pid
-sleep 0.2
-kill -INT $pid
-t0=$(date +%s%N)
-wait $pid
-t=$(( ($(date +%s%N) - t0) / 1000000 ))
-[ $t -lt 1500 ] && [ -s "$R/summary.json" ]
-ok "a second Ctrl-C does not wait for workers stuck in a 2 s rename (${t} ms) and still writes the summary"
+second_ctrl_c() {
+	local R="$SCRATCH/twice" t0 t
+	run_bg "$R" -s py33-atomic -j 2 -d 60s --seed 2 --fault rename-delay:delay=2s
+	trap 'kill -KILL "$pid" 2>/dev/null || :' EXIT
+	wait_for 20 started "$R"
+	kill -INT "$pid"
+	sleep 0.2
+	kill -INT "$pid"
+	t0=$(date +%s%N)
+	exits 130 wait "$pid"
+	t=$(( ($(date +%s%N) - t0) / 1000000 ))
+	diag "waited ${t} ms"
+	[ $t -lt 1500 ]
+	test -s "$R/summary.json"
+}
+test_ok "a second Ctrl-C does not wait for workers stuck in a 2 s rename and still writes the summary" second_ctrl_c
 
 # --- supervision --------------------------------------------------------------------
 R="$SCRATCH/killed"
-run_bg "$R" -s py33-atomic -j 2 -d 4s --seed 3
-wait_for 20 started "$R"
-victim=$(sed -n 's/.*"type": "start".*"pid": \([0-9]*\).*/\1/p' "$R/events.jsonl" | head -n 1)
-kill -KILL "$victim"
-wait $pid
-ok "a worker killed from outside does not stop the run"
-[ "$(result "$R/summary.json" py33-atomic 'r["outcomes"].get("worker_crash", 0)')" -ge 1 ] &&
-	[ "$(result "$R/summary.json" py33-atomic 'r["workers_started"]')" -ge 3 ] &&
-	result "$R/summary.json" py33-atomic 'r["first_errors"]["worker_crash"]' | grep -q "killed by signal 9"
-ok "it is counted as worker_crash, with the signal, and replaced"
+killed_worker() {
+	local victim
+	run_bg "$R" -s py33-atomic -j 2 -d 4s --seed 3
+	trap 'kill -KILL "$pid" 2>/dev/null || :' EXIT
+	wait_for 20 started "$R"
+	victim=$(sed -n 's/.*"type": "start".*"pid": \([0-9]*\).*/\1/p' "$R/events.jsonl" | head -n 1)
+	test -n "$victim"
+	kill -KILL "$victim"
+	wait "$pid"
+}
+test_ok "a worker killed from outside does not stop the run" killed_worker
+crash_counted() {
+	result_true "$R/summary.json" py33-atomic 'r["outcomes"].get("worker_crash", 0) >= 1 and r["workers_started"] >= 3'
+	result "$R/summary.json" py33-atomic 'r["first_errors"]["worker_crash"]' >"$SCRATCH/wc"
+	grep -q "killed by signal 9" "$SCRATCH/wc"
+}
+test_ok "it is counted as worker_crash, with the signal, and replaced" crash_counted
 
-"$PYCSTORM" run -s py33-atomic -j 1 -d 5s --seed 4 -q -o "$SCRATCH/hung" --cycle-timeout 1s \
+test_ok "a run whose worker hangs in a rename goes on" \
+	"$PYCSTORM" run -s py33-atomic -j 1 -d 5s --seed 4 -q -o "$SCRATCH/hung" --cycle-timeout 1s \
 	--fault rename-delay:delay=3s
-ok "a run whose worker hangs in a rename goes on"
-[ "$(result "$SCRATCH/hung/summary.json" py33-atomic 'r["outcomes"].get("worker_timeout", 0)')" -ge 1 ] &&
-	result "$SCRATCH/hung/summary.json" py33-atomic 'r["first_errors"]["worker_timeout"]' | grep -q "no record within the cycle timeout"
-ok "the hung worker is counted as worker_timeout and replaced"
+hung_counted() {
+	result_true "$SCRATCH/hung/summary.json" py33-atomic 'r["outcomes"].get("worker_timeout", 0) >= 1'
+	result "$SCRATCH/hung/summary.json" py33-atomic 'r["first_errors"]["worker_timeout"]' >"$SCRATCH/wt"
+	grep -q "no record within the cycle timeout" "$SCRATCH/wt"
+}
+test_ok "the hung worker is counted as worker_timeout and replaced" hung_counted
 
 cat >"$SCRATCH/dying-python" <<'SH'
 #!/bin/sh
@@ -71,39 +99,39 @@ case "$*" in *pycstorm-driver-ready*) echo pycstorm-driver-ready; exit 0 ;; esac
 kill -SEGV $$
 SH
 chmod +x "$SCRATCH/dying-python"
-one_line_exit 77 "workers keep dying \(20 in a row without a cycle\): worker died: killed by signal 11" \
+test_ok "workers that keep dying stop the run with one clear line, exit 77" \
+	one_line_exit 77 "workers keep dying \(20 in a row without a cycle\): worker died: killed by signal 11" \
 	"$PYCSTORM" run -s py33-atomic -j 1 -d 30s -q -o "$SCRATCH/dying" --python "$SCRATCH/dying-python"
-ok "workers that keep dying stop the run with one clear line, exit 77"
-[ "$(result "$SCRATCH/dying/summary.json" py33-atomic 'r["outcomes"]["worker_crash"]')" -ge 20 ]
-ok "and the deaths are in the summary"
+test_ok "and the deaths are in the summary" \
+	result_true "$SCRATCH/dying/summary.json" py33-atomic 'r["outcomes"]["worker_crash"] >= 20'
 
 # --- resources ------------------------------------------------------------------------
 mkdir -p "$SCRATCH/full"
 if mount -t tmpfs -o size=64k tmpfs "$SCRATCH/full" 2>/dev/null; then
-	one_line_exit 77 "cannot write '.*': No space left on device" \
+	test_ok "a cache folder on a full filesystem: one clear line, exit 77" \
+		one_line_exit 77 "cannot write '.*': No space left on device" \
 		"$PYCSTORM" run -s py33-atomic -n 5 -q -o "$SCRATCH/fullrun" --cache-dir "$SCRATCH/full"
-	ok "a cache folder on a full filesystem: one clear line, exit 77"
 	umount "$SCRATCH/full"
 else
 	skip "a cache folder on a full filesystem" "cannot mount a small tmpfs here"
 fi
-one_line_exit 77 "cannot create run folder '/proc/pycstorm-nope'" \
+test_ok "an unwritable output folder: one clear line, exit 77" \
+	one_line_exit 77 "cannot create run folder '/proc/pycstorm-nope'" \
 	"$PYCSTORM" run -s py33-atomic -n 5 -q -o /proc/pycstorm-nope
-ok "an unwritable output folder: one clear line, exit 77"
-one_line_exit 77 "--python '/nonexistent/python3': No such file or directory" \
+test_ok "a missing python: one clear line, exit 77" \
+	one_line_exit 77 "--python '/nonexistent/python3': No such file or directory" \
 	"$PYCSTORM" run -s py33-atomic -n 5 -q --python /nonexistent/python3
-ok "a missing python: one clear line, exit 77"
-mkdir -p "$SCRATCH/bin"
-cp "$PYCSTORM_BIN"/pycstorm "$PYCSTORM_BIN"/pycstorm-worker "$SCRATCH/bin/"
-echo "not a library" >"$SCRATCH/bin/libpycstorm-inject.so"
-PYCSTORM_HOME="$REPO" one_line_exit 77 "cannot load the inject library: .*libpycstorm-inject.so" \
-	"$SCRATCH/bin/pycstorm" run -s py33-atomic -n 5 -q -o "$SCRATCH/nolib" --fault short-write
-ok "an inject library that cannot load (no libfiu): one clear line, exit 77, before any worker"
+bad_inject_library() {
+	mkdir -p "$SCRATCH/bin"
+	cp "$PYCSTORM_BIN"/pycstorm "$PYCSTORM_BIN"/pycstorm-worker "$SCRATCH/bin/"
+	echo "not a library" >"$SCRATCH/bin/libpycstorm-inject.so"
+	PYCSTORM_HOME="$REPO" one_line_exit 77 "cannot load the inject library: .*libpycstorm-inject.so" \
+		"$SCRATCH/bin/pycstorm" run -s py33-atomic -n 5 -q -o "$SCRATCH/nolib" --fault short-write
+}
+test_ok "an inject library that cannot load (no libfiu): one clear line, exit 77, before any worker" \
+	bad_inject_library
 
 # --- a long run holds its descriptors steady ------------------------------------------
-R="$SCRATCH/fds"
-run_bg "$R" -s py33-atomic,py27-pycompile -j 2 -d 10s --seed 5 --fault crash:p=0.02
-wait_for 20 started "$R"
 # The fewest descriptors seen in each window: a worker being replaced holds
 # its new pipe for a moment, a leak raises the floor for good.
 fewest() { # fewest PID: the smallest of ten counts taken 0.1 s apart
@@ -115,17 +143,25 @@ fewest() { # fewest PID: the smallest of ten counts taken 0.1 s apart
 	done
 	echo $min
 }
-sleep 1
-early=$(fewest $pid)
-sleep 4
-late=$(fewest $pid)
-crashes=$(grep -c crash-injected "$R/events.jsonl")
-wait $pid
-diag "orchestrator descriptors: $early after 2 s, $late after 7 s, $crashes workers replaced meanwhile"
-# At that rate a replacement is nearly always under way (one pipe more for a
-# moment); a leak would add one per replacement, so with at least 20 of them
-# the floor may move by one at most.
-[ "$late" -le $((early + 1)) ] && [ "$crashes" -ge 20 ]
-ok "the orchestrator's open descriptors stay constant while workers die and are replaced"
+steady_descriptors() {
+	local R="$SCRATCH/fds" early late crashes
+	run_bg "$R" -s py33-atomic,py27-pycompile -j 2 -d 10s --seed 5 --fault crash:p=0.02
+	trap 'kill -KILL "$pid" 2>/dev/null || :' EXIT
+	wait_for 20 started "$R"
+	sleep 1
+	early=$(fewest $pid)
+	sleep 4
+	late=$(fewest $pid)
+	crashes=$(grep -c crash-injected "$R/events.jsonl")
+	wait "$pid"
+	diag "orchestrator descriptors: $early after 2 s, $late after 7 s, $crashes workers replaced meanwhile"
+	# At that rate a replacement is nearly always under way (one pipe more for a
+	# moment); a leak would add one per replacement, so with at least 20 of them
+	# the floor may move by one at most.
+	[ "$early" -lt 100000 ]
+	[ "$late" -le $((early + 1)) ]
+	[ "$crashes" -ge 20 ]
+}
+test_ok "the orchestrator's open descriptors stay constant while workers die and are replaced" steady_descriptors
 
 done_testing

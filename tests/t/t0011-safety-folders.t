@@ -54,7 +54,7 @@ stop() {
 	local pid
 	[ -n "$1" ] || return 0
 	pid=$(run_pid "$1") && kill -INT "$pid"
-	wait "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || :   # (cleanup: the run was told to stop, its status is not checked here)
 }
 
 # --- -o ------------------------------------------------------------------------
@@ -214,7 +214,7 @@ stale_caches() {
 	long kept --keep-cache
 	kept=$(cache_of kept)
 	kill -KILL -- -"$group"
-	wait "$group" 2>/dev/null || true
+	exits 137 wait "$group" 2>/dev/null
 	long live
 	live_group=$group
 	live=$(cache_of live)
@@ -222,8 +222,9 @@ stale_caches() {
 	long dead
 	dead=$(cache_of dead)
 	kill -KILL -- -"$group"
-	wait "$group" 2>/dev/null || true
-	[ -d "$dead" ] && [ -d "$kept" ]
+	exits 137 wait "$group" 2>/dev/null
+	[ -d "$dead" ]
+	[ -d "$kept" ]
 	parent=$(dirname "$dead")
 	# named like ours, but not marked
 	unmarked=$(mktemp -d "$parent/pycstorm-XXXXXX")
@@ -235,8 +236,11 @@ stale_caches() {
 	ln -s "$SCRATCH/elsewhere" "$link"
 	quick -o "$SCRATCH/sweeper"
 	[ ! -e "$dead" ]
-	[ -d "$unmarked" ] && [ -d "$kept" ] && [ -d "$live/py33-atomic" ] && [ -L "$link" ] &&
-		[ -f "$SCRATCH/elsewhere/notes.txt" ]
+	[ -d "$unmarked" ]
+	[ -d "$kept" ]
+	[ -d "$live/py33-atomic" ]
+	[ -L "$link" ]
+	[ -f "$SCRATCH/elsewhere/notes.txt" ]
 }
 test_ok "a run removes the cache folder a killed run left; not an unmarked one, a kept one, a link or a live run's" \
 	stale_caches
@@ -261,7 +265,8 @@ replay_folders() {
 	[ ! -e "$SCRATCH/victim-out" ]
 	# the command line's -o is the one used
 	replay "$SCRATCH/h-out" -q -o "$SCRATCH/chosen"
-	[ -f "$SCRATCH/chosen/summary.json" ] && [ ! -e "$SCRATCH/victim-out" ]
+	[ -f "$SCRATCH/chosen/summary.json" ]
+	[ ! -e "$SCRATCH/victim-out" ]
 	user_folder "$SCRATCH/victim-cache"
 	before=$(listing "$SCRATCH/victim-cache")
 	hostile h-cache --cache-dir "$SCRATCH/victim-cache"
