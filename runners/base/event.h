@@ -10,6 +10,9 @@
 #include <stdint.h>
 
 #define EVENT_FD_ENV "PYCSTORM_EVENT_FD"
+/* The descriptor a worker (or an exec copy's inject library) writes its
+ * records to, unless told otherwise: the orchestrator puts the pipe there. */
+#define EVENT_FD 3
 #define EVENT_MAX 4096
 
 enum event_kind {

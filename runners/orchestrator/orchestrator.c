@@ -135,13 +135,6 @@ static void flush_batch_line(struct run *r, struct slot *sl)
 
 /* ---- counting --------------------------------------------------------- */
 
-/* Failures a reader keeps the bytes (or the package) of, as proof. */
-static int leaves_evidence(unsigned outcome)
-{
-	return outcome == OUTCOME_BAD_MARSHAL || outcome == OUTCOME_EOF ||
-	       outcome == OUTCOME_MODULE_NOT_FOUND || outcome == OUTCOME_OTHER_ERROR;
-}
-
 static void count(struct run *r, struct slot *sl, unsigned op, unsigned outcome,
 		  uint64_t latency)
 {
@@ -153,7 +146,7 @@ static void count(struct run *r, struct slot *sl, unsigned op, unsigned outcome,
 	hist_add(&res->latency[op], latency);
 	/* Refused writes and misses count as reproduced when they happen;
 	 * failures that leave a file only once that file is kept (on_cycle). */
-	if (r->plan->sc->reproduced[outcome] && !leaves_evidence(outcome) &&
+	if (r->plan->sc->reproduced[outcome] && !outcome_leaves_evidence((enum outcome)outcome) &&
 	    (op == OP_IMPORT) != (outcome == OUTCOME_PERMISSION_ERROR))
 		r->reproduced = 1;
 	if (op != OP_WRITE) {
@@ -432,21 +425,22 @@ static char *module_spec(const struct run_plan *plan, const char *name)
 	return spec;
 }
 
-/* python -I driver.py <the worker's options> --strategies-lib LIB */
+/* python -I driver.py <the worker's options, --strategies-lib among them> */
 static char **interpreter_argv(const struct run_plan *plan, const struct worker_args *a)
 {
-	char **inner = worker_build_argv(plan->driver, a), **argv;
+	struct worker_args d = *a;
+	char **inner, **argv;
 	size_t n = 0;
 
+	d.strategies_lib = plan->strategies_lib;
+	inner = worker_build_argv(plan->driver, &d);
 	while (inner[n])
 		n++;
-	argv = xcalloc(n + 5, sizeof(char *));
+	argv = xcalloc(n + 3, sizeof(char *));
 	argv[0] = xstrdup(plan->python);
 	argv[1] = xstrdup("-I");   /* no environment, no user site, no cwd on the path */
 	memcpy(argv + 2, inner, n * sizeof(char *));
-	argv[n + 2] = xstrdup("--strategies-lib");
-	argv[n + 3] = xstrdup(plan->strategies_lib);
-	argv[n + 4] = NULL;
+	argv[n + 2] = NULL;
 	free(inner);
 	return argv;
 }
@@ -460,7 +454,7 @@ static uint64_t name_hash(const char *s)
 	return h;
 }
 
-/* In the child: fd 3 is the pipe; everything else closes on exec. Ctrl-C
+/* In the child: fd EVENT_FD is the pipe; everything else closes on exec. Ctrl-C
  * is the orchestrator's to handle. A worker that cannot be run says why
  * over the pipe, and the run stops with that line. */
 static void become_worker(char **argv, char **env, int pipe_fd)
@@ -470,7 +464,7 @@ static void become_worker(char **argv, char **env, int pipe_fd)
 	size_t room = sizeof(record) - sizeof(h);
 	int n;
 
-	if (dup2(pipe_fd, 3) < 0)
+	if (dup2(pipe_fd, EVENT_FD) < 0)
 		_exit(EXIT_INTERNAL);
 	(void)signal(SIGINT, SIG_IGN);
 	proc_unblock();
@@ -480,7 +474,7 @@ static void become_worker(char **argv, char **env, int pipe_fd)
 		n = 0;
 	h.size = (uint16_t)(sizeof(h) + ((size_t)n < room ? (size_t)n : room - 1));
 	memcpy(record, &h, sizeof(h));
-	(void)event_send(3, record, h.size);
+	(void)event_send(EVENT_FD, record, h.size);
 	_exit(EXIT_SKIP);
 }
 
@@ -517,8 +511,10 @@ static int spawn(struct run *r, struct slot *sl)
 		   ((plan->sc->shared_tmp_id ? plan->seed : sl->seed) & 0xffffffull) * 16;
 	a.retry_budget_ns = plan->sc->retry_budget_ns;
 	a.evidence_dir = xasprintf("%s/evidence", plan->run_dir);
-	a.evidence_max = 5;
-	a.event_fd = 3;
+	if (plan->trace)
+		a.trace = xasprintf("%s/trace/%s-w%u.log", plan->run_dir, st->name, sl->worker);
+	a.evidence_max = WORKER_EVIDENCE_MAX;
+	a.event_fd = EVENT_FD;
 	argv = plan->python ? interpreter_argv(plan, &a) : worker_build_argv(plan->worker_program, &a);
 	size_t nbase = 0, nextra;
 	while (r->env[nbase])
@@ -526,6 +522,7 @@ static int spawn(struct run *r, struct slot *sl)
 	char **env = worker_env(r, sl, &nextra);
 	free((char *)a.cache_dir);
 	free((char *)a.evidence_dir);
+	free((char *)a.trace);
 	free(strategy_arg);
 	for (i = 0; i < a.nmodules; i++)
 		free((char *)a.modules[i]);
@@ -876,6 +873,10 @@ static int open_logs(struct run *r, char *message, size_t len)
 		r->slots[i].fault_log = fopen(path, "we");
 		free(path);
 	}
+	free(dir);
+	dir = xasprintf("%s/trace", r->plan->run_dir);
+	if (rc == 0 && r->plan->trace && (rc = mkdir_p(dir, 0755)) < 0)
+		(void)snprintf(message, len, "cannot create '%s': %s", dir, strerror(-rc));
 	free(dir);
 	dir = xasprintf("%s/evidence/.slots", r->plan->run_dir);
 	if (rc == 0 && (rc = mkdir_p(dir, 0755)) < 0)
