@@ -84,6 +84,27 @@ outcomes_ok() {
 }
 test_ok "every traced write is ok, and the summary counts the traced cycles" outcomes_ok
 
+# The driver's port of derive_seed gives the seed the orchestrator gave each
+# worker (events.jsonl), from the run seed, the FNV-1a hash of the
+# strategy's name, the worker's index and its generation.
+derive_seed_ported() {
+	"$PY" - "$PYCSTORM_BIN/pycstorm-driver.py" "$SCRATCH/embedded/events.jsonl" 4242 <<'PY'
+import json, runpy, sys
+d = runpy.run_path(sys.argv[1], run_name="pycstorm_driver")
+def fnv(name):
+    h = 0xcbf29ce484222325
+    for c in name.encode():
+        h = ((h ^ c) * 0x100000001b3) & ((1 << 64) - 1)
+    return h
+starts = [json.loads(l) for l in open(sys.argv[2]) if '"type": "start"' in l]
+assert len(starts) == 6, starts
+for e in starts:
+    want = d["derive_seed"](int(sys.argv[3]), fnv(e["strategy"]), e["worker"], e["generation"])
+    assert want == e["seed"], (e, want)
+PY
+}
+test_ok "the driver's derive_seed gives every worker the seed the orchestrator derived" derive_seed_ported
+
 # The driver restates nothing: the built copy's tables come from the C headers.
 driver_tables() {
 	local d=$PYCSTORM_BIN/pycstorm-driver.py
