@@ -627,12 +627,16 @@ static enum outcome read_cycle(enum op op, size_t mi, uint64_t cycle)
 	return outcome;
 }
 
-/* --trace: "CYCLE OP MODULE VERSION OUTCOME", the driver's format too. */
+/* --trace: "CYCLE OP MODULE VERSION OUTCOME", the driver's format too;
+ * a recover cycle reads whatever is there, so its version is "-". */
 static void trace_cycle(uint64_t cycle, enum op op, size_t mi, size_t v, enum outcome outcome)
 {
-	(void)fprintf(W.trace, "%llu %s %s %s%zu %s\n", (unsigned long long)cycle, op_name(op),
-		      W.modules[mi].name, op == OP_RECOVER ? "-" : "v",
-		      op == OP_RECOVER ? (size_t)0 : v + 1, outcome_name(outcome));
+	char version[24] = "-";
+
+	if (op != OP_RECOVER)
+		(void)snprintf(version, sizeof(version), "v%zu", v + 1);
+	(void)fprintf(W.trace, "%llu %s %s %s %s\n", (unsigned long long)cycle, op_name(op),
+		      W.modules[mi].name, version, outcome_name(outcome));
 }
 
 static void run_cycles(void)
