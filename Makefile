@@ -143,10 +143,22 @@ $(BIN)/libpycstorm-strategies.so: $(STRATLIB_OBJ)
 	$(Q)mkdir -p $(BIN)
 	$(Q)$(CC) $(ALL_LDFLAGS) -shared -o $@ $^
 
-$(BIN)/pycstorm-driver.py: $(WORKER)/driver.py
-	$(call say,COPY,$@)
+# The driver restates nothing the C side defines: gen-driver-tables prints
+# the worker options, record constants, outcome classes and limits as
+# Python, and they go where driver.py says "# @GENERATED-TABLES@".
+$(BUILD)/gen-driver-tables: $(BUILD)/$(WORKER)/gen-driver-tables.o $(BUILD)/$(WORKER)/worker-args.o $(BUILD)/$(BASE)/outcome.o \
+		$(BUILD)/$(BASE)/common.o
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lm
+
+$(BIN)/pycstorm-driver.py: $(WORKER)/driver.py $(BUILD)/gen-driver-tables
+	$(call say,GEN,$@)
 	$(Q)mkdir -p $(BIN)
-	$(Q)cp $< $@
+	$(Q)$(BUILD)/gen-driver-tables > $(BUILD)/driver-tables.py
+	$(Q)awk -v tables=$(BUILD)/driver-tables.py \
+		'$$0 == "# @GENERATED-TABLES@" { while ((getline l < tables) > 0) print l; n++; next } \
+		{ print } END { exit n != 1 }' $< > $@.tmp
+	$(Q)mv $@.tmp $@
 
 $(BIN)/pycstorm-judge.py: $(WORKER)/judge.py
 	$(call say,COPY,$@)

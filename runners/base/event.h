@@ -10,9 +10,10 @@
 #include <stdint.h>
 
 #define EVENT_FD_ENV "PYCSTORM_EVENT_FD"
-/* The descriptor a worker finds its record pipe on (exec's copies get a
- * high one instead, see exec-round.c). */
-#define EVENT_WORKER_FD 3
+/* The descriptor a worker (or an exec copy's inject library) writes its
+ * records to, unless told otherwise: the orchestrator puts the pipe there
+ * (exec's copies get a high one instead, see exec-round.c). */
+#define EVENT_FD 3
 #define EVENT_MAX 4096
 
 enum event_kind {

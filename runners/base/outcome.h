@@ -61,4 +61,16 @@ static inline int outcome_is_corrupt(enum outcome o)
 	       o == OUTCOME_CODE_ERROR;
 }
 
+/*
+ * The failures a reader keeps the bytes (or the package) of, as proof: the
+ * one definition. The embedded worker keeps them, the orchestrator counts
+ * them as reproduced only once they are kept, and the driver's copy is
+ * generated from this function when pycstorm-driver.py is built.
+ */
+static inline int outcome_leaves_evidence(enum outcome o)
+{
+	return outcome_is_corrupt(o) || o == OUTCOME_MODULE_NOT_FOUND ||
+	       o == OUTCOME_OTHER_ERROR;
+}
+
 #endif

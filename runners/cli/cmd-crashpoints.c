@@ -87,7 +87,7 @@ static int run_worker(struct cp *c, unsigned worker_index, int trace)
 	a.iterations = 1;
 	a.tmp_id = 0x7f0000001000ull;
 	a.retry_budget_ns = 100000000ull;
-	a.event_fd = EVENT_WORKER_FD;
+	a.event_fd = EVENT_FD;
 	argv = worker_build_argv(c->worker, &a);
 	if (trace) {
 		dirs = xasprintf("%s/%s", c->root, c->strategy->name);
@@ -106,7 +106,7 @@ static int run_worker(struct cp *c, unsigned worker_index, int trace)
 	pid = proc_fork();
 	if (pid == 0) {
 		devnull = open("/dev/null", O_WRONLY);
-		(void)dup2(devnull, EVENT_WORKER_FD);     /* the worker's records are not needed here */
+		(void)dup2(devnull, EVENT_FD);  /* the worker's records are not needed here */
 		(void)dup2(devnull, 1);
 		proc_unblock();
 		execve(argv[0], argv, env);

@@ -49,6 +49,7 @@ struct run_options {
 	int keep_cache;
 	int quiet;
 	int preload;
+	int trace;
 	int until_reproduced;
 	unsigned shard_index, shard_count;     /* --shard I/N, 0-based index */
 	const char *python;                    /* --python: the interpreter runner */
@@ -83,13 +84,15 @@ static const char run_usage[] =
 	"      --shard I/N          run slice I of N of the worker space (default: from\n"
 	"                           CI_NODE_INDEX / CI_NODE_TOTAL); merge with 'pycstorm merge'\n"
 	"      --keep-cache         do not delete the fresh cache folder afterwards\n"
+	"      --trace              each worker writes its cycles to trace/STRATEGY-wK.log\n"
+	"                           in the run folder (cycle op module version outcome)\n"
 	"  -q, --quiet              print nothing but errors\n"
 	"  -h, --help               this text\n";
 
 static const char run_valid[] =
 	"-s/--strategy, --strategy-file, -j/--jobs, -d/--duration, -n/--iterations, --seed, "
 	"--cache-dir, -o/--out, -f/--fault, --preload, --until-reproduced, --python, --shard, --cycle-timeout, --keep-cache, "
-	"-q/--quiet, -h/--help";
+	"--trace, -q/--quiet, -h/--help";
 
 static void bad_value(const char *option, const char *value, const char *want)
 {
@@ -149,6 +152,7 @@ static void parse_options(int argc, char **argv, struct run_options *o)
 		{ "python", required_argument, NULL, 'Y' },
 		{ "strategy-file", required_argument, NULL, 'F' },
 		{ "until-reproduced", no_argument, NULL, 'U' },
+		{ "trace", no_argument, NULL, 'R' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -190,6 +194,7 @@ static void parse_options(int argc, char **argv, struct run_options *o)
 		case 'P': o->preload = 1; break;
 		case 'Y': o->python = optarg; break;
 		case 'U': o->until_reproduced = 1; break;
+		case 'R': o->trace = 1; break;
 		case 'F':
 			if (o->nstrategy_files == PLAN_MAX_STRATEGIES)
 				die(EXIT_USAGE, "run: too many --strategy-file options");
@@ -745,6 +750,7 @@ static void build_plan(const struct run_options *o, const struct scenario *sc,
 	check_caps(plan);
 	plan->preload = o->preload;
 	plan->until_reproduced = o->until_reproduced;
+	plan->trace = o->trace;
 	if (o->python) {
 		check_python(o->python);
 		plan->python = o->python;

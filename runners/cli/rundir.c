@@ -26,7 +26,7 @@ uint64_t rundir_random_seed(void)
  * the format registry names. A reused folder loses these, and nothing
  * else: old evidence would hold the slots and old logs would mix with new. */
 static const char *const run_entries[] = {
-	"evidence", "faults", "events.jsonl", "replay.args", "output", "touched", "damage.txt",
+	"evidence", "faults", "trace", "events.jsonl", "replay.args", "output", "touched", "damage.txt",
 	"gate.md", "gate.xml",
 };
 

@@ -137,13 +137,6 @@ static void flush_batch_line(struct run *r, struct slot *sl)
 
 /* ---- counting --------------------------------------------------------- */
 
-/* Failures a reader keeps the bytes (or the package) of, as proof. */
-static int leaves_evidence(unsigned outcome)
-{
-	return outcome == OUTCOME_BAD_MARSHAL || outcome == OUTCOME_EOF ||
-	       outcome == OUTCOME_MODULE_NOT_FOUND || outcome == OUTCOME_OTHER_ERROR;
-}
-
 static void count(struct run *r, struct slot *sl, unsigned op, unsigned outcome,
 		  uint64_t latency)
 {
@@ -155,7 +148,7 @@ static void count(struct run *r, struct slot *sl, unsigned op, unsigned outcome,
 	hist_add(&res->latency[op], latency);
 	/* Refused writes and misses count as reproduced when they happen;
 	 * failures that leave a file only once that file is kept (on_cycle). */
-	if (r->plan->sc->reproduced[outcome] && !leaves_evidence(outcome) &&
+	if (r->plan->sc->reproduced[outcome] && !outcome_leaves_evidence((enum outcome)outcome) &&
 	    (op == OP_IMPORT) != (outcome == OUTCOME_PERMISSION_ERROR))
 		r->reproduced = 1;
 	if (op != OP_WRITE) {
@@ -399,7 +392,7 @@ static char **worker_env(struct run *r, const struct slot *sl)
 		ie.has_seed = 1;
 		ie.seed = sl->seed;
 		ie.worker = (int)sl->worker;
-		ie.event_fd = EVENT_WORKER_FD;
+		ie.event_fd = EVENT_FD;
 	}
 	env = inject_env_build(r->env, &ie);
 	free(dirs);
@@ -418,21 +411,22 @@ static char *module_spec(const struct run_plan *plan, const char *name)
 	return strbuf_detach(&spec);
 }
 
-/* python -I driver.py <the worker's options> --strategies-lib LIB */
+/* python -I driver.py <the worker's options, --strategies-lib among them> */
 static char **interpreter_argv(const struct run_plan *plan, const struct worker_args *a)
 {
-	char **inner = worker_build_argv(plan->driver, a), **argv;
+	struct worker_args d = *a;
+	char **inner, **argv;
 	size_t n = 0;
 
+	d.strategies_lib = plan->strategies_lib;
+	inner = worker_build_argv(plan->driver, &d);
 	while (inner[n])
 		n++;
-	argv = xcalloc(n + 5, sizeof(char *));
+	argv = xcalloc(n + 3, sizeof(char *));
 	argv[0] = xstrdup(plan->python);
 	argv[1] = xstrdup("-I");   /* no environment, no user site, no cwd on the path */
 	memcpy(argv + 2, inner, n * sizeof(char *));
-	argv[n + 2] = xstrdup("--strategies-lib");
-	argv[n + 3] = xstrdup(plan->strategies_lib);
-	argv[n + 4] = NULL;
+	argv[n + 2] = NULL;
 	free(inner);
 	return argv;
 }
@@ -446,7 +440,7 @@ static uint64_t name_hash(const char *s)
 	return h;
 }
 
-/* In the child: EVENT_WORKER_FD is the pipe; everything else closes on exec. Ctrl-C
+/* In the child: fd EVENT_FD is the pipe; everything else closes on exec. Ctrl-C
  * is the orchestrator's to handle. A worker that cannot be run says why
  * over the pipe, and the run stops with that line. */
 static void become_worker(char **argv, char **env, int pipe_fd)
@@ -456,7 +450,7 @@ static void become_worker(char **argv, char **env, int pipe_fd)
 	size_t room = sizeof(record) - sizeof(h);
 	int n;
 
-	if (dup2(pipe_fd, EVENT_WORKER_FD) < 0)
+	if (dup2(pipe_fd, EVENT_FD) < 0)
 		_exit(EXIT_INTERNAL);
 	(void)signal(SIGINT, SIG_IGN);
 	proc_unblock();
@@ -466,7 +460,7 @@ static void become_worker(char **argv, char **env, int pipe_fd)
 		n = 0;
 	h.size = (uint16_t)(sizeof(h) + ((size_t)n < room ? (size_t)n : room - 1));
 	memcpy(record, &h, sizeof(h));
-	(void)event_send(EVENT_WORKER_FD, record, h.size);
+	(void)event_send(EVENT_FD, record, h.size);
 	_exit(EXIT_SKIP);
 }
 
@@ -477,7 +471,7 @@ static int spawn(struct run *r, struct slot *sl)
 	const struct strategy_info *st = plan->strategies[sl->strategy];
 	struct worker_args a = { 0 };
 	/* The strings a points at, ours until the argv is built. */
-	char *strategy_arg, *cache_dir, *evidence_dir, *modules[WORKER_MAX_MODULES];
+	char *strategy_arg, *cache_dir, *evidence_dir, *trace, *modules[WORKER_MAX_MODULES];
 	char **argv, **env;
 	int fds[2], rc = 0;
 	size_t i;
@@ -489,6 +483,8 @@ static int spawn(struct run *r, struct slot *sl)
 	strategy_arg = st->file ? xasprintf("file:%s", st->file) : xstrdup(st->name);
 	cache_dir = xasprintf("%s/%s", plan->cache_root, st->name);
 	evidence_dir = xasprintf("%s/evidence", plan->run_dir);
+	trace = plan->trace ? xasprintf("%s/trace/%s-w%u.log", plan->run_dir, st->name, sl->worker)
+			    : NULL;
 
 	a.strategy = strategy_arg;
 	a.role = sl->role;
@@ -507,12 +503,14 @@ static int spawn(struct run *r, struct slot *sl)
 		   ((plan->sc->shared_tmp_id ? plan->seed : sl->seed) & 0xffffffull) * 16;
 	a.retry_budget_ns = plan->sc->retry_budget_ns;
 	a.evidence_dir = evidence_dir;
+	a.trace = trace;
 	a.evidence_max = WORKER_EVIDENCE_MAX;
-	a.event_fd = EVENT_WORKER_FD;
+	a.event_fd = EVENT_FD;
 	argv = plan->python ? interpreter_argv(plan, &a) : worker_build_argv(plan->worker_program, &a);
 	env = worker_env(r, sl);
 	free(cache_dir);
 	free(evidence_dir);
+	free(trace);
 	free(strategy_arg);
 	for (i = 0; i < a.nmodules; i++)
 		free(modules[i]);
@@ -868,6 +866,10 @@ static int open_logs(struct run *r, char *message, size_t len)
 		r->slots[i].fault_log = fopen(path, "we");
 		free(path);
 	}
+	free(dir);
+	dir = xasprintf("%s/trace", r->plan->run_dir);
+	if (rc == 0 && r->plan->trace && (rc = mkdir_p(dir, 0755)) < 0)
+		(void)snprintf(message, len, "cannot create '%s': %s", dir, strerror(-rc));
 	free(dir);
 	dir = xasprintf("%s/evidence/.slots", r->plan->run_dir);
 	if (rc == 0 && (rc = mkdir_p(dir, 0755)) < 0)

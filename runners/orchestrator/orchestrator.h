@@ -55,6 +55,7 @@ struct run_plan {
 	const char *python;          /* interpreter runner: this binary runs driver.py */
 	char *driver;                /* pycstorm-driver.py */
 	char *strategies_lib;        /* libpycstorm-strategies.so, for the driver */
+	int trace;                   /* workers write trace/<strategy>-w<k>.log */
 	int until_reproduced;        /* stop at the first outcome the scenario calls reproduced */
 	unsigned shard_index;        /* 0-based: this run is slice shard_index of shard_count */
 	unsigned shard_count;        /* 1 when not sharded */

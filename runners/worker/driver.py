@@ -1,9 +1,10 @@
 # pycstorm interpreter worker: the same cycles as the embedded worker, run by
 # a real pythonX.Y binary (the one a distro ships, linked its own way).
 #
-# It takes the embedded worker's options (runners/worker/worker-args.c) plus
-# --strategies-lib, writes the same binary records to the orchestrator
-# (runners/base/event.h), and judges every read with the interpreter's own
+# It takes the embedded worker's options (WORKER_OPTIONS in
+# runners/worker/worker.h), writes the same binary records to the orchestrator
+# (runners/base/event.h), draws the same (module, version) sequence from the
+# same seed (Rng below), and judges every read with the interpreter's own
 # importlib functions (_classify_pyc, _validate_timestamp_pyc,
 # _validate_hash_pyc, _compile_bytecode), so its verdicts are that binary's.
 # C strategies run through ctypes from libpycstorm-strategies.so; `native`
@@ -24,25 +25,57 @@ import sys
 import time
 import traceback
 
+# @GENERATED-TABLES@
+if "WORKER_OPTIONS" not in globals():
+    raise SystemExit("pycstorm-driver: this is the source; run the built copy "
+                     "(bin/pycstorm-driver.py), which has the tables make fills in")
+
 # struct event_hdr and struct event_sample, little endian, as in event.h.
 HDR = struct.Struct("<HBBBBBBIIQQ")
 SAMPLE = struct.Struct("<IHBB")
-EVENT_MAGIC = 0xA5
-EVENT_MAX = 4096
-EV_HELLO, EV_SAMPLES, EV_CYCLE, EV_FAULT, EV_BYE, EV_FATAL = range(1, 7)
-OP_COMPILE, OP_IMPORT, OP_WRITE, OP_RECOVER = range(4)
-(OK, STALE, MISSING, BAD_MARSHAL, EOF, PERMISSION_ERROR, MODULE_NOT_FOUND,
- OTHER_ERROR) = range(8)
-OUTCOME_NAMES = ["ok", "stale", "missing", "bad_marshal", "eof", "permission_error",
-                 "module_not_found", "other_error"]
-WRITE_DONE, WRITE_RAISED, WRITE_SWALLOWED = range(3)
+assert HDR.size == EVENT_HDR_SIZE and SAMPLE.size == EVENT_SAMPLE_SIZE
 SAMPLES_MAX = (EVENT_MAX - HDR.size) // SAMPLE.size
-FLUSH_NS = 20_000_000
+MASK64 = (1 << 64) - 1
+
+
+def mix64(x):
+    """splitmix64's finaliser, as mix64() in runners/base/common.c."""
+    x = (x + 0x9E3779B97F4A7C15) & MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK64
+    return x ^ (x >> 31)
+
+
+def derive_seed(seed, a, b, c):
+    """A seed for (seed, a, b, c), as derive_seed() in common.c."""
+    return mix64(mix64(mix64(mix64(seed) ^ a) ^ b) ^ c)
+
+
+class Rng:
+    """xorshift64*, seeded through mix64: struct rng in common.c, step for
+    step, so a seed picks the same (module, version) sequence in both runners."""
+
+    def __init__(self, seed):
+        self.s = mix64(seed & MASK64) | 1
+
+    def next(self):
+        s = self.s
+        s ^= s >> 12
+        s ^= (s << 25) & MASK64
+        s ^= s >> 27
+        self.s = s
+        return (s * 0x2545F4914F6CDD1D) & MASK64
+
+    def range(self, lo, hi):
+        """[lo, hi], as rng_range(): no draw at all when hi <= lo."""
+        if hi <= lo:
+            return lo
+        return lo + self.next() % (hi - lo + 1)
 
 
 def source_mtime(version):
     """The same fixed mtimes the embedded worker uses (worker.h)."""
-    return 1700000000 + 86400 * version
+    return WORKER_MTIME_BASE + WORKER_MTIME_STEP * version
 
 
 def exception_line(exc):
@@ -76,7 +109,7 @@ class Channel:
     def sample(self, op, outcome, latency, eager):
         self.samples.append((op, outcome, latency))
         if eager or len(self.samples) >= SAMPLES_MAX or \
-                time.monotonic_ns() - self.last_flush > FLUSH_NS:
+                time.monotonic_ns() - self.last_flush > WORKER_FLUSH_NS:
             self.flush()
 
     def cycle_line(self, op, outcome, module, cycle, latency, error, evidence=""):
@@ -86,18 +119,23 @@ class Channel:
 
 
 def parse_args(argv):
-    args = {"module": [], "evidence-max": "5", "retry-budget-ns": "100000000",
-            "iterations": "0", "deadline-ns": "0", "import-writes": "1", "tmp-id": "0",
-            "pyc": "timestamp"}
+    """The options as text, with WORKER_OPTIONS' defaults; lists as lists."""
+    kinds = dict((name, kind) for name, kind, _, _ in WORKER_OPTIONS)
+    args = dict((name, default) for name, _, default, _ in WORKER_OPTIONS
+                if default is not None)
+    args.update((name, []) for name, kind in kinds.items() if kind == "LIST")
     if len(argv) % 2:
         raise SystemExit("pycstorm-driver: options come in '--name value' pairs")
     for name, value in zip(argv[::2], argv[1::2]):
-        if not name.startswith("--"):
+        if not name.startswith("--") or name[2:] not in kinds:
             raise SystemExit("pycstorm-driver: bad option %r" % name)
-        if name == "--module":
-            args["module"].append(value)
+        if kinds[name[2:]] == "LIST":
+            args[name[2:]].append(value)
         else:
             args[name[2:]] = value
+    for name, _, _, required in WORKER_OPTIONS:
+        if required and not args.get(name):
+            raise SystemExit("pycstorm-driver: needs --%s" % name)
     return args
 
 
@@ -113,7 +151,7 @@ class PycEntry:
         self.path = importlib.util.cache_from_source(self.source_path)
         self.loader = bootstrap.SourceFileLoader(name, self.source_path)
         self.sources, self.images, self.stamps, self.codes = [], [], [], []
-        for v, path in enumerate(paths.split(",")):
+        for v, path in enumerate(paths.split(",")[:WORKER_MAX_VERSIONS]):
             with open(path, "rb") as f:
                 source = f.read()
             code = compile(source, self.source_path, "exec", dont_inherit=True)
@@ -193,7 +231,7 @@ class JsonEntry:
                                  name + ".data.json")
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         self.images = []
-        for v, path in enumerate(paths.split(",")):
+        for v, path in enumerate(paths.split(",")[:WORKER_MAX_VERSIONS]):
             with open(path, "rb") as f:
                 source = f.read()
             code = compile(source, name + ".py", "exec", dont_inherit=True)
@@ -239,7 +277,7 @@ class PickleEntry:
         versions = None
         for spec in specs:
             name, _, paths = spec.partition(":")
-            paths = paths.split(",")
+            paths = paths.split(",")[:WORKER_MAX_VERSIONS]
             versions = len(paths) if versions is None else min(versions, len(paths))
             self.sources.append((name, paths))
         self.images = []
@@ -344,6 +382,7 @@ class PackageWorkload:
                     except FileNotFoundError:
                         pass
         self.d.chan.sample(OP_COMPILE, OK, time.monotonic_ns() - t0, self.d.eager)
+        return OK
 
     def import_cycle(self, cycle):
         t0 = time.monotonic_ns()
@@ -356,13 +395,14 @@ class PackageWorkload:
                 outcome, target = MISSING, None   # not installed: no plugin to load
             if target:
                 outcome, error = self.try_import(self.site, target)
-                if outcome == MODULE_NOT_FOUND:
-                    evidence = self.keep_evidence(cycle, error, target)
+                if outcome in EVIDENCE_OUTCOMES:
+                    evidence = self.keep_evidence(outcome, cycle, error, target)
         latency = time.monotonic_ns() - t0
         if error:
             self.d.chan.cycle_line(OP_IMPORT, outcome, 0, cycle, latency, error, evidence)
         else:
             self.d.chan.sample(OP_IMPORT, outcome, latency, self.d.eager)
+        return outcome
 
     def try_import(self, site, target):
         """Import target afresh from site: (outcome, error text)."""
@@ -394,9 +434,9 @@ class PackageWorkload:
                 except FileNotFoundError:
                     pass
 
-    def keep_evidence(self, cycle, error, target):
+    def keep_evidence(self, outcome, cycle, error, target):
         """Snapshot the half-merged site, but only if it still lacks what was missing."""
-        folder = self.d.claim_evidence(MODULE_NOT_FOUND, cycle)
+        folder = self.d.claim_evidence(outcome, cycle)
         if not folder:
             return ""
         self.snapshot(folder)
@@ -405,9 +445,9 @@ class PackageWorkload:
         _, again = self.try_import(folder, target)
         if again.replace(folder, self.site) != error:
             shutil.rmtree(folder)
-            self.d.release_evidence(MODULE_NOT_FOUND)
+            self.d.release_evidence(outcome)
             return ""
-        self.d.write_readme(folder, MODULE_NOT_FOUND, error, cycle, "import %s" % target)
+        self.d.write_readme(folder, outcome, error, cycle, "import %s" % target)
         return os.path.basename(folder)
 
 
@@ -452,7 +492,12 @@ class Driver:
             self.file_write = namespace.get("write")
             if not callable(self.file_write):
                 raise BadInput("strategy file '%s' defines no write(path, data)" % path)
-        self.rng = (self.seed * 6364136223846793005 + 1442695040888963407) & (2**64 - 1)
+        # The cycle's choices; the C strategies draw from their own stream
+        # (pycstorm_strategy_seed), as in the embedded worker.
+        self.rng = Rng(self.seed)
+        self.trace = None
+        if args.get("trace"):
+            self.trace = open(args["trace"], "a", buffering=1)
         kinds = args.get("cache-kind", "pyc").split(",")
         self.package = None
         self.entries = []
@@ -467,14 +512,19 @@ class Driver:
                 self.entries.append(PickleEntry(args["module"], args["cache"], args["pyc"]))
 
     def random_below(self, n):
-        # A small LCG: scheduling choices only need to be seeded, not strong.
-        self.rng = (self.rng * 6364136223846793005 + 1442695040888963407) & (2**64 - 1)
-        return (self.rng >> 33) % n
+        return self.rng.range(0, n - 1)
+
+    def trace_cycle(self, cycle, op, name, version, outcome):
+        """--trace: "CYCLE OP MODULE VERSION OUTCOME", as the embedded worker writes."""
+        if self.trace:
+            self.trace.write("%d %s %s %s %s\n" % (
+                cycle, OP_NAMES[op], name, "-" if version < 0 else "v%d" % (version + 1),
+                OUTCOME_NAMES[outcome]))
 
     def hello(self):
         text = ("runner=%s\npython_version=%s\npython_executable=%s\npid=%d\n"
                 "magic=%d\ncache_tag=%s\n" % (
-                    self.a.get("runner", "interpreter"),
+                    self.a["runner"],
                     sys.version.replace("\n", " "), sys.executable, os.getpid(),
                     int.from_bytes(importlib.util.MAGIC_NUMBER[:2], "little"),
                     sys.implementation.cache_tag))
@@ -526,6 +576,7 @@ class Driver:
             self.chan.cycle_line(op, outcome, ei, cycle, latency, text)
         else:
             self.chan.sample(op, outcome, latency, self.eager)
+        return outcome
 
     # ---- evidence --------------------------------------------------------------
 
@@ -584,7 +635,7 @@ class Driver:
             outcome, error, version = entry.judge(data)
         latency = time.monotonic_ns() - t0
         evidence = ""
-        if outcome in (EOF, BAD_MARSHAL, OTHER_ERROR) and data:
+        if outcome in EVIDENCE_OUTCOMES:
             evidence = self.keep_evidence(outcome, entry, version, data, cycle, error)
         if error:
             self.chan.cycle_line(op, outcome, ei, cycle, latency, error, evidence)
@@ -599,9 +650,9 @@ class Driver:
         if self.a["role"] == "recover":
             # after a power cut: every cache file once, writing nothing
             for ei in range(len(self.entries)):
-                self.read_cycle(ei, ei, OP_RECOVER)
-            self.chan.flush()
-            self.chan.send(EV_BYE)
+                outcome = self.read_cycle(ei, ei, OP_RECOVER)
+                self.trace_cycle(ei, OP_RECOVER, self.entries[ei].name, -1, outcome)
+            self.finish()
             return
         import_writes = self.a["import-writes"] != "0"
         cycle = 0
@@ -614,21 +665,35 @@ class Driver:
                 self.inject_cycle(cycle)
             if self.package:
                 if compile_role:
-                    self.package.merge_cycle(cycle)
+                    outcome = self.package.merge_cycle(cycle)
                 else:
-                    self.package.import_cycle(cycle)
+                    outcome = self.package.import_cycle(cycle)
+                self.trace_cycle(cycle, OP_COMPILE if compile_role else OP_IMPORT,
+                                 self.package.PACKAGE, -1, outcome)
                 cycle += 1
                 continue
-            ei = self.random_below(len(self.entries))
+            # The same draws as run_cycles() in worker.c.
+            ei = self.rng.range(0, len(self.entries) - 1)
             v = (cycle + self.worker) % len(self.entries[ei].images)
             if compile_role:
-                self.write_cycle(OP_COMPILE, ei, v, cycle)
-            elif self.read_cycle(ei, cycle) in (STALE, MISSING) and import_writes:
+                outcome = self.write_cycle(OP_COMPILE, ei, v, cycle)
+                self.trace_cycle(cycle, OP_COMPILE, self.entries[ei].name, v, outcome)
+                cycle += 1
+                continue
+            outcome = self.read_cycle(ei, cycle)
+            self.trace_cycle(cycle, OP_IMPORT, self.entries[ei].name, v, outcome)
+            if outcome in (STALE, MISSING) and import_writes:
                 if hasattr(self.entries[ei], "rebuild"):
                     self.entries[ei].rebuild()
-                self.write_cycle(OP_WRITE, ei, v, cycle)
+                outcome = self.write_cycle(OP_WRITE, ei, v, cycle)
+                self.trace_cycle(cycle, OP_WRITE, self.entries[ei].name, v, outcome)
             cycle += 1
+        self.finish()
+
+    def finish(self):
         self.chan.flush()
+        if self.trace:
+            self.trace.close()
         self.chan.send(EV_BYE)
 
 
@@ -649,12 +714,12 @@ def main(argv):
     except BadInput as e:
         text = ("bad input: %s" % e).encode()
         record = HDR.pack(HDR.size + len(text), EVENT_MAGIC, EV_FATAL, 0, 0, 0, 0, 0, 0, 0, 0)
-        os.write(int(args.get("event-fd", "3")), record + text)
+        os.write(int(args.get("event-fd", EVENT_FD)), record + text)
         return 2
     except Exception as e:
         text = ("cannot start the interpreter worker: " + exception_line(e)).encode()
         record = HDR.pack(HDR.size + len(text), EVENT_MAGIC, EV_FATAL, 0, 0, 0, 0, 0, 0, 0, 0)
-        os.write(int(args.get("event-fd", "3")), record + text)
+        os.write(int(args.get("event-fd", EVENT_FD)), record + text)
         return 77
     driver.hello()
     driver.run(lambda: bool(stopping))

@@ -29,9 +29,6 @@
 #include <unistd.h>
 
 
-#define MAX_MODULES WORKER_MAX_MODULES
-#define MAX_VERSIONS WORKER_MAX_VERSIONS
-
 struct version {
 	char *source;              /* source text */
 	size_t source_len;
@@ -45,18 +42,20 @@ struct module {
 	char *pyc_path;            /* <cache>/__pycache__/<name>.<tag>.pyc */
 	PyObject *loader;          /* SourceFileLoader, for native */
 	size_t nversions;
-	struct version versions[MAX_VERSIONS];
-	struct pyc_source stamps[MAX_VERSIONS];
+	struct version versions[WORKER_MAX_VERSIONS];
+	struct pyc_source stamps[WORKER_MAX_VERSIONS];
 };
 
 struct worker {
 	struct worker_args args;
 	const struct strategy_info *strategy;
-	struct rng rng;
+	struct rng rng;                 /* the cycle's (module, version) choice */
+	struct rng strategy_rng;        /* the strategies' random names, as stratlib.c's */
+	FILE *trace;                    /* --trace: one line per cycle */
 	uint32_t magic;
 	const char *cache_tag;
 	size_t nmodules;
-	struct module modules[MAX_MODULES];
+	struct module modules[WORKER_MAX_MODULES];
 	int evidence_full[OUTCOME_COUNT];
 	/* the sample batch waiting to be sent */
 	uint8_t batch[EVENT_MAX];
@@ -128,7 +127,7 @@ static void add_sample(enum op op, enum outcome outcome, uint64_t latency)
 	s->latency_hi = (uint16_t)(latency >> 32);
 	s->op = (uint8_t)op;
 	s->outcome = (uint8_t)outcome;
-	if (now_ns() - W.last_flush_ns > 20000000ull)
+	if (now_ns() - W.last_flush_ns > WORKER_FLUSH_NS)
 		flush_samples();
 }
 
@@ -386,7 +385,7 @@ static int load_module(struct module *m, const char *spec)
 	m->source_path = xasprintf("%s/%s.py", W.args.cache_dir, m->name);
 	m->pyc_path = xasprintf("%s/__pycache__/%s.%s.pyc", W.args.cache_dir,
 				m->name, W.cache_tag);
-	for (path = strtok_r(colon + 1, ",", &save); path && v < MAX_VERSIONS;
+	for (path = strtok_r(colon + 1, ",", &save); path && v < WORKER_MAX_VERSIONS;
 	     path = strtok_r(NULL, ",", &save), v++) {
 		int e = read_file(path, &m->versions[v].source, &m->versions[v].source_len);
 		if (e < 0) {
@@ -427,6 +426,16 @@ static int setup(void)
 			}
 		}
 	}
+	if (rc == 0 && W.args.trace) {
+		/* appended to: a replacement worker goes on where its
+		 * predecessor stopped; line buffered, so a kill loses nothing */
+		W.trace = fopen(W.args.trace, "ae");
+		if (!W.trace) {
+			send_fatal("cannot open the trace '%s': %s", W.args.trace, strerror(errno));
+			rc = -1;
+		} else
+			(void)setvbuf(W.trace, NULL, _IOLBF, 0);
+	}
 	W.inject_errors = (uint64_t (*)(void))dlsym(RTLD_DEFAULT, "pycstorm_inject_failures");
 	W.inject_cycle = (void (*)(uint64_t))dlsym(RTLD_DEFAULT, "pycstorm_inject_cycle");
 	/* ld.so skips a preload it cannot load (libfiu missing, say) with only a
@@ -464,13 +473,13 @@ static enum outcome write_outcome(enum write_status status, int err)
 					     : OUTCOME_OTHER_ERROR;
 }
 
-static void write_cycle(enum op op, size_t mi, size_t v, uint64_t cycle)
+static enum outcome write_cycle(enum op op, size_t mi, size_t v, uint64_t cycle)
 {
 	struct module *m = &W.modules[mi];
 	struct write_req req = {
 		.path = m->pyc_path, .data = m->versions[v].image,
 		.len = m->versions[v].image_len, .mode = 0644,
-		.tmp_id = W.args.tmp_id, .rng = &W.rng,
+		.tmp_id = W.args.tmp_id, .rng = &W.strategy_rng,
 		.retry_budget_ns = W.args.retry_budget_ns,
 	};
 	uint64_t t0 = now_ns(), latency;
@@ -484,6 +493,7 @@ static void write_cycle(enum op op, size_t mi, size_t v, uint64_t cycle)
 		send_cycle(op, outcome, mi, cycle, latency, req.error, NULL);
 	else
 		add_sample(op, outcome, latency);
+	return outcome;
 }
 
 /* Read the whole cache file; 0, or read_file's error. */
@@ -606,7 +616,7 @@ static enum outcome read_cycle(enum op op, size_t mi, uint64_t cycle)
 				  : OUTCOME_STALE;
 	}
 	latency = now_ns() - t0;
-	if (outcome_is_corrupt(outcome) || (outcome == OUTCOME_OTHER_ERROR && !e))
+	if (outcome_leaves_evidence(outcome))
 		keep_evidence(outcome, m, check.version, data, len, cycle, error,
 			      evidence, sizeof(evidence));
 	if (error[0])
@@ -615,6 +625,18 @@ static enum outcome read_cycle(enum op op, size_t mi, uint64_t cycle)
 		add_sample(op, outcome, latency);
 	free(data);
 	return outcome;
+}
+
+/* --trace: "CYCLE OP MODULE VERSION OUTCOME", the driver's format too;
+ * a recover cycle reads whatever is there, so its version is "-". */
+static void trace_cycle(uint64_t cycle, enum op op, size_t mi, size_t v, enum outcome outcome)
+{
+	char version[24] = "-";
+
+	if (op != OP_RECOVER)
+		(void)snprintf(version, sizeof(version), "v%zu", v + 1);
+	(void)fprintf(W.trace, "%llu %s %s %s %s\n", (unsigned long long)cycle, op_name(op),
+		      W.modules[mi].name, version, outcome_name(outcome));
 }
 
 static void run_cycles(void)
@@ -634,20 +656,30 @@ static void run_cycles(void)
 			/* every cache file once, in order, writing nothing */
 			if (cycle >= W.nmodules)
 				break;
-			(void)read_cycle(OP_RECOVER, (size_t)cycle, cycle);
+			outcome = read_cycle(OP_RECOVER, (size_t)cycle, cycle);
+			if (W.trace)
+				trace_cycle(cycle, OP_RECOVER, (size_t)cycle, 0, outcome);
 			continue;
 		}
+		/* The driver draws the same numbers (Rng in driver.py). */
 		mi = (size_t)rng_range(&W.rng, 0, W.nmodules - 1);
 		v = (size_t)((cycle + W.args.worker) % W.modules[mi].nversions);
 		if (W.args.role == ROLE_COMPILE) {
-			write_cycle(OP_COMPILE, mi, v, cycle);
+			outcome = write_cycle(OP_COMPILE, mi, v, cycle);
+			if (W.trace)
+				trace_cycle(cycle, OP_COMPILE, mi, v, outcome);
 			continue;
 		}
 		outcome = read_cycle(OP_IMPORT, mi, cycle);
+		if (W.trace)
+			trace_cycle(cycle, OP_IMPORT, mi, v, outcome);
 		/* An import that finds no usable cache writes one, like importlib. */
 		if (W.args.import_writes &&
-		    (outcome == OUTCOME_STALE || outcome == OUTCOME_MISSING))
-			write_cycle(OP_WRITE, mi, v, cycle);
+		    (outcome == OUTCOME_STALE || outcome == OUTCOME_MISSING)) {
+			outcome = write_cycle(OP_WRITE, mi, v, cycle);
+			if (W.trace)
+				trace_cycle(cycle, OP_WRITE, mi, v, outcome);
+		}
 	}
 }
 
@@ -730,7 +762,10 @@ int main(int argc, char **argv)
 	(void)sigaction(SIGTERM, &sa, NULL);
 	(void)signal(SIGINT, SIG_IGN);   /* the orchestrator decides when we stop */
 	(void)signal(SIGPIPE, SIG_IGN);
+	/* Two streams from one seed, as in the driver: the cycle's choices
+	 * never depend on how many random names a strategy drew. */
 	rng_init(&W.rng, W.args.seed);
+	rng_init(&W.strategy_rng, W.args.seed);
 	W.last_flush_ns = now_ns();
 	if (start_interpreter() < 0)
 		return EXIT_SKIP;
@@ -740,6 +775,8 @@ int main(int argc, char **argv)
 		say_hello();
 		run_cycles();
 		flush_samples();
+		if (W.trace && fclose(W.trace) != 0)
+			send_fatal("cannot write the trace '%s': %s", W.args.trace, strerror(errno));
 		send_record(EV_BYE, &bye, NULL, 0);
 		rc = EXIT_OK;
 	}
