@@ -54,8 +54,8 @@ same() {
 	done
 }
 
-check "the embedded runner runs the traced compile-only scenario" runs embedded 4242
-check "the interpreter runner ($PY) runs it with the same seed" runs interp 4242 --python "$PY"
+test_ok "the embedded runner runs the traced compile-only scenario" runs embedded 4242
+test_ok "the interpreter runner ($PY) runs it with the same seed" runs interp 4242 --python "$PY"
 
 test_ok "each runner traces every worker's $N compile cycles" eval 'traced embedded; traced interp'
 
@@ -71,7 +71,7 @@ sequence_varies() {
 test_ok "the sequence is drawn from the seed: every module, both versions, per-worker streams" \
 	sequence_varies
 
-check "the interpreter runner runs it again with another seed" runs other 4243 --python "$PY"
+test_ok "the interpreter runner runs it again with another seed" runs other 4243 --python "$PY"
 other_differs() {
 	traced other
 	! cmp -s "$SCRATCH/interp/trace/py33-atomic-w0.log" "$SCRATCH/other/trace/py33-atomic-w0.log"
