@@ -186,8 +186,7 @@ static struct armed *armed_by_point(const char *point, unsigned *which)
 
 	for (i = 0; i < S.nfaults; i++) {
 		const struct fault_info *info = S.faults[i].spec.info;
-		const char *main = info->point ? info->point : S.faults[i].spec.name;
-		if (!strcmp(main, point)) {
+		if (!strcmp(fault_point(&S.faults[i].spec), point)) {
 			*which = 0;
 			return &S.faults[i];
 		}
@@ -666,7 +665,7 @@ EXPORT int fchdir(int fd)
 static void arm(struct armed *a)
 {
 	const struct fault_info *info = a->spec.info;
-	const char *point = info->point ? info->point : a->spec.name;
+	const char *point = fault_point(&a->spec);
 
 	if (fiu_enable_external(point, 1, NULL, 0, decide) < 0)
 		(void)fprintf(stderr, "pycstorm-inject: cannot arm '%s'\n", point);
