@@ -48,6 +48,7 @@ struct armed {
 
 static struct {
 	int armed;                   /* any fault at all */
+	atomic_int failed;           /* a base helper failed: injecting stopped */
 	struct armed faults[FAULT_MAX_SPECS];
 	size_t nfaults;
 	struct scope scope;          /* which paths are targets (scope.h) */
@@ -675,6 +676,20 @@ static void arm(struct armed *a)
 		info->hooks->init(&a->spec);
 }
 
+/*
+ * The base helpers' failure hook (common.h). We run inside someone else's
+ * program, which must never end because of us: a helper that cannot go on
+ * (out of memory) disarms every fault, says so once on stderr, and the
+ * program carries on with the real calls.
+ */
+static void inject_failed(int code, const char *message)
+{
+	(void)code;
+	S.armed = 0;
+	if (atomic_exchange(&S.failed, 1) == 0)
+		(void)fprintf(stderr, "pycstorm-inject: %s; no more faults injected\n", message);
+}
+
 /* A thread that forked while another held the folder table leaves it taken
  * in the child, which has only the forking thread: give it back. */
 static void after_fork_in_child(void)
@@ -691,6 +706,7 @@ __attribute__((constructor)) static void inject_init(void)
 	char err[512];
 	int n, i;
 
+	set_failure_hook(inject_failed);
 	S.event_fd = (v = getenv(EVENT_FD_ENV)) ? atoi(v) : -1;
 	/* Only a pipe is ours: a child that closed it may have reused the number
 	 * for a file of its own, which fault lines must never land in. */
