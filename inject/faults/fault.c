@@ -118,7 +118,8 @@ static int parse_range(const char *v, struct ns_range *r)
 			       r->hi < r->lo ? -1 : 0;
 }
 
-/* "a|b": the values of the words or'ed; at least one word, each known. */
+/* "a|b": the values of the words or'ed; each word known, none empty
+ * ("a|" and "a||b" are typos). */
 static int parse_mask(const struct fault_param *prm, const char *v, unsigned *mask)
 {
 	const struct fault_choice *c;
@@ -126,16 +127,17 @@ static int parse_mask(const struct fault_param *prm, const char *v, unsigned *ma
 	size_t n;
 
 	*mask = 0;
-	while (*p) {
+	for (;;) {
 		bar = strchr(p, '|');
 		n = bar ? (size_t)(bar - p) : strlen(p);
 		c = find_choice(prm, p, n);
 		if (!c)
 			return -1;
 		*mask |= (unsigned)c->value;
-		p = bar ? bar + 1 : p + n;
+		if (!bar)
+			return 0;
+		p = bar + 1;
 	}
-	return *mask ? 0 : -1;
 }
 
 static int set_param(struct fault_spec *spec, const struct fault_param *prm,
