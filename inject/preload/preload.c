@@ -626,7 +626,7 @@ __attribute__((constructor)) static void inject_init(void)
 	char err[512];
 	int n, i;
 
-	set_failure_hook(inject_failed);
+	(void)set_failure_hook(inject_failed);
 	S.event_fd = (v = getenv(EVENT_FD_ENV)) ? atoi(v) : -1;
 	/* Only a pipe is ours: a child that closed it may have reused the number
 	 * for a file of its own, which fault lines must never land in. */

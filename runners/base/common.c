@@ -21,9 +21,12 @@
 
 static failure_hook current_hook;
 
-void set_failure_hook(failure_hook hook)
+failure_hook set_failure_hook(failure_hook hook)
 {
+	failure_hook old = current_hook;
+
 	current_hook = hook;
+	return old;
 }
 
 void base_fail(int code, const char *fmt, ...)

@@ -35,7 +35,8 @@ enum exit_code {
  * returns that failure.
  */
 typedef void (*failure_hook)(int code, const char *message);
-void set_failure_hook(failure_hook hook);
+/* Install hook (NULL: none); returns the one it replaces. */
+failure_hook set_failure_hook(failure_hook hook);
 /* Format the line and call the hook; returns when the hook returns. */
 void base_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

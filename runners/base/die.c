@@ -51,5 +51,5 @@ static void die_on_failure(int code, const char *message)
 /* Before main, so even a program's first allocation has it. */
 __attribute__((constructor)) static void die_init(void)
 {
-	set_failure_hook(die_on_failure);
+	(void)set_failure_hook(die_on_failure);
 }
