@@ -3,7 +3,13 @@
  * listed once in FAULT_LIST. A fault has a libfiu failure point under
  * pycstorm/ (or, for `fiu`, one of libfiu's own), a parameter table that
  * drives both the spec parser and `pycstorm list faults`, and hooks the
- * preload library calls around the system calls it wraps.
+ * preload library calls around the system calls it wraps. Its parameters
+ * land in its own typed struct (fault_spec.u.<fault>), choices as the
+ * values its table gives them, so a caller reads spec->u.power_cut.model,
+ * never a slot by position.
+ *
+ * To add a fault: a fault-NAME.c with its table and hooks, its params
+ * struct in the union below, and one line in FAULT_LIST.
  *
  * Spec syntax, as --fault and scenario `fault =` lines take it:
  *     NAME[:KEY=VALUE[,KEY=VALUE...]]
