@@ -28,6 +28,10 @@ static void parses(const char *text)
 	assert_string_equal(spec.text, text);
 }
 
+struct bad_spec {
+	const char *text, *message;
+};
+
 /* text is refused with exactly message, on one line. */
 static void refused(const char *text, const char *message)
 {
@@ -177,64 +181,76 @@ static void point_survives_a_copy(void **state)
 
 static void bad_specs_say_why(void **state)
 {
+	static const struct bad_spec cases[] = {
+		{ "tear", "fault 'tear': unknown fault 'tear' (valid: short-write, write-error, "
+		  "rename-delay, held-lock, crash, power-cut, fiu)" },
+		{ "", "fault '': unknown fault '' (valid: short-write, write-error, rename-delay, "
+		  "held-lock, crash, power-cut, fiu)" },
+		{ "short-write:q=1", "fault 'short-write:q=1': unknown parameter 'q=1' (valid: p, "
+		  "fraction)" },
+		{ "short-write:p", "fault 'short-write:p': expected KEY=VALUE, got 'p' (valid: p, "
+		  "fraction)" },
+		{ "short-write:", "fault 'short-write:': an empty parameter" },
+		{ "short-write:p=0.1,,fraction=0.5",
+		  "fault 'short-write:p=0.1,,fraction=0.5': an empty parameter" },
+		{ "short-write:p=0.1,p=0.2", "fault 'short-write:p=0.1,p=0.2': 'p' is given twice" },
+		{ "fiu", "fault 'fiu': needs point=..." },
+		{ "fiu:point=", "fault 'fiu:point=': point=: not a name" },
+	};
+	size_t i;
+
 	(void)state;
-	refused("tear", "fault 'tear': unknown fault 'tear' (valid: short-write, write-error, "
-			"rename-delay, held-lock, crash, power-cut, fiu)");
-	refused("", "fault '': unknown fault '' (valid: short-write, write-error, rename-delay, "
-		    "held-lock, crash, power-cut, fiu)");
-	refused("short-write:q=1", "fault 'short-write:q=1': unknown parameter 'q=1' (valid: p, "
-				   "fraction)");
-	refused("short-write:p", "fault 'short-write:p': expected KEY=VALUE, got 'p' (valid: p, "
-				 "fraction)");
-	refused("short-write:", "fault 'short-write:': an empty parameter");
-	refused("short-write:p=0.1,,fraction=0.5",
-		"fault 'short-write:p=0.1,,fraction=0.5': an empty parameter");
-	refused("short-write:p=0.1,p=0.2", "fault 'short-write:p=0.1,p=0.2': 'p' is given twice");
-	refused("fiu", "fault 'fiu': needs point=...");
-	refused("fiu:point=", "fault 'fiu:point=': point=: not a name");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		refused(cases[i].text, cases[i].message);
 }
 
 static void bad_values_say_what_was_wanted(void **state)
 {
+	static const struct bad_spec cases[] = {
+		{ "short-write:p=2", "fault 'short-write:p=2': p=2: not a probability from 0 to 1" },
+		{ "short-write:p=-0.1",
+		  "fault 'short-write:p=-0.1': p=-0.1: not a probability from 0 to 1" },
+		{ "short-write:p=abc",
+		  "fault 'short-write:p=abc': p=abc: not a probability from 0 to 1" },
+		{ "short-write:p=", "fault 'short-write:p=': p=: not a probability from 0 to 1" },
+		{ "short-write:fraction=1", "fault 'short-write:fraction=1': fraction=1: not a "
+		  "fraction between 0 and 1, or random" },
+		{ "short-write:fraction=0", "fault 'short-write:fraction=0': fraction=0: not a "
+		  "fraction between 0 and 1, or random" },
+		{ "rename-delay:delay=5ms..1ms", "fault 'rename-delay:delay=5ms..1ms': "
+		  "delay=5ms..1ms: not a duration (5ms) or a range (1ms..500ms)" },
+		{ "rename-delay:delay=soon", "fault 'rename-delay:delay=soon': delay=soon: not a "
+		  "duration (5ms) or a range (1ms..500ms)" },
+		{ "rename-delay:delay=1ms..", "fault 'rename-delay:delay=1ms..': delay=1ms..: not "
+		  "a duration (5ms) or a range (1ms..500ms)" },
+		{ "held-lock:holders=0",
+		  "fault 'held-lock:holders=0': holders=0: not a whole number >= 1" },
+		{ "held-lock:holders=1000001",
+		  "fault 'held-lock:holders=1000001': holders=1000001: not a whole number >= 1" },
+		{ "held-lock:holders=2.5",
+		  "fault 'held-lock:holders=2.5': holders=2.5: not a whole number >= 1" },
+		{ "held-lock:share=some",
+		  "fault 'held-lock:share=some': share=some: not one of delete|none" },
+		{ "power-cut:sector=1024",
+		  "fault 'power-cut:sector=1024': sector=1024: not one of 4096|512" },
+		{ "power-cut:model=ext3", "fault 'power-cut:model=ext3': model=ext3: not one of "
+		  "ext4-ordered|writeback" },
+		{ "crash:at=", "fault 'crash:at=': at=: not one of "
+		  "after-write|before-rename|after-rename" },
+		{ "write-error:errno=ENOSPC|EPERM", "fault 'write-error:errno=ENOSPC|EPERM': "
+		  "errno=ENOSPC|EPERM: not one or more of, joined by '|', ENOSPC|EIO|EDQUOT" },
+		{ "write-error:on=", "fault 'write-error:on=': on=: not one or more of, joined by "
+		  "'|', write|close|fsync" },
+		{ "write-error:on=write|", "fault 'write-error:on=write|': on=write|: not one or "
+		  "more of, joined by '|', write|close|fsync" },
+		{ "rename-delay:ops=rename||unlink", "fault 'rename-delay:ops=rename||unlink': "
+		  "ops=rename||unlink: not one or more of, joined by '|', rename|unlink" },
+	};
+	size_t i;
+
 	(void)state;
-	refused("short-write:p=2", "fault 'short-write:p=2': p=2: not a probability from 0 to 1");
-	refused("short-write:p=-0.1",
-		"fault 'short-write:p=-0.1': p=-0.1: not a probability from 0 to 1");
-	refused("short-write:p=abc",
-		"fault 'short-write:p=abc': p=abc: not a probability from 0 to 1");
-	refused("short-write:p=", "fault 'short-write:p=': p=: not a probability from 0 to 1");
-	refused("short-write:fraction=1", "fault 'short-write:fraction=1': fraction=1: not a "
-					  "fraction between 0 and 1, or random");
-	refused("short-write:fraction=0", "fault 'short-write:fraction=0': fraction=0: not a "
-					  "fraction between 0 and 1, or random");
-	refused("rename-delay:delay=5ms..1ms", "fault 'rename-delay:delay=5ms..1ms': "
-		"delay=5ms..1ms: not a duration (5ms) or a range (1ms..500ms)");
-	refused("rename-delay:delay=soon", "fault 'rename-delay:delay=soon': delay=soon: not a "
-		"duration (5ms) or a range (1ms..500ms)");
-	refused("rename-delay:delay=1ms..", "fault 'rename-delay:delay=1ms..': delay=1ms..: not "
-		"a duration (5ms) or a range (1ms..500ms)");
-	refused("held-lock:holders=0",
-		"fault 'held-lock:holders=0': holders=0: not a whole number >= 1");
-	refused("held-lock:holders=1000001",
-		"fault 'held-lock:holders=1000001': holders=1000001: not a whole number >= 1");
-	refused("held-lock:holders=2.5",
-		"fault 'held-lock:holders=2.5': holders=2.5: not a whole number >= 1");
-	refused("held-lock:share=some",
-		"fault 'held-lock:share=some': share=some: not one of delete|none");
-	refused("power-cut:sector=1024",
-		"fault 'power-cut:sector=1024': sector=1024: not one of 4096|512");
-	refused("power-cut:model=ext3", "fault 'power-cut:model=ext3': model=ext3: not one of "
-					"ext4-ordered|writeback");
-	refused("crash:at=", "fault 'crash:at=': at=: not one of "
-			     "after-write|before-rename|after-rename");
-	refused("write-error:errno=ENOSPC|EPERM", "fault 'write-error:errno=ENOSPC|EPERM': "
-		"errno=ENOSPC|EPERM: not one or more of, joined by '|', ENOSPC|EIO|EDQUOT");
-	refused("write-error:on=", "fault 'write-error:on=': on=: not one or more of, joined by "
-				   "'|', write|close|fsync");
-	refused("write-error:on=write|", "fault 'write-error:on=write|': on=write|: not one or "
-					 "more of, joined by '|', write|close|fsync");
-	refused("rename-delay:ops=rename||unlink", "fault 'rename-delay:ops=rename||unlink': "
-		"ops=rename||unlink: not one or more of, joined by '|', rename|unlink");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		refused(cases[i].text, cases[i].message);
 }
 
 static void long_values_are_refused_not_cut(void **state)

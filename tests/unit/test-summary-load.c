@@ -73,6 +73,11 @@ static int load_text(const char *text, size_t len)
 	return rc;
 }
 
+/* One bad document: the good one with `from` replaced by `to`. */
+struct change {
+	const char *from, *to, *why;
+};
+
 /* good with the first `from` replaced by `to` is refused with a message
  * that names the file and says `why`. */
 static void refused(const char *from, const char *to, const char *why)
@@ -161,75 +166,99 @@ static void a_missing_file(void **state)
 
 static void wrong_types(void **state)
 {
+	static const struct change cases[] = {
+		{ "\"seed\": 5", "\"seed\": \"5\"", "'seed' is a string, not a number" },
+		{ "\"scenario\": \"default\"", "\"scenario\": 7", "'scenario' is a number, not a string" },
+		{ "\"interrupted\": false", "\"interrupted\": \"no\"",
+		  "'interrupted' is a string, not a boolean" },
+		{ "\"python\": {", "\"python\": 3, \"x\": {", "'python' is a number, not an object" },
+		{ "\"faults\": [\"short-write:p=0.2\"]", "\"faults\": [1]",
+		  "faults: an entry is a number, not a string" },
+		{ "\"results\": [", "\"results\": {\"a\": 1}, \"x\": [",
+		  "'results' is an object, not an array" },
+		{ "\"by_op\": {", "\"by_op\": [], \"x\": {", "results[0]: 'by_op' is an array, not an object" },
+		{ "\"import\": {\"ok\": 129", "\"import\": {\"ok\": \"129\"",
+		  "results[0].by_op.import: 'ok' is not a whole number" },
+		{ "[[10, 2], [20, 1]]", "[[10, 2], [20]]", "a bucket is not [index, count]" },
+		{ "\"evidence\": [\"evidence/a\"]", "\"evidence\": [null]",
+		  "results[0].evidence: an entry is null, not a string" },
+		{ "{\"strategy\"", "7, {\"strategy\"", "results[0]: a number, not an object" },
+		{ "\"eof\": \"EOFError", "\"eof\": 1, \"x\": \"EOFError",
+		  "'eof' is a number, not a string" },
+	};
+	size_t i;
+
 	(void)state;
-	refused("\"seed\": 5", "\"seed\": \"5\"", "'seed' is a string, not a number");
-	refused("\"scenario\": \"default\"", "\"scenario\": 7", "'scenario' is a number, not a string");
-	refused("\"interrupted\": false", "\"interrupted\": \"no\"",
-		"'interrupted' is a string, not a boolean");
-	refused("\"python\": {", "\"python\": 3, \"x\": {", "'python' is a number, not an object");
-	refused("\"faults\": [\"short-write:p=0.2\"]", "\"faults\": [1]",
-		"faults: an entry is a number, not a string");
-	refused("\"results\": [", "\"results\": {\"a\": 1}, \"x\": [",
-		"'results' is an object, not an array");
-	refused("\"by_op\": {", "\"by_op\": [], \"x\": {", "results[0]: 'by_op' is an array, not an object");
-	refused("\"import\": {\"ok\": 129", "\"import\": {\"ok\": \"129\"",
-		"results[0].by_op.import: 'ok' is not a whole number");
-	refused("[[10, 2], [20, 1]]", "[[10, 2], [20]]", "a bucket is not [index, count]");
-	refused("\"evidence\": [\"evidence/a\"]", "\"evidence\": [null]",
-		"results[0].evidence: an entry is null, not a string");
-	refused("{\"strategy\"", "7, {\"strategy\"", "results[0]: a number, not an object");
-	refused("\"eof\": \"EOFError", "\"eof\": 1, \"x\": \"EOFError",
-		"'eof' is a number, not a string");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		refused(cases[i].from, cases[i].to, cases[i].why);
 }
 
 static void huge_numbers(void **state)
 {
+	static const struct change cases[] = {
+		{ "\"seed\": 5", "\"seed\": 18446744073709551616",
+		  "'seed' is not a whole number from 0 to 18446744073709551615" },
+		{ "\"seed\": 5", "\"seed\": -1", "'seed' is not a whole number" },
+		{ "\"seed\": 5", "\"seed\": 1e30", "'seed' is not a whole number" },
+		{ "\"cpus\": 2", "\"cpus\": 4294967296",
+		  "'cpus' is not a whole number from 0 to 4294967295" },
+		{ "\"magic\": 3495", "\"magic\": 4294967296",
+		  "'magic' is not a whole number from 0 to 4294967295" },
+		{ "\"elapsed_s\": 1.5", "\"elapsed_s\": -1.5", "'elapsed_s' is not a finite number" },
+		{ "\"elapsed_s\": 1.5", "\"elapsed_s\": 1e999", "'elapsed_s' is not a finite number" },
+		{ "[[10, 2]", "[[100000, 2]", "bucket index 100000 is not below" },
+		{ "\"count\": 3", "\"count\": 4", "the buckets hold 3 values but count is 4" },
+		{ "[[10, 2], [20, 1]]", "[[10, 18446744073709551615], [20, 1]]",
+		  "bucket counts overflow" },
+		{ "\"min\": 100", "\"min\": 1000", "min 1000 is above max 300" },
+		/* counts that are each fine but add up past 2^64-1 */
+		{ "\"import\": {\"ok\": 129", "\"import\": {\"ok\": 18446744073709551615",
+		  "results[0]: the by_op counts add up past 2^64-1" },
+		{ "\"schema_version\": 1", "\"schema_version\": 2",
+		  "schema_version 2 is not supported (this pycstorm reads 1)" },
+	};
+	size_t i;
+
 	(void)state;
-	refused("\"seed\": 5", "\"seed\": 18446744073709551616",
-		"'seed' is not a whole number from 0 to 18446744073709551615");
-	refused("\"seed\": 5", "\"seed\": -1", "'seed' is not a whole number");
-	refused("\"seed\": 5", "\"seed\": 1e30", "'seed' is not a whole number");
-	refused("\"cpus\": 2", "\"cpus\": 4294967296",
-		"'cpus' is not a whole number from 0 to 4294967295");
-	refused("\"magic\": 3495", "\"magic\": 4294967296",
-		"'magic' is not a whole number from 0 to 4294967295");
-	refused("\"elapsed_s\": 1.5", "\"elapsed_s\": -1.5", "'elapsed_s' is not a finite number");
-	refused("\"elapsed_s\": 1.5", "\"elapsed_s\": 1e999", "'elapsed_s' is not a finite number");
-	refused("[[10, 2]", "[[100000, 2]", "bucket index 100000 is not below");
-	refused("\"count\": 3", "\"count\": 4", "the buckets hold 3 values but count is 4");
-	refused("[[10, 2], [20, 1]]", "[[10, 18446744073709551615], [20, 1]]",
-		"bucket counts overflow");
-	refused("\"min\": 100", "\"min\": 1000", "min 1000 is above max 300");
-	/* counts that are each fine but add up past 2^64-1 */
-	refused("\"import\": {\"ok\": 129", "\"import\": {\"ok\": 18446744073709551615",
-		"results[0]: the by_op counts add up past 2^64-1");
-	refused("\"schema_version\": 1", "\"schema_version\": 2",
-		"schema_version 2 is not supported (this pycstorm reads 1)");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		refused(cases[i].from, cases[i].to, cases[i].why);
 }
 
 static void missing_keys(void **state)
 {
+	static const struct change cases[] = {
+		{ "\"schema_version\": 1, ", "", "missing key 'schema_version'" },
+		{ "\"scenario\": \"default\",", "", "missing key 'scenario'" },
+		{ "\"seed\": 5, ", "", "missing key 'seed'" },
+		{ "\"results\": [{", "\"other\": [{", "missing key 'results'" },
+		{ "\"strategy\": \"py33-atomic\", ", "", "results[0]: missing key 'strategy'" },
+		{ "\"by_op\": {", "\"by_opx\": {", "results[0]: missing key 'by_op'" },
+		{ "\"latency_hist_ns\": {", "\"latency\": {",
+		  "results[0]: missing key 'latency_hist_ns'" },
+		{ "\"sum\": 600, ", "", "results[0].latency_hist_ns.write: missing key 'sum'" },
+		{ ", \"buckets\": [[10, 2], [20, 1]]", "",
+		  "results[0].latency_hist_ns.write: missing key 'buckets'" },
+	};
+	size_t i;
+
 	(void)state;
-	refused("\"schema_version\": 1, ", "", "missing key 'schema_version'");
-	refused("\"scenario\": \"default\",", "", "missing key 'scenario'");
-	refused("\"seed\": 5, ", "", "missing key 'seed'");
-	refused("\"results\": [{", "\"other\": [{", "missing key 'results'");
-	refused("\"strategy\": \"py33-atomic\", ", "", "results[0]: missing key 'strategy'");
-	refused("\"by_op\": {", "\"by_opx\": {", "results[0]: missing key 'by_op'");
-	refused("\"latency_hist_ns\": {", "\"latency\": {",
-		"results[0]: missing key 'latency_hist_ns'");
-	refused("\"sum\": 600, ", "", "results[0].latency_hist_ns.write: missing key 'sum'");
-	refused(", \"buckets\": [[10, 2], [20, 1]]", "",
-		"results[0].latency_hist_ns.write: missing key 'buckets'");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		refused(cases[i].from, cases[i].to, cases[i].why);
 }
 
 static void unknown_names_are_refused(void **state)
 {
+	static const struct change cases[] = {
+		{ "\"compile\": {\"ok\"", "\"link\": {\"ok\"", "unknown op 'link'" },
+		{ "\"eof\": 171", "\"gone\": 171", "unknown outcome class 'gone'" },
+		{ "\"strategy\": \"py33-atomic\"", "\"strategy\": \"\"", "the strategy name is empty" },
+		{ "log2-linear", "linear", "latency_hist_scheme 'linear, " },
+	};
+	size_t i;
+
 	(void)state;
-	refused("\"compile\": {\"ok\"", "\"link\": {\"ok\"", "unknown op 'link'");
-	refused("\"eof\": 171", "\"gone\": 171", "unknown outcome class 'gone'");
-	refused("\"strategy\": \"py33-atomic\"", "\"strategy\": \"\"", "the strategy name is empty");
-	refused("log2-linear", "linear", "latency_hist_scheme 'linear, ");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		refused(cases[i].from, cases[i].to, cases[i].why);
 }
 
 int main(void)
