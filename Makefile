@@ -90,7 +90,7 @@ INC_$(CLI)/exec = $(INC_ALL)
 includes = $(addprefix -I,$(or $(INC_$(patsubst %/,%,$(dir $(1)))),$(INC_ALL)))
 
 # Linked into every program but the preload library.
-COMMON_SRC = $(BASE)/common.c $(BASE)/outcome.c $(BASE)/pyc.c $(BASE)/strbuf.c $(BASE)/record.c \
+COMMON_SRC = $(BASE)/common.c $(BASE)/die.c $(BASE)/outcome.c $(BASE)/pyc.c $(BASE)/strbuf.c $(BASE)/record.c \
 	$(STRATEGIES)/strategy.c $(STRATEGIES)/atomic.c $(wildcard $(STRATEGIES)/strategy-*.c) \
 	$(WORKER)/worker-args.c $(MODEL)/stats.c
 # What the faults' hooks need, in the preload library and in the command.
@@ -101,10 +101,12 @@ CLI_SRC = $(wildcard $(CLI)/*.c) $(wildcard $(CLI)/exec/*.c) $(wildcard $(ORCHES
 	$(filter-out $(MODEL)/stats.c,$(wildcard $(MODEL)/*.c)) $(wildcard $(FORMATS)/*.c) \
 	$(INJECT_COMMON) $(FAULTS)/holder.c
 # The preload library: position-independent, with the fault hooks compiled in.
+# It runs inside the user's process, so it links no die.c: nothing in it may
+# exit (preload-check proves it on the built library).
 INJECT_SRC = $(PRELOAD)/preload.c $(INJECT_COMMON) $(BASE)/common.c
 # The strategies as a library, for the interpreter runner's driver (ctypes).
 STRATLIB_SRC = $(STRATEGIES)/stratlib.c $(STRATEGIES)/strategy.c $(STRATEGIES)/atomic.c \
-	$(wildcard $(STRATEGIES)/strategy-*.c) $(BASE)/pyc.c $(BASE)/common.c
+	$(wildcard $(STRATEGIES)/strategy-*.c) $(BASE)/pyc.c $(BASE)/common.c $(BASE)/die.c
 WORKER_SRC = $(WORKER)/worker.c $(WORKER)/embed.c $(STRATEGIES)/stratlib.c
 
 COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -116,7 +118,7 @@ STRATLIB_OBJ = $(sort $(STRATLIB_SRC:%.c=$(BUILD)/pic/%.o))
 PROGRAMS = $(BIN)/pycstorm $(BIN)/pycstorm-worker $(BIN)/libpycstorm-inject.so \
 	$(BIN)/libpycstorm-strategies.so $(BIN)/pycstorm-driver.py $(BIN)/pycstorm-judge.py
 
-.PHONY: all deps run check fidelity unit-tests integration-tests install uninstall clean bench bench-latency
+.PHONY: all deps run check fidelity preload-check unit-tests integration-tests install uninstall clean bench bench-latency
 all: $(PROGRAMS)
 
 # Installs what is missing (only when something is), then builds.
@@ -147,7 +149,7 @@ $(BIN)/libpycstorm-strategies.so: $(STRATLIB_OBJ)
 # the worker options, record constants, outcome classes and limits as
 # Python, and they go where driver.py says "# @GENERATED-TABLES@".
 $(BUILD)/gen-driver-tables: $(BUILD)/$(WORKER)/gen-driver-tables.o $(BUILD)/$(WORKER)/worker-args.o $(BUILD)/$(BASE)/outcome.o \
-		$(BUILD)/$(BASE)/common.o
+		$(BUILD)/$(BASE)/common.o $(BUILD)/$(BASE)/die.o
 	$(call say,LINK,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lm
 
@@ -207,7 +209,7 @@ UNIT_SRC = $(wildcard tests/unit/test-*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_LINK = $(COMMON_OBJ) $(BUILD)/$(ORCHESTRATOR)/scenario.o $(BUILD)/$(ORCHESTRATOR)/inject-env.o \
 	$(BUILD)/$(BASE)/fsinfo.o $(BUILD)/$(BASE)/owned.o $(BUILD)/$(PRELOAD)/scope.o $(BUILD)/$(BASE)/proc.o \
-	$(filter $(BUILD)/results/%,$(CLI_OBJ))
+	$(filter $(BUILD)/results/% $(BUILD)/$(FAULTS)/%,$(CLI_OBJ))
 
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_LINK)
 	$(call say,LINK,$@)
@@ -228,11 +230,11 @@ FUZZ_TIME ?= 5
 FUZZ_FLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all $(addprefix -I,$(INC_ALL))
 FUZZ_TARGETS = scenario fault pyc summary
-FUZZ_SRC_scenario = $(ORCHESTRATOR)/scenario.c $(BASE)/common.c $(BASE)/strbuf.c $(BASE)/outcome.c $(WORKER)/worker-args.c
+FUZZ_SRC_scenario = $(ORCHESTRATOR)/scenario.c $(BASE)/common.c $(BASE)/die.c $(BASE)/strbuf.c $(BASE)/outcome.c $(WORKER)/worker-args.c
 FUZZ_SRC_fault = $(FAULTS)/fault.c $(wildcard $(FAULTS)/fault-*.c) $(BASE)/common.c
 FUZZ_SRC_pyc = $(BASE)/pyc.c
 FUZZ_SRC_summary = $(MODEL)/summary-load.c $(BASE)/strbuf.c $(MODEL)/json.c $(MODEL)/summary.c $(MODEL)/stats.c \
-	$(MODEL)/hyperfine.c $(BASE)/common.c $(BASE)/outcome.c
+	$(MODEL)/hyperfine.c $(BASE)/common.c $(BASE)/die.c $(BASE)/outcome.c
 FUZZ_BIN = $(FUZZ_TARGETS:%=build/fuzz/fuzz-%)
 
 .SECONDEXPANSION:
@@ -281,8 +283,13 @@ fidelity: all
 run: deps all
 	$(Q)$(BIN)/pycstorm run default
 
+# The inject library must never end the user's process: nothing in it exits.
+preload-check: $(BIN)/libpycstorm-inject.so
+	$(Q)sh tests/preload/check-exits.sh $(BIN)/libpycstorm-inject.so
+
 check: deps all
 	$(Q)$(MAKE) --no-print-directory unit-tests
+	$(Q)$(MAKE) --no-print-directory preload-check
 	$(Q)$(MAKE) --no-print-directory fuzz-check
 	$(Q)$(MAKE) --no-print-directory integration-tests
 
@@ -292,11 +299,12 @@ check: deps all
 # results/bench/<id>/. A measurement, not a test: check never runs it.
 BENCH_PYTHON ?= /usr/bin/python3
 $(BUILD)/bench/pycstorm-ceiling: tests/bench/ceiling.c $(BUILD)/$(BASE)/proc.o $(BUILD)/$(BASE)/common.o \
+		$(BUILD)/$(BASE)/die.o \
 		$(BUILD)/python-config.stamp
 	$(call say,LINK,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(call includes,$<) $(PY_INCLUDES) -DPYTHON_EXE='"$(PY_EXE)"' $(ALL_LDFLAGS) \
-		-o $@ $< $(BUILD)/$(BASE)/proc.o $(BUILD)/$(BASE)/common.o $(PY_LIBS) $(if $(PY_LIBDIR),-Wl$(comma)-rpath$(comma)$(PY_LIBDIR))
+		-o $@ $< $(BUILD)/$(BASE)/proc.o $(BUILD)/$(BASE)/common.o $(BUILD)/$(BASE)/die.o $(PY_LIBS) $(if $(PY_LIBDIR),-Wl$(comma)-rpath$(comma)$(PY_LIBDIR))
 
 bench: all $(BUILD)/bench/pycstorm-ceiling
 	$(Q)$(BENCH_PYTHON) tests/bench/bench.py --bin $(BIN) \

@@ -11,11 +11,9 @@
 #ifdef PYCSTORM_PRELOAD
 #include "inject.h"
 
-enum { AT_AFTER_WRITE, AT_BEFORE_RENAME, AT_AFTER_RENAME };
-
 static void crash_before(const struct fault_spec *spec, struct inject_call *call)
 {
-	if (spec->choice == AT_BEFORE_RENAME && call->op == IOP_RENAME &&
+	if (spec->u.crash.at == CRASH_BEFORE_RENAME && call->op == IOP_RENAME &&
 	    inject_decide(spec, spec->info->point)) {
 		inject_fired(spec->info->point, call, "at=before-rename");
 		inject_crash();
@@ -24,13 +22,14 @@ static void crash_before(const struct fault_spec *spec, struct inject_call *call
 
 static void crash_after(const struct fault_spec *spec, struct inject_call *call, long result)
 {
-	(void)result;
-	if (spec->choice == AT_AFTER_WRITE && call->op == IOP_WRITE &&
-	    inject_nth(IOP_WRITE) == spec->n && inject_decide(spec, spec->info->point)) {
-		inject_fired(spec->info->point, call, "at=after-write n=%u", spec->n);
+	const struct crash_params *c = &spec->u.crash;
+
+	if (c->at == CRASH_AFTER_WRITE && call->op == IOP_WRITE &&
+	    inject_nth(IOP_WRITE) == c->n && inject_decide(spec, spec->info->point)) {
+		inject_fired(spec->info->point, call, "at=after-write n=%u", c->n);
 		inject_crash();
 	}
-	if (spec->choice == AT_AFTER_RENAME && call->op == IOP_RENAME && result == 0 &&
+	if (c->at == CRASH_AFTER_RENAME && call->op == IOP_RENAME && result == 0 &&
 	    inject_decide(spec, spec->info->point)) {
 		inject_fired(spec->info->point, call, "at=after-rename");
 		inject_crash();
@@ -43,13 +42,19 @@ static const struct fault_hooks hooks = { .before = crash_before, .after = crash
 #define HOOKS NULL
 #endif
 
+static const struct fault_choice at_choices[] = {
+	{ "after-write", CRASH_AFTER_WRITE },
+	{ "before-rename", CRASH_BEFORE_RENAME },
+	{ "after-rename", CRASH_AFTER_RENAME },
+	{ NULL, 0 },
+};
+
 static const struct fault_param params[] = {
 	{ "p", P_PROB, offsetof(struct fault_spec, p), "0.01", NULL,
 	  "probability of dying at each matching point" },
-	{ "at", P_CHOICE, offsetof(struct fault_spec, choice), "before-rename",
-	  "after-write|before-rename|after-rename",
+	{ "at", P_CHOICE, offsetof(struct fault_spec, u.crash.at), "before-rename", at_choices,
 	  "where: after the Nth write of a cycle, or just before or after a rename" },
-	{ "n", P_COUNT, offsetof(struct fault_spec, n), "1", NULL,
+	{ "n", P_COUNT, offsetof(struct fault_spec, u.crash.n), "1", NULL,
 	  "at=after-write: which write of the cycle (1 = the first)" },
 };
 

@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 static const struct fault_param params[] = {
-	{ "point", P_NAME, offsetof(struct fault_spec, name), NULL, NULL,
+	{ "point", P_NAME, offsetof(struct fault_spec, u.fiu.point), NULL, NULL,
 	  "the libfiu point, e.g. posix/io/rw/write/reduce" },
 	{ "p", P_PROB, offsetof(struct fault_spec, p), "0.05", NULL,
 	  "probability that the point fires" },

@@ -21,8 +21,6 @@
 
 #define POINT_PENDING (fault_held_lock.extra_point)
 
-enum { SHARE_DELETE, SHARE_NONE };
-
 /* Is the file at path held by a holder? */
 static int held(const char *path)
 {
@@ -77,7 +75,7 @@ static void held_lock_before(const struct fault_spec *spec, struct inject_call *
 	case IOP_UNLINK:
 		if (!held(target) || !inject_decide(spec, spec->info->point))
 			break;
-		if (spec->choice == SHARE_NONE) {
+		if (spec->u.held_lock.share == SHARE_NONE) {
 			inject_fired(spec->info->point, call, "refused: file held");
 			call->fail_errno = EACCES;
 			break;
@@ -101,14 +99,20 @@ static const struct fault_hooks hooks = { .before = held_lock_before };
 #define HOOKS NULL
 #endif
 
+static const struct fault_choice share_choices[] = {
+	{ "delete", SHARE_DELETE },
+	{ "none", SHARE_NONE },
+	{ NULL, 0 },
+};
+
 static const struct fault_param params[] = {
-	{ "holders", P_COUNT, offsetof(struct fault_spec, count), "2", NULL,
+	{ "holders", P_COUNT, offsetof(struct fault_spec, u.held_lock.holders), "2", NULL,
 	  "lock-holder processes per strategy" },
-	{ "hold", P_RANGE, offsetof(struct fault_spec, hold_lo_ns), "1ms..500ms", NULL,
+	{ "hold", P_RANGE, offsetof(struct fault_spec, u.held_lock.hold), "1ms..500ms", NULL,
 	  "how long a holder keeps a file: a duration or a range (Windows reports: 1 ms to 2 s)" },
-	{ "gap", P_RANGE, offsetof(struct fault_spec, lo_ns), "0..5ms", NULL,
+	{ "gap", P_RANGE, offsetof(struct fault_spec, u.held_lock.gap), "0..5ms", NULL,
 	  "how long a holder waits before taking the next file" },
-	{ "share", P_CHOICE, offsetof(struct fault_spec, choice), "delete", "delete|none",
+	{ "share", P_CHOICE, offsetof(struct fault_spec, u.held_lock.share), "delete", share_choices,
 	  "delete: unlinking a held file leaves it delete-pending; none: the unlink fails" },
 	{ "p", P_PROB, offsetof(struct fault_spec, p), "1", NULL,
 	  "probability that a call on a held file is refused" },

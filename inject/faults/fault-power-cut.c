@@ -161,15 +161,26 @@ static const struct fault_hooks hooks = { .before = power_cut_before, .after = p
 #define HOOKS NULL
 #endif
 
+static const struct fault_choice model_choices[] = {
+	{ "ext4-ordered", MODEL_EXT4_ORDERED },
+	{ "writeback", MODEL_WRITEBACK },
+	{ NULL, 0 },
+};
+
+static const struct fault_choice sector_choices[] = {
+	{ "4096", 4096 },
+	{ "512", 512 },
+	{ NULL, 0 },
+};
+
 static const struct fault_param params[] = {
-	{ "at", P_RANGE, offsetof(struct fault_spec, lo_ns), "50ms..500ms", NULL,
+	{ "at", P_RANGE, offsetof(struct fault_spec, u.power_cut.at), "50ms..500ms", NULL,
 	  "how long the workers write before each cut (drawn per round)" },
-	{ "model", P_CHOICE, offsetof(struct fault_spec, choice), "writeback",
-	  "ext4-ordered|writeback",
-	  "what survives: see README, 'Power loss'" },
-	{ "sector", P_CHOICE, offsetof(struct fault_spec, mask), "4096", "4096|512",
-	  "the unit in which unsynced data survives or is lost (torn writes)" },
-	{ "persist", P_PROB, offsetof(struct fault_spec, p), "0.5", NULL,
+	{ "model", P_CHOICE, offsetof(struct fault_spec, u.power_cut.model), "writeback",
+	  model_choices, "what survives: see README, 'Power loss'" },
+	{ "sector", P_CHOICE, offsetof(struct fault_spec, u.power_cut.sector), "4096",
+	  sector_choices, "the unit in which unsynced data survives or is lost (torn writes)" },
+	{ "persist", P_PROB, offsetof(struct fault_spec, u.power_cut.persist), "0.5", NULL,
 	  "chance that an unsynced sector reached the disk before the cut anyway" },
 };
 

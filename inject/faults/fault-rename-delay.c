@@ -11,35 +11,34 @@
 #include "common.h"
 #include "inject.h"
 
-enum { WHEN_BEFORE, WHEN_AFTER, WHEN_BOTH };
-
 static unsigned op_bit(enum inject_op op)
 {
-	return op == IOP_RENAME ? 1u : op == IOP_UNLINK ? 2u : 0u;
+	return op == IOP_RENAME ? DELAY_RENAME : op == IOP_UNLINK ? DELAY_UNLINK : 0u;
 }
 
 static void delay(const struct fault_spec *spec, struct inject_call *call, const char *when)
 {
+	const struct ns_range *r = &spec->u.rename_delay.delay;
 	uint64_t ns;
 
-	if (!(op_bit(call->op) & spec->mask) || !inject_decide(spec, spec->info->point))
+	if (!(op_bit(call->op) & spec->u.rename_delay.ops) ||
+	    !inject_decide(spec, spec->info->point))
 		return;
-	ns = spec->lo_ns + (spec->hi_ns > spec->lo_ns
-				    ? inject_random() % (spec->hi_ns - spec->lo_ns + 1) : 0);
+	ns = r->lo + (r->hi > r->lo ? inject_random() % (r->hi - r->lo + 1) : 0);
 	inject_fired(spec->info->point, call, "%s delay=%.3fms", when, (double)ns / 1e6);
 	sleep_ns(ns);
 }
 
 static void rename_delay_before(const struct fault_spec *spec, struct inject_call *call)
 {
-	if (spec->choice != WHEN_AFTER)
+	if (spec->u.rename_delay.when & DELAY_BEFORE)
 		delay(spec, call, "before");
 }
 
 static void rename_delay_after(const struct fault_spec *spec, struct inject_call *call, long result)
 {
 	(void)result;
-	if (spec->choice != WHEN_BEFORE)
+	if (spec->u.rename_delay.when & DELAY_AFTER)
 		delay(spec, call, "after");
 }
 
@@ -50,14 +49,27 @@ static const struct fault_hooks hooks = { .before = rename_delay_before,
 #define HOOKS NULL
 #endif
 
+static const struct fault_choice when_choices[] = {
+	{ "before", DELAY_BEFORE },
+	{ "after", DELAY_AFTER },
+	{ "both", DELAY_BOTH },
+	{ NULL, 0 },
+};
+
+static const struct fault_choice ops_choices[] = {
+	{ "rename", DELAY_RENAME },
+	{ "unlink", DELAY_UNLINK },
+	{ NULL, 0 },
+};
+
 static const struct fault_param params[] = {
 	{ "p", P_PROB, offsetof(struct fault_spec, p), "1", NULL,
 	  "probability that a matching call is delayed" },
-	{ "delay", P_RANGE, offsetof(struct fault_spec, lo_ns), "1ms..20ms", NULL,
+	{ "delay", P_RANGE, offsetof(struct fault_spec, u.rename_delay.delay), "1ms..20ms", NULL,
 	  "how long to sleep: a duration or a range, drawn uniformly" },
-	{ "when", P_CHOICE, offsetof(struct fault_spec, choice), "before", "before|after|both",
+	{ "when", P_CHOICE, offsetof(struct fault_spec, u.rename_delay.when), "before", when_choices,
 	  "sleep before the real call, after it, or both" },
-	{ "ops", P_MASK, offsetof(struct fault_spec, mask), "rename|unlink", "rename|unlink",
+	{ "ops", P_MASK, offsetof(struct fault_spec, u.rename_delay.ops), "rename|unlink", ops_choices,
 	  "which calls are delayed" },
 };
 

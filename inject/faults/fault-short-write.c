@@ -17,10 +17,10 @@ static void short_write_before(const struct fault_spec *spec, struct inject_call
 
 	if (call->op != IOP_WRITE || call->count < 2 || !inject_decide(spec, spec->info->point))
 		return;
-	if (spec->fraction < 0)
+	if (spec->u.short_write.fraction < 0)
 		keep = 1 + (size_t)(inject_random() % (call->count - 1));
 	else
-		keep = (size_t)((double)call->count * spec->fraction);
+		keep = (size_t)((double)call->count * spec->u.short_write.fraction);
 	if (keep < 1)
 		keep = 1;
 	if (keep >= call->count)
@@ -38,7 +38,7 @@ static const struct fault_hooks hooks = { .before = short_write_before };
 static const struct fault_param params[] = {
 	{ "p", P_PROB, offsetof(struct fault_spec, p), "0.05", NULL,
 	  "probability that a write to a cache file comes back short" },
-	{ "fraction", P_FRACTION, offsetof(struct fault_spec, fraction), "random", NULL,
+	{ "fraction", P_FRACTION, offsetof(struct fault_spec, u.short_write.fraction), "random", NULL,
 	  "share of the bytes kept: a number between 0 and 1, or random" },
 };
 

@@ -3,7 +3,13 @@
  * listed once in FAULT_LIST. A fault has a libfiu failure point under
  * pycstorm/ (or, for `fiu`, one of libfiu's own), a parameter table that
  * drives both the spec parser and `pycstorm list faults`, and hooks the
- * preload library calls around the system calls it wraps.
+ * preload library calls around the system calls it wraps. Its parameters
+ * land in its own typed struct (fault_spec.u.<fault>), choices as the
+ * values its table gives them, so a caller reads spec->u.power_cut.model,
+ * never a slot by position.
+ *
+ * To add a fault: a fault-NAME.c with its table and hooks, its params
+ * struct in the union below, and one line in FAULT_LIST.
  *
  * Spec syntax, as --fault and scenario `fault =` lines take it:
  *     NAME[:KEY=VALUE[,KEY=VALUE...]]
@@ -16,24 +22,32 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rollback.h"
+
 enum param_kind {
-	P_PROB,        /* a probability, 0..1 */
-	P_FRACTION,    /* a fraction in (0, 1), or "random" (stored as -1) */
-	P_RANGE,       /* a duration "5ms" or a range "1ms..500ms" */
-	P_COUNT,       /* a whole number >= 1 */
-	P_CHOICE,      /* one word of choices ("before|after|both") */
-	P_MASK,        /* one or more words of choices, joined by '|' */
-	P_NAME,        /* free text without ',' (a libfiu point name) */
+	P_PROB,        /* a probability, 0..1: double */
+	P_FRACTION,    /* a fraction in (0, 1), or "random" (stored as -1): double */
+	P_RANGE,       /* a duration "5ms" or a range "1ms..500ms": struct ns_range */
+	P_COUNT,       /* a whole number >= 1: unsigned */
+	P_CHOICE,      /* one word of the choices: int, that word's value */
+	P_MASK,        /* one or more words, joined by '|': unsigned, their values or'ed */
+	P_NAME,        /* free text without ',' (a libfiu point name): char[FAULT_NAME_MAX] */
 };
 
 struct fault_spec;
 
+/* A word a P_CHOICE or P_MASK parameter accepts, and what it stands for. */
+struct fault_choice {
+	const char *word;
+	int value;
+};
+
 struct fault_param {
 	const char *name;
 	enum param_kind kind;
-	size_t offset;           /* where in struct fault_spec it goes */
+	size_t offset;           /* where in struct fault_spec it goes (a typed field) */
 	const char *fallback;    /* default, parsed like a given value; NULL: required */
-	const char *choices;     /* P_CHOICE / P_MASK: "a|b|c" */
+	const struct fault_choice *choices;  /* P_CHOICE / P_MASK; ends with { NULL } */
 	const char *help;
 };
 
@@ -74,19 +88,75 @@ struct fault_info {
 	const struct fault_hooks *hooks;   /* NULL outside the preload library */
 };
 
+/* A duration or a range of them, in nanoseconds; lo <= hi. */
+struct ns_range {
+	uint64_t lo, hi;
+};
+
+#define FAULT_NAME_MAX 128
+
+/*
+ * Each fault's parameters, typed. The fault's own file (fault-*.c) lists
+ * them in its parameter table, which says where each one goes; nothing
+ * else decodes a spec.
+ */
+enum write_error_op { WRITE_ERROR_ON_WRITE = 1, WRITE_ERROR_ON_CLOSE = 2, WRITE_ERROR_ON_FSYNC = 4 };
+enum delay_when { DELAY_BEFORE = 1, DELAY_AFTER = 2, DELAY_BOTH = 3 };
+enum delay_op { DELAY_RENAME = 1, DELAY_UNLINK = 2 };
+enum lock_share { SHARE_DELETE, SHARE_NONE };
+enum crash_at { CRASH_AFTER_WRITE, CRASH_BEFORE_RENAME, CRASH_AFTER_RENAME };
+
+struct short_write_params {
+	double fraction;         /* share of the bytes kept; -1: random */
+};
+
+struct write_error_params {
+	unsigned errnos;         /* bits of the errno choices: the errors to pick from */
+	unsigned on;             /* enum write_error_op bits */
+};
+
+struct rename_delay_params {
+	struct ns_range delay;
+	enum delay_when when;
+	unsigned ops;            /* enum delay_op bits */
+};
+
+struct held_lock_params {
+	unsigned holders;        /* lock-holder processes per strategy */
+	struct ns_range hold;    /* how long a holder keeps a file */
+	struct ns_range gap;     /* how long it waits before the next one */
+	enum lock_share share;
+};
+
+struct crash_params {
+	enum crash_at at;
+	unsigned n;              /* CRASH_AFTER_WRITE: which write of the cycle */
+};
+
+struct power_cut_params {
+	struct ns_range at;      /* how long workers write before each cut */
+	enum crash_model model;
+	unsigned sector;         /* bytes: 4096 or 512 */
+	double persist;          /* chance an unsynced sector survives anyway */
+};
+
+struct fiu_params {
+	char point[FAULT_NAME_MAX];   /* one of libfiu's own points */
+};
+
 struct fault_spec {
 	const struct fault_info *info;
 	char text[256];          /* the spec as given, for logs and summaries */
-	double p;
-	double fraction;
-	uint64_t lo_ns, hi_ns;   /* P_RANGE pairs are stored lo then hi */
-	uint64_t hold_lo_ns, hold_hi_ns;
-	unsigned count;
-	unsigned n;
-	int choice;
-	unsigned mask;
-	unsigned errno_mask;
-	char name[128];
+	double p;                /* the chance that point fires when asked (0: no p=) */
+	union {
+		struct short_write_params short_write;
+		struct write_error_params write_error;
+		struct rename_delay_params rename_delay;
+		struct held_lock_params held_lock;
+		struct crash_params crash;
+		struct power_cut_params power_cut;
+		struct fiu_params fiu;
+	} u;                     /* the member named after info */
 };
 
 #define FAULT_LIST(X)                                                        \
@@ -114,12 +184,13 @@ int fault_parse(const char *text, struct fault_spec *out, char *err, size_t errl
 int fault_parse_list(const char *text, struct fault_spec *out, size_t max,
 		     char *err, size_t errlen);
 const struct fault_info *fault_find(const char *name);
-/* "short-write, write-error, ...", malloc'd. */
-char *fault_names(void);
+/* The libfiu point spec arms: its fault's, or for `fiu` the one it names. */
+const char *fault_point(const struct fault_spec *spec);
 
-/* The errno choices write-error and friends accept, by bit. */
-#define ERRNO_CHOICES "ENOSPC|EIO|EDQUOT"
-int fault_errno_from_bit(unsigned bit);
+/* The value of word among param's choices, or -1 when it is not one. */
+int fault_choice_value(const struct fault_info *info, const char *param, const char *word);
+/* param's choices as "a|b|c", into buf. */
+void fault_choice_words(const struct fault_param *param, char *buf, size_t size);
 
 /* Environment the preload library reads. */
 #define INJECT_ENV_FAULTS "PYCSTORM_FAULTS"

@@ -300,7 +300,9 @@ static void walk_files(const struct rollback_plan *p, const struct journal *j, c
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		path = xasprintf("%s/%s", dir, de->d_name);
-		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && depth > 0)
+		if (lstat(path, &st) < 0)
+			;   /* gone since readdir: nothing to roll back */
+		else if (S_ISDIR(st.st_mode) && depth > 0)
 			walk_files(p, j, undone, rng, path, depth - 1, report);
 		else if (S_ISREG(st.st_mode))
 			roll_data(p, j, undone, rng, (unsigned long long)st.st_ino, path, report);

@@ -48,6 +48,7 @@ struct armed {
 
 static struct {
 	int armed;                   /* any fault at all */
+	atomic_int failed;           /* a base helper failed: injecting stopped */
 	struct armed faults[FAULT_MAX_SPECS];
 	size_t nfaults;
 	struct scope scope;          /* which paths are targets (scope.h) */
@@ -76,36 +77,73 @@ static atomic_uint cwd_gen = 1;
 
 /* ---- the real calls --------------------------------------------------- */
 
-#define REAL(name, ret, ...)                                                  \
-	static ret (*real_##name)(__VA_ARGS__);                               \
-	static ret (*get_##name(void))(__VA_ARGS__)                           \
+/*
+ * Every call we wrap, once (as libfiu's .mod files list theirs): the
+ * lookup of the real call and the exported wrapper are generated from
+ * this table, so a new form of a call is one line.
+ *
+ *   CALL(name, return type, (parameters), (arguments), body)
+ *       with a fault armed, runs body (a call of one of the shared bodies
+ *       below); otherwise the real call, and nothing else
+ *   OPEN_VA(name, (parameters), (arguments), folder descriptor)
+ *       the open forms whose mode is a variadic argument (mode in arguments)
+ *   AFTER(name, return type, (parameters), (arguments), then)
+ *       always the real call, its result passed through then()
+ */
+#define WRAPPED_CALLS(CALL, OPEN_VA, AFTER)                                               \
+	OPEN_VA(open, (const char *path, int flags, ...), (path, flags, mode), AT_FDCWD)    \
+	OPEN_VA(open64, (const char *path, int flags, ...), (path, flags, mode), AT_FDCWD)  \
+	OPEN_VA(openat, (int dirfd, const char *path, int flags, ...),                      \
+		(dirfd, path, flags, mode), dirfd)                                          \
+	OPEN_VA(openat64, (int dirfd, const char *path, int flags, ...),                    \
+		(dirfd, path, flags, mode), dirfd)                                          \
+	/* the fortified forms glibc uses when it cannot see the flags at compile time */  \
+	CALL(__open_2, int, (const char *path, int flags), (path, flags),                  \
+	     wrap_open(AT_FDCWD, path, flags, 0))                                          \
+	CALL(__open64_2, int, (const char *path, int flags), (path, flags),                \
+	     wrap_open(AT_FDCWD, path, flags, 0))                                          \
+	CALL(__openat_2, int, (int dirfd, const char *path, int flags), (dirfd, path, flags), \
+	     wrap_open(dirfd, path, flags, 0))                                             \
+	CALL(__openat64_2, int, (int dirfd, const char *path, int flags),                  \
+	     (dirfd, path, flags), wrap_open(dirfd, path, flags, 0))                       \
+	CALL(write, ssize_t, (int fd, const void *buf, size_t count), (fd, buf, count),    \
+	     wrap_write(fd, buf, count, 0, 0))                                             \
+	CALL(pwrite, ssize_t, (int fd, const void *buf, size_t count, off_t off),          \
+	     (fd, buf, count, off), wrap_write(fd, buf, count, off, 1))                    \
+	CALL(pwrite64, ssize_t, (int fd, const void *buf, size_t count, off64_t off),      \
+	     (fd, buf, count, off), wrap_write(fd, buf, count, off, 1))                    \
+	CALL(close, int, (int fd), (fd), wrap_close(fd))                                   \
+	CALL(fsync, int, (int fd), (fd), wrap_sync(fd, get_fsync()))                       \
+	CALL(fdatasync, int, (int fd), (fd), wrap_sync(fd, get_fdatasync()))               \
+	CALL(rename, int, (const char *old, const char *new_path), (old, new_path),        \
+	     wrap_rename(AT_FDCWD, old, AT_FDCWD, new_path, 0, 0))                         \
+	CALL(renameat, int, (int olddir, const char *old, int newdir, const char *new_path), \
+	     (olddir, old, newdir, new_path), wrap_rename(olddir, old, newdir, new_path, 0, 1)) \
+	CALL(renameat2, int,                                                               \
+	     (int olddir, const char *old, int newdir, const char *new_path, unsigned flags), \
+	     (olddir, old, newdir, new_path, flags),                                       \
+	     wrap_rename(olddir, old, newdir, new_path, flags, 2))                         \
+	CALL(unlink, int, (const char *path), (path), wrap_unlink(AT_FDCWD, path, 0, 0))   \
+	CALL(unlinkat, int, (int dirfd, const char *path, int flags), (dirfd, path, flags), \
+	     wrap_unlink(dirfd, path, flags, 1))                                           \
+	/* relative paths now start somewhere else */                                      \
+	AFTER(chdir, int, (const char *path), (path), cwd_moved)                           \
+	AFTER(fchdir, int, (int fd), (fd), cwd_moved)
+
+/* real_NAME, looked up on first use past every preload, and get_NAME(). */
+#define REAL(name, ret, params)                                               \
+	static ret(*real_##name) params;                                      \
+	static ret(*get_##name(void)) params                                  \
 	{                                                                     \
 		if (!real_##name)                                             \
-			real_##name = (ret (*)(__VA_ARGS__))dlsym(RTLD_NEXT, #name); \
+			real_##name = (ret(*) params)dlsym(RTLD_NEXT, #name); \
 		return real_##name;                                           \
 	}
-
-REAL(open, int, const char *, int, ...)
-REAL(open64, int, const char *, int, ...)
-REAL(openat, int, int, const char *, int, ...)
-REAL(openat64, int, int, const char *, int, ...)
-REAL(__open_2, int, const char *, int)
-REAL(__open64_2, int, const char *, int)
-REAL(__openat_2, int, int, const char *, int)
-REAL(__openat64_2, int, int, const char *, int)
-REAL(write, ssize_t, int, const void *, size_t)
-REAL(pwrite, ssize_t, int, const void *, size_t, off_t)
-REAL(pwrite64, ssize_t, int, const void *, size_t, off64_t)
-REAL(close, int, int)
-REAL(fsync, int, int)
-REAL(fdatasync, int, int)
-REAL(rename, int, const char *, const char *)
-REAL(renameat, int, int, const char *, int, const char *)
-REAL(renameat2, int, int, const char *, int, const char *, unsigned)
-REAL(unlink, int, const char *)
-REAL(unlinkat, int, int, const char *, int)
-REAL(chdir, int, const char *)
-REAL(fchdir, int, int)
+#define REAL_CALL(name, ret, params, args, body) REAL(name, ret, params)
+#define REAL_OPEN_VA(name, params, args, dirfd) REAL(name, int, params)
+WRAPPED_CALLS(REAL_CALL, REAL_OPEN_VA, REAL_CALL)
+#undef REAL_CALL
+#undef REAL_OPEN_VA
 
 int inject_real_open(const char *path, int flags, mode_t mode)
 {
@@ -186,8 +224,7 @@ static struct armed *armed_by_point(const char *point, unsigned *which)
 
 	for (i = 0; i < S.nfaults; i++) {
 		const struct fault_info *info = S.faults[i].spec.info;
-		const char *main = info->point ? info->point : S.faults[i].spec.name;
-		if (!strcmp(main, point)) {
+		if (!strcmp(fault_point(&S.faults[i].spec), point)) {
 			*which = 0;
 			return &S.faults[i];
 		}
@@ -373,8 +410,10 @@ static void remember_fd(int fd, const char *path)
 	}
 }
 
-static int wrap_open(int dirfd, const char *path, int flags, mode_t mode,
-		     int (*real)(int, const char *, int, mode_t))
+/* The shared bodies: each runs the hooks around one kind of call on a
+ * cache path, and only the real call on anything else. */
+
+static int wrap_open(int dirfd, const char *path, int flags, mode_t mode)
 {
 	char buf[PATH_MAX];
 	const char *abs = cache_path(dirfd, path, buf, sizeof(buf));
@@ -382,11 +421,11 @@ static int wrap_open(int dirfd, const char *path, int flags, mode_t mode,
 	int fd, e;
 
 	if (!abs)
-		return real(dirfd, path, flags, mode);
+		return get_openat()(dirfd, path, flags, mode);
 	run_before(&call);
 	if (call.fail_errno)
 		return (int)refused(&call);
-	fd = real(dirfd, path, flags, mode);
+	fd = get_openat()(dirfd, path, flags, mode);
 	e = errno;
 	if (fd >= 0)
 		remember_fd(fd, abs);
@@ -395,90 +434,9 @@ static int wrap_open(int dirfd, const char *path, int flags, mode_t mode,
 	return fd;
 }
 
-static int call_openat(int dirfd, const char *path, int flags, mode_t mode)
-{
-	return get_openat()(dirfd, path, flags, mode);
-}
-
 static mode_t mode_arg(int flags, va_list ap)
 {
 	return (flags & (O_CREAT | __O_TMPFILE)) ? (mode_t)va_arg(ap, int) : 0;
-}
-
-EXPORT int open(const char *path, int flags, ...)
-{
-	va_list ap;
-	mode_t mode;
-
-	va_start(ap, flags);
-	mode = mode_arg(flags, ap);
-	va_end(ap);
-	if (!S.armed)
-		return get_open()(path, flags, mode);
-	return wrap_open(AT_FDCWD, path, flags, mode, call_openat);
-}
-
-EXPORT int open64(const char *path, int flags, ...)
-{
-	va_list ap;
-	mode_t mode;
-
-	va_start(ap, flags);
-	mode = mode_arg(flags, ap);
-	va_end(ap);
-	if (!S.armed)
-		return get_open64()(path, flags, mode);
-	return wrap_open(AT_FDCWD, path, flags, mode, call_openat);
-}
-
-EXPORT int openat(int dirfd, const char *path, int flags, ...)
-{
-	va_list ap;
-	mode_t mode;
-
-	va_start(ap, flags);
-	mode = mode_arg(flags, ap);
-	va_end(ap);
-	if (!S.armed)
-		return get_openat()(dirfd, path, flags, mode);
-	return wrap_open(dirfd, path, flags, mode, call_openat);
-}
-
-EXPORT int openat64(int dirfd, const char *path, int flags, ...)
-{
-	va_list ap;
-	mode_t mode;
-
-	va_start(ap, flags);
-	mode = mode_arg(flags, ap);
-	va_end(ap);
-	if (!S.armed)
-		return get_openat64()(dirfd, path, flags, mode);
-	return wrap_open(dirfd, path, flags, mode, call_openat);
-}
-
-/* The fortified forms glibc uses when it cannot see the flags at compile time. */
-EXPORT int __open_2(const char *path, int flags)
-{
-	return S.armed ? wrap_open(AT_FDCWD, path, flags, 0, call_openat) : get___open_2()(path, flags);
-}
-
-EXPORT int __open64_2(const char *path, int flags)
-{
-	return S.armed ? wrap_open(AT_FDCWD, path, flags, 0, call_openat)
-		       : get___open64_2()(path, flags);
-}
-
-EXPORT int __openat_2(int dirfd, const char *path, int flags)
-{
-	return S.armed ? wrap_open(dirfd, path, flags, 0, call_openat)
-		       : get___openat_2()(dirfd, path, flags);
-}
-
-EXPORT int __openat64_2(int dirfd, const char *path, int flags)
-{
-	return S.armed ? wrap_open(dirfd, path, flags, 0, call_openat)
-		       : get___openat64_2()(dirfd, path, flags);
 }
 
 /* write and pwrite share this: a hook may shorten or fail the call. */
@@ -501,33 +459,12 @@ static ssize_t wrap_write(int fd, const void *buf, size_t count, off64_t off, in
 	return n;
 }
 
-EXPORT ssize_t write(int fd, const void *buf, size_t count)
+static int wrap_close(int fd)
 {
-	if (!S.armed)
-		return get_write()(fd, buf, count);
-	return wrap_write(fd, buf, count, 0, 0);
-}
-
-EXPORT ssize_t pwrite(int fd, const void *buf, size_t count, off_t off)
-{
-	if (!S.armed)
-		return get_pwrite()(fd, buf, count, off);
-	return wrap_write(fd, buf, count, off, 1);
-}
-
-EXPORT ssize_t pwrite64(int fd, const void *buf, size_t count, off64_t off)
-{
-	if (!S.armed)
-		return get_pwrite64()(fd, buf, count, off);
-	return wrap_write(fd, buf, count, off, 1);
-}
-
-EXPORT int close(int fd)
-{
-	struct inject_call call = { .op = IOP_CLOSE, .fd = fd };
+	struct inject_call call = { .op = IOP_CLOSE, .fd = fd, .path = fd_cache_path(fd) };
 	int rc, e;
 
-	if (!S.armed || !(call.path = fd_cache_path(fd)))
+	if (!call.path)
 		return get_close()(fd);
 	run_before(&call);
 	rc = get_close()(fd);   /* even a failing close closes, as on Linux */
@@ -558,14 +495,13 @@ static int wrap_sync(int fd, int (*real)(int))
 	return rc;
 }
 
-EXPORT int fsync(int fd)
+/* how: 0 rename, 1 renameat, 2 renameat2, the form the caller used. */
+static int real_rename_as(int how, int olddir, const char *old, int newdir, const char *new_path,
+			  unsigned flags)
 {
-	return S.armed ? wrap_sync(fd, get_fsync()) : get_fsync()(fd);
-}
-
-EXPORT int fdatasync(int fd)
-{
-	return S.armed ? wrap_sync(fd, get_fdatasync()) : get_fdatasync()(fd);
+	return how == 0   ? get_rename()(old, new_path)
+	       : how == 1 ? get_renameat()(olddir, old, newdir, new_path)
+			  : get_renameat2()(olddir, old, newdir, new_path, flags);
 }
 
 static int wrap_rename(int olddir, const char *old, int newdir, const char *new_path,
@@ -577,40 +513,16 @@ static int wrap_rename(int olddir, const char *old, int newdir, const char *new_
 	struct inject_call call = { .op = IOP_RENAME, .fd = -1, .path = src ? src : dst, .dst = dst };
 	int rc, e;
 
-#define REAL_RENAME()                                                          \
-	(how == 0   ? get_rename()(old, new_path)                               \
-	 : how == 1 ? get_renameat()(olddir, old, newdir, new_path)             \
-		    : get_renameat2()(olddir, old, newdir, new_path, flags))
 	if (!dst)
-		return REAL_RENAME();
+		return real_rename_as(how, olddir, old, newdir, new_path, flags);
 	run_before(&call);
 	if (call.fail_errno)
 		return (int)refused(&call);
-	rc = REAL_RENAME();
+	rc = real_rename_as(how, olddir, old, newdir, new_path, flags);
 	e = errno;
 	run_after(&call, rc);
 	errno = e;
 	return rc;
-#undef REAL_RENAME
-}
-
-EXPORT int rename(const char *old, const char *new_path)
-{
-	return S.armed ? wrap_rename(AT_FDCWD, old, AT_FDCWD, new_path, 0, 0)
-		       : get_rename()(old, new_path);
-}
-
-EXPORT int renameat(int olddir, const char *old, int newdir, const char *new_path)
-{
-	return S.armed ? wrap_rename(olddir, old, newdir, new_path, 0, 1)
-		       : get_renameat()(olddir, old, newdir, new_path);
-}
-
-EXPORT int renameat2(int olddir, const char *old, int newdir, const char *new_path,
-		     unsigned flags)
-{
-	return S.armed ? wrap_rename(olddir, old, newdir, new_path, flags, 2)
-		       : get_renameat2()(olddir, old, newdir, new_path, flags);
 }
 
 static int wrap_unlink(int dirfd, const char *path, int flags, int at)
@@ -632,41 +544,49 @@ static int wrap_unlink(int dirfd, const char *path, int flags, int at)
 	return rc;
 }
 
-EXPORT int unlink(const char *path)
+/* chdir and fchdir: folders remembered for the old current one are not used. */
+static int cwd_moved(int rc)
 {
-	return S.armed ? wrap_unlink(AT_FDCWD, path, 0, 0) : get_unlink()(path);
-}
-
-EXPORT int unlinkat(int dirfd, const char *path, int flags)
-{
-	return S.armed ? wrap_unlink(dirfd, path, flags, 1) : get_unlinkat()(dirfd, path, flags);
-}
-
-/* Relative paths now start somewhere else. */
-EXPORT int chdir(const char *path)
-{
-	int rc = get_chdir()(path);
-
 	if (rc == 0)
 		atomic_fetch_add(&cwd_gen, 1);
 	return rc;
 }
 
-EXPORT int fchdir(int fd)
-{
-	int rc = get_fchdir()(fd);
-
-	if (rc == 0)
-		atomic_fetch_add(&cwd_gen, 1);
-	return rc;
-}
+/* The exported wrappers, from the table. With nothing armed each is one
+ * branch and the real call. */
+#define WRAP_CALL(name, ret, params, args, body)                              \
+	EXPORT ret name params                                                \
+	{                                                                     \
+		return S.armed ? body : get_##name() args;                    \
+	}
+#define WRAP_OPEN_VA(name, params, args, dirfd)                                     \
+	EXPORT int name params                                                \
+	{                                                                     \
+		va_list ap;                                                   \
+		mode_t mode;                                                  \
+                                                                              \
+		va_start(ap, flags);                                          \
+		mode = mode_arg(flags, ap);                                   \
+		va_end(ap);                                                   \
+		return S.armed ? wrap_open(dirfd, path, flags, mode)          \
+			       : get_##name() args;                           \
+	}
+#define WRAP_AFTER(name, ret, params, args, then)                             \
+	EXPORT ret name params                                                \
+	{                                                                     \
+		return then(get_##name() args);                               \
+	}
+WRAPPED_CALLS(WRAP_CALL, WRAP_OPEN_VA, WRAP_AFTER)
+#undef WRAP_CALL
+#undef WRAP_OPEN_VA
+#undef WRAP_AFTER
 
 /* ---- start-up ------------------------------------------------------------ */
 
 static void arm(struct armed *a)
 {
 	const struct fault_info *info = a->spec.info;
-	const char *point = info->point ? info->point : a->spec.name;
+	const char *point = fault_point(&a->spec);
 
 	if (fiu_enable_external(point, 1, NULL, 0, decide) < 0)
 		(void)fprintf(stderr, "pycstorm-inject: cannot arm '%s'\n", point);
@@ -674,6 +594,20 @@ static void arm(struct armed *a)
 		(void)fiu_enable_external(info->extra_point, 1, NULL, 0, decide);
 	if (info->hooks && info->hooks->init)
 		info->hooks->init(&a->spec);
+}
+
+/*
+ * The base helpers' failure hook (common.h). We run inside someone else's
+ * program, which must never end because of us: a helper that cannot go on
+ * (out of memory) disarms every fault, says so once on stderr, and the
+ * program carries on with the real calls.
+ */
+static void inject_failed(int code, const char *message)
+{
+	(void)code;
+	S.armed = 0;
+	if (atomic_exchange(&S.failed, 1) == 0)
+		(void)fprintf(stderr, "pycstorm-inject: %s; no more faults injected\n", message);
 }
 
 /* A thread that forked while another held the folder table leaves it taken
@@ -692,6 +626,7 @@ __attribute__((constructor)) static void inject_init(void)
 	char err[512];
 	int n, i;
 
+	(void)set_failure_hook(inject_failed);
 	S.event_fd = (v = getenv(EVENT_FD_ENV)) ? atoi(v) : -1;
 	/* Only a pipe is ours: a child that closed it may have reused the number
 	 * for a file of its own, which fault lines must never land in. */

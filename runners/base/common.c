@@ -1,7 +1,9 @@
 /*
- * Shared helpers; see common.h. These run inside the orchestrator and the
- * workers alike, so they never allocate on a path that can fail silently:
- * an allocation failure is an internal error and ends the program.
+ * Shared helpers; see common.h. These run inside the orchestrator, the
+ * workers and the inject library alike, so they never allocate on a path
+ * that can fail silently: an allocation failure goes to the failure hook,
+ * which ends a program (die.c) and only stops the inject library; here it
+ * is a NULL or -ENOMEM that every caller handles. Nothing here exits.
  */
 #include "common.h"
 #include "event.h"
@@ -17,36 +19,26 @@
 #include <time.h>
 #include <unistd.h>
 
-const char *progname = "pycstorm";
+static failure_hook current_hook;
 
-static void vreport(const char *prefix, const char *fmt, va_list ap)
+failure_hook set_failure_hook(failure_hook hook)
 {
-	char line[2048];
+	failure_hook old = current_hook;
 
-	(void)vsnprintf(line, sizeof(line), fmt, ap);
-	(void)fprintf(stderr, "%s: %s%s\n", progname, prefix, line);
+	current_hook = hook;
+	return old;
 }
 
-void die(int code, const char *fmt, ...)
+void base_fail(int code, const char *fmt, ...)
 {
+	char message[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vreport("", fmt, ap);
+	(void)vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
-	/* An error exit leaves the caller's memory to the kernel: _exit skips
-	 * the leak check a sanitizer build runs at a normal exit. */
-	(void)fflush(NULL);
-	_exit(code);
-}
-
-void warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vreport("warning: ", fmt, ap);
-	va_end(ap);
+	if (current_hook)
+		current_hook(code, message);
 }
 
 void *xmalloc(size_t size)
@@ -54,7 +46,7 @@ void *xmalloc(size_t size)
 	void *p = malloc(size ? size : 1);
 
 	if (!p)
-		die(EXIT_INTERNAL, "out of memory allocating %zu bytes", size);
+		base_fail(EXIT_INTERNAL, "out of memory allocating %zu bytes", size);
 	return p;
 }
 
@@ -63,7 +55,7 @@ void *xcalloc(size_t nmemb, size_t size)
 	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
 
 	if (!p)
-		die(EXIT_INTERNAL, "out of memory allocating %zu x %zu bytes", nmemb, size);
+		base_fail(EXIT_INTERNAL, "out of memory allocating %zu x %zu bytes", nmemb, size);
 	return p;
 }
 
@@ -72,15 +64,13 @@ void *xrealloc(void *ptr, size_t size)
 	void *p = realloc(ptr, size ? size : 1);
 
 	if (!p)
-		die(EXIT_INTERNAL, "out of memory allocating %zu bytes", size);
+		base_fail(EXIT_INTERNAL, "out of memory allocating %zu bytes", size);
 	return p;
 }
 
 char *xstrdup(const char *s)
 {
-	size_t n = strlen(s) + 1;
-
-	return memcpy(xmalloc(n), s, n);
+	return xstrndup(s, SIZE_MAX);
 }
 
 char *xstrndup(const char *s, size_t n)
@@ -88,8 +78,10 @@ char *xstrndup(const char *s, size_t n)
 	size_t len = strnlen(s, n);
 	char *p = xmalloc(len + 1);
 
-	memcpy(p, s, len);
-	p[len] = '\0';
+	if (p) {
+		memcpy(p, s, len);
+		p[len] = '\0';
+	}
 	return p;
 }
 
@@ -102,8 +94,10 @@ char *xasprintf(const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vasprintf(&s, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		die(EXIT_INTERNAL, "out of memory formatting a string");
+	if (n < 0) {
+		s = NULL;
+		base_fail(EXIT_INTERNAL, "out of memory formatting a string");
+	}
 	return s;
 }
 
@@ -273,10 +267,8 @@ void json_put_string(FILE *f, const char *s)
 	size_t need = json_escape(small, sizeof(small), s);
 	char *big = NULL;
 
-	if (need >= sizeof(small)) {
-		big = xmalloc(need + 1);
+	if (need >= sizeof(small) && (big = xmalloc(need + 1)) != NULL)
 		(void)json_escape(big, need + 1, s);
-	}
 	(void)fprintf(f, "\"%s\"", big ? big : small);
 	free(big);
 }
@@ -342,16 +334,21 @@ static int open_regular(const char *path, uint64_t limit, uint64_t *size)
  * it is read). Past READ_FILE_MAX bytes the read stops: READ_TOO_LARGE. */
 static int read_rest(int fd, size_t cap, char **data, size_t *len)
 {
-	char *buf = xmalloc(cap + 1);
+	char *buf = xmalloc(cap + 1), *grown;
 	size_t n = 0;
 	ssize_t got;
-	int rc = 0;
+	int rc = buf ? 0 : -ENOMEM;
 
-	for (;;) {
+	while (rc == 0) {
 		if (n == cap) {
 			/* One byte past the limit is enough to know it is over. */
 			cap = cap > READ_FILE_MAX / 2 ? READ_FILE_MAX + 1 : cap * 2;
-			buf = xrealloc(buf, cap + 1);
+			grown = xrealloc(buf, cap + 1);
+			if (!grown) {
+				rc = -ENOMEM;
+				break;
+			}
+			buf = grown;
 		}
 		got = read(fd, buf + n, cap - n);
 		if (got < 0 && errno == EINTR)
@@ -427,9 +424,11 @@ const char *read_file_error(int rc)
 static int fsync_parent(const char *path)
 {
 	char *dir = xstrdup(path);
-	char *slash = strrchr(dir, '/');
+	char *slash = dir ? strrchr(dir, '/') : NULL;
 	int fd, rc = 0;
 
+	if (!dir)
+		return -ENOMEM;
 	if (slash == dir)
 		slash[1] = '\0';
 	else if (slash)
@@ -450,6 +449,8 @@ int write_file_atomic(const char *path, const void *data, size_t len)
 	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	int fd, rc;
 
+	if (!tmp)
+		return -ENOMEM;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		rc = -errno;
@@ -480,6 +481,8 @@ int mkdir_p(const char *path, unsigned mode)
 	if (!*path)
 		return -EINVAL;
 	p = xstrdup(path);
+	if (!p)
+		return -ENOMEM;
 	for (s = p + 1; rc == 0; s++) {
 		if (*s != '/' && *s != '\0')
 			continue;

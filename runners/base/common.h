@@ -3,7 +3,8 @@
  * documented exit codes, monotonic time, seed derivation and JSON text.
  *
  * Nothing here touches Python; the orchestrator, the lock holder and the
- * embedded worker all link it.
+ * embedded worker all link it, and so does the inject library, which runs
+ * inside the user's process: common.c itself never exits (see base_fail()).
  */
 #ifndef PYCSTORM_COMMON_H
 #define PYCSTORM_COMMON_H
@@ -25,14 +26,30 @@ enum exit_code {
 	EXIT_INTERRUPTED = 130, /* Ctrl-C or SIGTERM: partial results written */
 };
 
-extern const char *progname;
+/*
+ * What a helper does when it cannot go on (an allocation failed): it calls
+ * the failure hook with an exit code and one line. Every pycstorm program
+ * links die.c, which installs a hook that dies (prints, exits with code)
+ * before main runs. The inject library links no die.c: it installs a hook
+ * that returns (stop injecting, report once), and the helper then returns
+ * NULL or -ENOMEM, which its callers handle. With no hook the helper just
+ * returns that failure.
+ */
+typedef void (*failure_hook)(int code, const char *message);
+/* Install hook (NULL: none); returns the one it replaces. */
+failure_hook set_failure_hook(failure_hook hook);
+/* Format the line and call the hook; returns when the hook returns. */
+void base_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* die.c, for programs only. progname prefixes every line. */
+extern const char *progname;
 /* Print "pycstorm: <message>" on stderr and exit with code. */
 void die(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
 /* Print "pycstorm: warning: <message>" on stderr. */
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Allocation: NULL only when the failure hook returned (see above). */
 void *xmalloc(size_t size);
 void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *ptr, size_t size);

@@ -411,24 +411,27 @@ static int crashpoints_main(int argc, char **argv)
 	struct cp c = { .model = MODEL_WRITEBACK, .module = "small", .sector = 512 };
 	char *scenarios, *names, *tmp = getenv("TMPDIR"), why[256];
 	const char *parent;
-	int ch, rc;
+	int ch, rc, model, sector;
 
 	opterr = 0;
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
 		switch (ch) {
 		case 'm':
-			if (!strcmp(optarg, "ext4-ordered"))
-				c.model = MODEL_EXT4_ORDERED;
-			else if (strcmp(optarg, "writeback"))
+			/* the power-cut fault's own words for its models */
+			model = fault_choice_value(&fault_power_cut, "model", optarg);
+			if (model >= 0)
+				c.model = (enum crash_model)model;
+			else
 				die(EXIT_USAGE, "crashpoints: unknown model '%s' (valid: ext4-ordered, writeback)",
 				    optarg);
 			break;
 		case 'M': c.module = optarg; break;
 		case 's':
-			if (strcmp(optarg, "512") && strcmp(optarg, "4096"))
+			sector = fault_choice_value(&fault_power_cut, "sector", optarg);
+			if (sector < 0)
 				die(EXIT_USAGE, "crashpoints: --sector '%s' is not 512 or 4096", optarg);
-			c.sector = (unsigned)atoi(optarg);
+			c.sector = (unsigned)sector;
 			break;
 		case 'h':
 			(void)fputs(crashpoints_usage, stdout);

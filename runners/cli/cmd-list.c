@@ -30,6 +30,7 @@ static void list_faults(void)
 	static const char *const kinds[] = { "probability", "fraction|random", "duration[..duration]",
 					     "count", "one of", "any of (a|b)", "name" };
 	const struct fault_param *prm;
+	char words[256];
 	size_t i, k;
 
 	(void)printf("usage: --fault NAME[:KEY=VALUE,...]   e.g. --fault short-write:p=0.05\n\n");
@@ -42,9 +43,9 @@ static void list_faults(void)
 		(void)printf("%-13s   %s\n", "", fault_table[i]->detail);
 		for (k = 0; k < fault_table[i]->nparams; k++) {
 			prm = &fault_table[i]->params[k];
+			fault_choice_words(prm, words, sizeof(words));
 			(void)printf("%-13s   %-9s %s%s%s (%s%s%s; default %s)\n", "", prm->name, prm->help,
-				     "", "", kinds[prm->kind], prm->choices ? " " : "",
-				     prm->choices ? prm->choices : "",
+				     "", "", kinds[prm->kind], words[0] ? " " : "", words,
 				     prm->fallback ? prm->fallback : "none, required");
 		}
 		(void)printf("\n");

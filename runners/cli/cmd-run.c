@@ -725,7 +725,7 @@ static void check_caps(const struct run_plan *plan)
 
 	for (i = 0; i < plan->nfaults; i++)
 		if (plan->faults[i].info == &fault_held_lock)
-			b.holders = plan->faults[i].count;
+			b.holders = plan->faults[i].u.held_lock.holders;
 	if (proc_check_caps(&b, err, sizeof(err)) < 0)
 		die(EXIT_USAGE, "run: %s", err);
 }

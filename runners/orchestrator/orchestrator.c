@@ -932,17 +932,19 @@ static void start_holders(struct run *r)
 			spec = &plan->faults[j];
 	if (!spec)
 		return;
-	total = plan->nstrategies * spec->count;
+	total = plan->nstrategies * spec->u.held_lock.holders;
 	r->holders = xcalloc(total, sizeof(pid_t));
 	state = xasprintf("%s/.state", plan->cache_root);
 	for (i = 0; i < plan->nstrategies && !r->fatal && !interrupts; i++) {
-		for (h = 0; h < spec->count && !r->fatal && !interrupts; h++) {
+		for (h = 0; h < spec->u.held_lock.holders && !r->fatal && !interrupts; h++) {
 			dir = xasprintf("%s/%s", plan->cache_root, plan->strategies[i]->name);
 			hp = (struct holder_plan){ .dir = dir, .state_dir = state,
 				.seed = derive_seed(plan->seed, name_hash(plan->strategies[i]->name),
 						    PROC_HOLDER_SEED_BASE + h, 0),
-				.hold_lo_ns = spec->hold_lo_ns, .hold_hi_ns = spec->hold_hi_ns,
-				.gap_lo_ns = spec->lo_ns, .gap_hi_ns = spec->hi_ns };
+				.hold_lo_ns = spec->u.held_lock.hold.lo,
+				.hold_hi_ns = spec->u.held_lock.hold.hi,
+				.gap_lo_ns = spec->u.held_lock.gap.lo,
+				.gap_hi_ns = spec->u.held_lock.gap.hi };
 			pid = proc_fork();
 			if (pid == 0)
 				holder_run(&hp);
@@ -1016,7 +1018,7 @@ static void writers_round(struct run *r, struct pollfd *pfd, size_t *map, uint64
 /* Roll every strategy's folder to a post-crash state. */
 static void apply_cut(struct run *r, uint64_t round, uint64_t seed)
 {
-	const struct fault_spec *cut = r->power;
+	const struct power_cut_params *cut = &r->power->u.power_cut;
 	char *state = xasprintf("%s/.state", r->plan->cache_root);
 	struct rollback_report rep;
 	struct journal j;
@@ -1028,8 +1030,7 @@ static void apply_cut(struct run *r, uint64_t round, uint64_t seed)
 		struct rollback_plan p = {
 			.cache_root = r->plan->cache_root, .state_dir = state,
 			.scope = r->plan->strategies[i]->name,
-			.model = cut->choice == 0 ? MODEL_EXT4_ORDERED : MODEL_WRITEBACK,
-			.sector = cut->mask == 1 ? 512 : 4096, .persist = cut->p,
+			.model = cut->model, .sector = cut->sector, .persist = cut->persist,
 			.seed = derive_seed(seed, i, 0, 0), .keep_meta = -1, .data = DATA_RANDOM,
 		};
 		memset(&rep, 0, sizeof(rep));
@@ -1077,7 +1078,7 @@ static void power_rounds(struct run *r, struct pollfd *pfd, size_t *map)
 	for (round = 0; !interrupts && !r->fatal; round++) {
 		if (plan->iterations ? round >= plan->iterations : now_ns() >= r->run_deadline_ns)
 			break;
-		writers_round(r, pfd, map, rng_range(&rng, r->power->lo_ns, r->power->hi_ns));
+		writers_round(r, pfd, map, rng_range(&rng, r->power->u.power_cut.at.lo, r->power->u.power_cut.at.hi));
 		if (interrupts || r->fatal)
 			break;
 		apply_cut(r, round, rng_next(&rng));

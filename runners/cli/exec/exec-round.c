@@ -245,8 +245,8 @@ static void start_holder(const struct exec_round_plan *plan, struct holders *hs,
 	struct holder_plan hp = {
 		.dir = dir, .state_dir = plan->state_dir,
 		.seed = derive_seed(plan->seed, PROC_HOLDER_SEED_BASE + slot, hs->rotation, 0),
-		.hold_lo_ns = spec->hold_lo_ns, .hold_hi_ns = spec->hold_hi_ns,
-		.gap_lo_ns = spec->lo_ns, .gap_hi_ns = spec->hi_ns,
+		.hold_lo_ns = spec->u.held_lock.hold.lo, .hold_hi_ns = spec->u.held_lock.hold.hi,
+		.gap_lo_ns = spec->u.held_lock.gap.lo, .gap_hi_ns = spec->u.held_lock.gap.hi,
 	};
 	pid_t pid = proc_fork();
 
@@ -395,7 +395,7 @@ static int step(const struct exec_round_plan *plan, struct exec_copy *copies,
 int exec_round(const struct exec_round_plan *plan, struct exec_copy *copies,
 	       volatile sig_atomic_t *interrupts)
 {
-	struct holders hs = { .n = plan->held_lock ? plan->held_lock->count : 0 };
+	struct holders hs = { .n = plan->held_lock ? plan->held_lock->u.held_lock.holders : 0 };
 	struct pollfd *pfd = xcalloc(plan->copies, sizeof(*pfd));
 	unsigned *map = xcalloc(plan->copies, sizeof(*map)), k;
 	int rc = 0, forwarded = *interrupts, aborted, level;
