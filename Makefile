@@ -298,13 +298,14 @@ check: deps all
 # ceiling program, injection overhead, time to reproduce, memory, written to
 # results/bench/<id>/. A measurement, not a test: check never runs it.
 BENCH_PYTHON ?= /usr/bin/python3
-$(BUILD)/bench/pycstorm-ceiling: tests/bench/ceiling.c $(BUILD)/$(BASE)/proc.o $(BUILD)/$(BASE)/common.o \
-		$(BUILD)/$(BASE)/die.o \
+CEILING_OBJ = $(BUILD)/$(BASE)/proc.o $(BUILD)/$(BASE)/common.o $(BUILD)/$(BASE)/die.o \
+	$(BUILD)/$(WORKER)/embed.o $(BUILD)/$(BASE)/pyc.o
+$(BUILD)/bench/pycstorm-ceiling: tests/bench/ceiling.c $(CEILING_OBJ) \
 		$(BUILD)/python-config.stamp
 	$(call say,LINK,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(call includes,$<) $(PY_INCLUDES) -DPYTHON_EXE='"$(PY_EXE)"' $(ALL_LDFLAGS) \
-		-o $@ $< $(BUILD)/$(BASE)/proc.o $(BUILD)/$(BASE)/common.o $(BUILD)/$(BASE)/die.o $(PY_LIBS) $(if $(PY_LIBDIR),-Wl$(comma)-rpath$(comma)$(PY_LIBDIR))
+		-o $@ $< $(CEILING_OBJ) $(PY_LIBS) $(if $(PY_LIBDIR),-Wl$(comma)-rpath$(comma)$(PY_LIBDIR))
 
 bench: all $(BUILD)/bench/pycstorm-ceiling
 	$(Q)$(BENCH_PYTHON) tests/bench/bench.py --bin $(BIN) \

@@ -421,7 +421,7 @@ const char *read_file_error(int rc)
 	return strerror(-rc);
 }
 
-static int fsync_parent(const char *path)
+int fsync_parent(const char *path)
 {
 	char *dir = xstrdup(path);
 	char *slash = dir ? strrchr(dir, '/') : NULL;

@@ -105,6 +105,8 @@ int read_file_check(const char *path);
 const char *read_file_error(int rc);
 /* Write path atomically: temporary sibling, fsync, rename, fsync dir. */
 int write_file_atomic(const char *path, const void *data, size_t len);
+/* fsync the folder that holds path, so a rename in it is durable; 0 or -errno. */
+int fsync_parent(const char *path);
 /* mkdir -p; 0 or -errno. */
 int mkdir_p(const char *path, unsigned mode);
 /* rm -rf that follows no symbolic link (a link is removed, never its

@@ -67,7 +67,7 @@ static const char run_usage[] =
 	"                           run as one more strategy (repeatable)\n"
 	"  -j, --jobs N             workers per strategy (default: the scenario's); with\n"
 	"                           the lock holders, at most 16 per CPU (at least 64)\n"
-	"  -d, --duration TIME      run for TIME (20s, 500ms, 2m)\n"
+	"  -d, --duration TIME      each worker cycles for TIME (20s, 500ms, 2m), from its start\n"
 	"  -n, --iterations N       run N cycles per worker instead\n"
 	"      --seed N             seed every random choice (default: random, printed)\n"
 	"      --cache-dir DIR      where the caches go (default: a fresh folder on\n"

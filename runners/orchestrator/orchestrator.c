@@ -57,6 +57,7 @@ struct slot {
 	int crash_injected;          /* it reported a crash fault before dying */
 	uint64_t cycles;             /* compile + import cycles received */
 	uint64_t last_heard_ns;
+	uint64_t deadline_ns;        /* -d: its hello + the duration; 0 until then */
 	struct record_stream stream;
 	FILE *fault_log;
 	/* ok cycles are summarised in events.jsonl once a second */
@@ -74,7 +75,7 @@ struct run {
 	size_t nslots;
 	FILE *events;
 	uint64_t start_ns;
-	uint64_t deadline_ns;
+	uint64_t deadline_ns;        /* nonzero: -d is on (each slot has its own) */
 	int have_hello;
 	char *fatal;                 /* why workers cannot run */
 	enum record_fatal fatal_reason;
@@ -219,6 +220,9 @@ static void on_hello(struct run *r, struct slot *sl, const char *text, size_t le
 	char *copy = xstrndup(text, len), *line, *save = NULL, *eq;
 
 	sl->ready = 1;
+	/* The worker counts -d from its hello (worker.c); so does its slot. */
+	if (r->deadline_ns && !sl->deadline_ns)
+		sl->deadline_ns = now_ns() + r->plan->duration_ns;
 	event_prefix(r, sl, "start");
 	(void)fprintf(r->events, ", \"pid\": %ld, \"role\": \"%s\", \"generation\": %u}\n",
 		      (long)sl->pid, sl->role == ROLE_COMPILE ? "compile"
@@ -496,7 +500,10 @@ static int spawn(struct run *r, struct slot *sl)
 	a.seed = sl->seed;
 	a.worker = sl->worker;
 	a.iterations = plan->iterations ? plan->iterations - sl->cycles : 0;
-	a.deadline_ns = r->deadline_ns;
+	/* A first worker runs -d from its hello; its replacement only for
+	 * what is left of that time. */
+	a.deadline_ns = sl->deadline_ns;
+	a.duration_ns = r->deadline_ns && !sl->deadline_ns ? r->plan->duration_ns : 0;
 	a.import_writes = plan->sc->import_writes;
 	/* id(path) is an address; forked workers share theirs. */
 	a.tmp_id = 0x7f0000000000ull +
@@ -588,11 +595,27 @@ static void record_death(struct run *r, struct slot *sl)
 	r->crash_streak[sl->strategy]++;
 }
 
+/* -d is over for every worker by more than grace: each counts its own from
+ * its hello, and one never heard from is left to kill_hung. */
+static int past_deadlines(const struct run *r, uint64_t grace)
+{
+	uint64_t now = now_ns();
+	size_t i;
+	int over = 1;
+
+	for (i = 0; i < r->nslots && over; i++)
+		if (!r->slots[i].exited && (!r->slots[i].deadline_ns ||
+					    now <= r->slots[i].deadline_ns + grace))
+			over = 0;
+	return over;
+}
+
 /* A worker is gone: count how it went, and replace it if the run goes on. */
 static void finish_slot(struct run *r, struct slot *sl, int stopping)
 {
-	int time_left = r->deadline_ns ? now_ns() + 100000000ull < r->deadline_ns
-				       : sl->cycles < r->plan->iterations;
+	/* A worker that died before its hello has all its time left. */
+	int time_left = !r->deadline_ns ? sl->cycles < r->plan->iterations
+		      : !sl->deadline_ns || now_ns() + 100000000ull < sl->deadline_ns;
 
 	flush_batch_line(r, sl);
 	if (sl->said_bye) {
@@ -1140,7 +1163,7 @@ enum run_status orchestrate(const struct run_plan *plan, struct summary *s,
 	while (!r.power && !all_done(&r) && !interrupts && !r.fatal &&
 	       !(plan->until_reproduced && r.reproduced)) {
 		step(&r, pfd, map, 0);
-		if (r.deadline_ns && now_ns() > r.deadline_ns + plan->cycle_timeout_ns)
+		if (r.deadline_ns && past_deadlines(&r, plan->cycle_timeout_ns))
 			break;   /* stragglers past the deadline are killed below */
 	}
 	if (interrupts)

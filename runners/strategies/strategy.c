@@ -111,25 +111,7 @@ int strategy_write_chunked(int fd, const uint8_t *p, size_t len)
 
 int strategy_fsync_dir(const char *path)
 {
-	char dir[4096];
-	char *slash;
-	int fd, rc = 0;
-
-	(void)snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	else
-		strcpy(dir, ".");
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		rc = -errno;
-	(void)close(fd);
-	return rc;
+	return fsync_parent(path);
 }
 
 void strategy_tmp_name(char *buf, size_t size, const char *path, uint64_t id)

@@ -773,6 +773,10 @@ int main(int argc, char **argv)
 		W.strategy = load_strategy_file(W.args.strategy + 5);
 	if (W.strategy && setup() == 0) {
 		say_hello();
+		/* -d counts from here: a worker that took long to start (a
+		 * loaded machine, a sanitizer build) still gets its full time. */
+		if (W.args.duration_ns && !W.args.deadline_ns)
+			W.args.deadline_ns = now_ns() + W.args.duration_ns;
 		run_cycles();
 		flush_samples();
 		if (W.trace && fclose(W.trace) != 0)

@@ -63,6 +63,7 @@ enum worker_role {
 	X("worker", UINT, worker, "0", 0)                                    \
 	X("iterations", U64, iterations, "0", 0)                             \
 	X("deadline-ns", U64, deadline_ns, "0", 0)                           \
+	X("duration-ns", U64, duration_ns, "0", 0)                           \
 	X("import-writes", BOOL, import_writes, "1", 0)                      \
 	X("tmp-id", U64, tmp_id, "0", 0)                                     \
 	X("retry-budget-ns", U64, retry_budget_ns, "100000000", 0)           \
@@ -85,6 +86,7 @@ struct worker_args {
 	unsigned worker;                 /* index within the strategy */
 	uint64_t iterations;             /* 0: run until the deadline */
 	uint64_t deadline_ns;            /* CLOCK_MONOTONIC; 0: none */
+	uint64_t duration_ns;            /* else: run this long from hello on */
 	int import_writes;               /* an import that misses writes the cache */
 	uint64_t tmp_id;                 /* "id(path)" for temporary names */
 	uint64_t retry_budget_ns;

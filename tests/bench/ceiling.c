@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "embed.h"
 #include "proc.h"
 
 #ifndef PYTHON_EXE
@@ -171,25 +172,15 @@ static void parse_options(int argc, char **argv, struct options *o)
 
 /* ---- one child ---------------------------------------------------------- */
 
+/* The worker's own start (runners/worker/embed.c): isolated, no site, the
+ * standard library of the interpreter it was built against. */
 static int start_interpreter(void)
 {
-	PyConfig config;
-	PyStatus status;
-	int rc = -1;
+	char why[512];
+	int rc = embed_start(why, sizeof(why));
 
-	/* As runners/worker/embed.c starts the worker's: isolated, no site. */
-	PyConfig_InitIsolatedConfig(&config);
-	config.site_import = 0;
-	config.install_signal_handlers = 0;
-	status = PyConfig_SetBytesString(&config, &config.program_name, PYTHON_EXE);
-	if (!PyStatus_Exception(status))
-		status = Py_InitializeFromConfig(&config);
-	if (PyStatus_Exception(status))
-		(void)fprintf(stderr, "pycstorm-ceiling: cannot start the interpreter: %s\n",
-			      status.err_msg ? status.err_msg : "unknown error");
-	else
-		rc = 0;
-	PyConfig_Clear(&config);
+	if (rc < 0)
+		(void)fprintf(stderr, "pycstorm-ceiling: %s\n", why);
 	return rc;
 }
 

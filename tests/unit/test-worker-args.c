@@ -108,6 +108,7 @@ static void fill_everything(struct worker_args *a)
 	a->worker = 255;
 	a->iterations = 123456789012ull;
 	a->deadline_ns = 1ull << 62;
+	a->duration_ns = 3000000000ull;
 	a->import_writes = !a->import_writes;
 	a->tmp_id = 0x7f0000001230ull;
 	a->retry_budget_ns = 250000000ull;
