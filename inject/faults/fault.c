@@ -22,24 +22,9 @@ _Static_assert(sizeof(enum crash_model) == sizeof(int) && sizeof(enum crash_at) 
 		       sizeof(enum delay_when) == sizeof(int),
 	       "a choice parameter's enum is an int");
 
-const struct fault_info *const fault_table[] = {
 #define X(id) &fault_##id,
-	FAULT_LIST(X)
+REGISTRY_DEFINE(fault_info, fault, FAULT_LIST(X))
 #undef X
-};
-
-const size_t fault_count = sizeof(fault_table) / sizeof(fault_table[0]);
-
-const struct fault_info *fault_find(const char *name)
-{
-	const struct fault_info *found = NULL;
-	size_t i;
-
-	for (i = 0; i < fault_count && !found; i++)
-		if (strcmp(fault_table[i]->name, name) == 0)
-			found = fault_table[i];
-	return found;
-}
 
 const char *fault_point(const struct fault_spec *spec)
 {

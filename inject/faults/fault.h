@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "registry.h"
 #include "rollback.h"
 
 enum param_kind {
@@ -172,8 +173,7 @@ struct fault_spec {
 FAULT_LIST(X)
 #undef X
 
-extern const struct fault_info *const fault_table[];
-extern const size_t fault_count;
+REGISTRY_DECLARE(fault_info, fault)
 
 #define FAULT_MAX_SPECS 16
 
@@ -183,7 +183,6 @@ int fault_parse(const char *text, struct fault_spec *out, char *err, size_t errl
  * one per fault. Returns the number parsed, or -1 with err filled. */
 int fault_parse_list(const char *text, struct fault_spec *out, size_t max,
 		     char *err, size_t errlen);
-const struct fault_info *fault_find(const char *name);
 /* The libfiu point spec arms: its fault's, or for `fiu` the one it names. */
 const char *fault_point(const struct fault_spec *spec);
 

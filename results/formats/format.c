@@ -7,24 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-const struct format_info *const format_table[] = {
 #define X(id) &format_##id,
-	FORMAT_LIST(X)
+REGISTRY_DEFINE(format_info, format, FORMAT_LIST(X))
 #undef X
-};
-
-const size_t format_count = sizeof(format_table) / sizeof(format_table[0]);
-
-const struct format_info *format_find(const char *name)
-{
-	const struct format_info *found = NULL;
-	size_t i;
-
-	for (i = 0; i < format_count && !found; i++)
-		if (strcmp(format_table[i]->name, name) == 0)
-			found = format_table[i];
-	return found;
-}
 
 int format_render(const struct format_info *fmt, const struct summary *s,
 		  char **text, size_t *len)

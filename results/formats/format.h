@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 
+#include "registry.h"
 #include "summary.h"
 
 struct format_info {
@@ -29,10 +30,8 @@ struct format_info {
 FORMAT_LIST(X)
 #undef X
 
-extern const struct format_info *const format_table[];
-extern const size_t format_count;
+REGISTRY_DECLARE(format_info, format)
 
-const struct format_info *format_find(const char *name);
 /* Write every by-default format into dir, atomically; 0 or -errno. The
  * HTML report shows dir/hyperfine.json when there is one. */
 int format_write_defaults(const char *dir, const struct summary *s);

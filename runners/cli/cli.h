@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "registry.h"
+
 struct command_info {
 	const char *name;
 	const char *summary;
@@ -31,8 +33,7 @@ struct command_info {
 COMMAND_LIST(X)
 #undef X
 
-extern const struct command_info *const command_table[];
-extern const size_t command_count;
+REGISTRY_DECLARE(command_info, command)
 
 /* Where pycstorm's own files are, found from the running executable:
  * <prefix>/bin/pycstorm next to <prefix>/scenarios (a checkout) or

@@ -31,12 +31,9 @@
 #define FIU_POSIX_PRELOAD "/usr/lib/fiu/fiu_posix_preload.so"
 #endif
 
-const struct command_info *const command_table[] = {
 #define X(id) &command_##id,
-	COMMAND_LIST(X)
+REGISTRY_DEFINE(command_info, command, COMMAND_LIST(X))
 #undef X
-};
-const size_t command_count = sizeof(command_table) / sizeof(command_table[0]);
 
 static char *exe_dir(void)
 {
@@ -217,7 +214,7 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
 	struct strbuf names = STRBUF_INIT;
-	size_t i;
+	const struct command_info *cmd;
 
 	if (argc < 2) {
 		usage(stderr);
@@ -232,9 +229,8 @@ int main(int argc, char **argv)
 			     PYCSTORM_VERSION, PYTHON_BUILD_VERSION, PYTHON_EXE);
 		return EXIT_OK;
 	}
-	for (i = 0; i < command_count; i++)
-		if (!strcmp(argv[1], command_table[i]->name))
-			return command_table[i]->main(argc - 1, argv + 1);
+	if ((cmd = command_find(argv[1])) != NULL)
+		return cmd->main(argc - 1, argv + 1);
 	STRBUF_ADD_NAMES(&names, command_table, command_count, ", ");
 	die(EXIT_USAGE, "unknown command '%s' (valid: %s)", argv[1], names.buf);
 }

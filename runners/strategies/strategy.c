@@ -11,24 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-const struct strategy_info *const strategy_table[] = {
 #define X(id) &strategy_##id,
-	STRATEGY_LIST(X)
+REGISTRY_DEFINE(strategy_info, strategy, STRATEGY_LIST(X))
 #undef X
-};
-
-const size_t strategy_count = sizeof(strategy_table) / sizeof(strategy_table[0]);
-
-const struct strategy_info *strategy_find(const char *name)
-{
-	const struct strategy_info *found = NULL;
-	size_t i;
-
-	for (i = 0; i < strategy_count && !found; i++)
-		if (strcmp(strategy_table[i]->name, name) == 0)
-			found = strategy_table[i];
-	return found;
-}
 
 /* The OSError subclass Python raises for an errno (PEP 3151). */
 static const char *oserror_class(int e)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "common.h"
+#include "registry.h"
 
 enum write_status {
 	WRITE_DONE,       /* the protocol ran to its end */
@@ -60,10 +61,7 @@ struct strategy_info {
 STRATEGY_LIST(X)
 #undef X
 
-extern const struct strategy_info *const strategy_table[];
-extern const size_t strategy_count;
-
-const struct strategy_info *strategy_find(const char *name);
+REGISTRY_DECLARE(strategy_info, strategy)
 
 /* The embedded worker owns the interpreter, so it supplies native's write. */
 extern enum write_status (*strategy_native_impl)(struct write_req *req);
