@@ -651,6 +651,14 @@ static int gate_matrix_main(int argc, char **argv)
 	free(list);
 	(void)fclose(g.json_items);
 	(void)fclose(g.xml_cases);
+	/* Before gate.json and gate.xml: a CI reading those would see a pass. */
+	if (!g.compared && !g.races_compared) {
+		(void)fclose(g.md);
+		path = xasprintf("%s/gate.md", dir);
+		(void)unlink(path);
+		die(EXIT_USAGE, "gate: nothing compared: no cell and no race check in both %s and %s",
+		    new_py, old_py ? old_py : baseline);
+	}
 	/* gate.json */
 	path = xasprintf("%s/gate.json", dir);
 	json = fopen(path, "we");
@@ -697,9 +705,6 @@ static int gate_matrix_main(int argc, char **argv)
 		     g.race_regressions == 1 ? "" : "s", dir);
 	owned_release(&own);
 	rundir_point_latest(id);
-	if (!g.compared && !g.races_compared)
-		die(EXIT_USAGE, "gate: nothing compared: no cell and no race check in both %s and %s",
-		    new_py, old_py ? old_py : baseline);
 	matrix_set_free(&run);
 	matrix_set_free(&stored);
 	free(items);
