@@ -19,7 +19,8 @@
 /* P_CHOICE writes an int into an enum field. */
 _Static_assert(sizeof(enum crash_model) == sizeof(int) && sizeof(enum crash_at) == sizeof(int) &&
 		       sizeof(enum lock_share) == sizeof(int) &&
-		       sizeof(enum delay_when) == sizeof(int),
+		       sizeof(enum delay_when) == sizeof(int) &&
+		       sizeof(enum exact_do) == sizeof(int),
 	       "a choice parameter's enum is an int");
 
 #define X(id) &fault_##id,

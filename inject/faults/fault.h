@@ -141,6 +141,26 @@ struct power_cut_params {
 	double persist;          /* chance an unsynced sector survives anyway */
 };
 
+/* exact: what happens at the chosen call. */
+enum exact_do {
+	EXACT_TRACE,             /* nothing fails: every call is written to the trace */
+	EXACT_SHORT,             /* a write keeps only `keep` bytes */
+	EXACT_ENOSPC, EXACT_EIO, EXACT_EDQUOT, EXACT_EACCES, EXACT_EPERM,
+	EXACT_CRASH_BEFORE,      /* SIGKILL just before the call */
+	EXACT_CRASH_AFTER,       /* SIGKILL just after it */
+};
+/* exact's keep= words that are not a byte count. */
+#define EXACT_KEEP_HALF (-1)
+#define EXACT_KEEP_ONE_SHORT (-2)
+/* The file, in the state folder, that do=trace appends to. */
+#define EXACT_TRACE_FILE "calls.trace"
+
+struct exact_params {
+	unsigned call;           /* which call on a cache file in the cycle, from 1 */
+	enum exact_do what;
+	int keep;                /* do=short: bytes kept, or EXACT_KEEP_* */
+};
+
 struct fiu_params {
 	char point[FAULT_NAME_MAX];   /* one of libfiu's own points */
 };
@@ -157,6 +177,7 @@ struct fault_spec {
 		struct crash_params crash;
 		struct power_cut_params power_cut;
 		struct fiu_params fiu;
+		struct exact_params exact;
 	} u;                     /* the member named after info */
 };
 
@@ -167,7 +188,8 @@ struct fault_spec {
 	X(held_lock)                                                         \
 	X(crash)                                                             \
 	X(power_cut)                                                         \
-	X(fiu)
+	X(fiu)                                                               \
+	X(exact)
 
 #define X(id) extern const struct fault_info fault_##id;
 FAULT_LIST(X)

@@ -34,5 +34,8 @@ const char *inject_state_dir(void);
 const char *inject_relative(const char *path);
 /* Which occurrence of this kind of call in the current cycle (from 1). */
 unsigned inject_nth(enum inject_op op);
+/* Which call on a cache file, of any kind, in the current cycle (from 1):
+ * the position of the call now being wrapped in the cycle's call trace. */
+unsigned inject_call_number(void);
 
 #endif

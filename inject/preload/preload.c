@@ -60,6 +60,7 @@ static struct {
 	uint64_t cycle;
 	unsigned point_calls[FAULT_MAX_SPECS + 1][2];  /* per cycle, per point */
 	unsigned nth[IOP_UNLINK + 1];                  /* per cycle, per op */
+	unsigned calls;                                /* per cycle, every op */
 	uint64_t random_state;
 	uint64_t failures;           /* failed calls on cache paths, any cause */
 	struct tracked {             /* cache files we saw opened, by descriptor */
@@ -301,6 +302,11 @@ unsigned inject_nth(enum inject_op op)
 	return S.nth[op];
 }
 
+unsigned inject_call_number(void)
+{
+	return S.calls;
+}
+
 const char *inject_relative(const char *path)
 {
 	size_t n = strlen(S.root);
@@ -343,6 +349,7 @@ EXPORT void pycstorm_inject_cycle(uint64_t cycle)
 	S.cycle = cycle;
 	memset(S.point_calls, 0, sizeof(S.point_calls));
 	memset(S.nth, 0, sizeof(S.nth));
+	S.calls = 0;
 }
 
 /* Failed calls on cache paths so far: lets the worker see what importlib hid. */
@@ -359,6 +366,7 @@ static void run_before(struct inject_call *call)
 
 	busy++;
 	S.nth[call->op]++;
+	S.calls++;
 	for (i = 0; i < S.nfaults && !call->fail_errno; i++) {
 		const struct fault_hooks *h = S.faults[i].spec.info->hooks;
 		if (h && h->before)

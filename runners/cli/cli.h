@@ -22,6 +22,7 @@ struct command_info {
 	X(replay)                                                             \
 	X(repro)                                                              \
 	X(crashpoints)                                                        \
+	X(matrix)                                                             \
 	X(classify)                                                          \
 	X(report)                                                            \
 	X(compare)                                                           \
@@ -66,6 +67,14 @@ int compare_summaries(FILE *out, const char *base_name, const struct summary *ba
 void compare_require_common(const char *command, const char *base_label,
 			    const struct summary *base, const char *cand_label,
 			    const struct summary *cand);
+/* The fault matrix of each strategy under each interpreter (none: the
+ * embedded worker), in that order; see cmd-matrix.c. Dies with 77 when a
+ * write cannot be recorded. */
+struct matrix_set;
+int matrix_run(const char *const *pythons, size_t npythons, const char *const *strategies,
+	       size_t nstrategies, struct matrix_set *out);
+/* Exit 2 naming command when name is not a strategy matrix can replay. */
+void matrix_check_strategy(const char *command, const char *name);
 /* Fail with one line naming the valid options, exit 2. */
 void cli_bad_option(const char *command, const char *arg, const char *valid)
 	__attribute__((noreturn));

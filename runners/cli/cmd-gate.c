@@ -15,11 +15,15 @@
 #include "common.h"
 #include "format.h"
 #include "markup.h"
+#include "matrix.h"
 #include "proc.h"
 #include "rundir.h"
+#include "strbuf.h"
 #include "summary.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -30,10 +34,19 @@
 #include <unistd.h>
 
 static const char gate_usage[] =
-	"usage: pycstorm gate --baseline FILE [--tolerance RATE] [-o DIR] [run options...]\n\n"
-	"Run (as 'pycstorm run [run options] -o DIR -q'), compare with the baseline\n"
-	"summary.json, and write DIR/gate.md and DIR/gate.xml. Exit 0 no regression,\n"
-	"1 regression, 2 bad input, 77 cannot run, 130 interrupted.\n";
+	"usage: pycstorm gate --python NEW (--against OLD | --baseline DIR|matrix.json)\n"
+	"                     [--races SCENARIOS | --no-races] [--race-duration D]\n"
+	"                     [--tolerance RATE] [-o DIR] [STRATEGY...]\n"
+	"       pycstorm gate --baseline summary.json [--tolerance RATE] [-o DIR] [run options...]\n\n"
+	"The first form gates on the fault matrix of each STRATEGY (default: native),\n"
+	"exact cell by cell: a cell that turns corrupt or leaves a temporary file is a\n"
+	"regression, one that gets better a fix, safe -> stale a note. Then the race\n"
+	"scenarios (default gh126606,enospc,mypy3215) run with their faults, NEW and OLD\n"
+	"side by side, compared with the Newcombe interval. --baseline DIR holds a\n"
+	"matrix.json and race-SCENARIO.json summaries. Writes DIR/gate.md, gate.xml and\n"
+	"gate.json. The second form runs one 'pycstorm run' and compares it with a\n"
+	"stored summary.json. Exit 0 no regression, 1 regression, 2 bad input or\n"
+	"nothing compared, 77 cannot run, 130 interrupted.\n";
 
 static volatile sig_atomic_t stop_signal;
 
@@ -138,6 +151,598 @@ static int write_junit(const char *path, const struct summary *base, const struc
 	return fclose(f) == 0 ? failures : -1;
 }
 
+/* ---- the matrix gate ------------------------------------------------------ */
+
+#define GATE_RACES_DEFAULT "gh126606,enospc,mypy3215"
+#define GATE_MAX_RACES 8
+
+/* What the matrix gate found, cell by cell and race by race. */
+struct gate_result {
+	FILE *md, *xml_cases, *json_items;
+	size_t compared, regressions, fixes, notes, races_compared, race_regressions, findings;
+	size_t junit_cases, junit_failures;
+	int first_item;
+};
+
+static void gate_json_item(struct gate_result *g, const char *kind, const struct matrix *m,
+			   const struct matrix_cell *old, const struct matrix_cell *cell,
+			   const char *what)
+{
+	(void)fprintf(g->json_items, "%s\n    {\"kind\": \"%s\", \"strategy\": ",
+		      g->first_item ? "" : ",", kind);
+	g->first_item = 0;
+	json_put_string(g->json_items, m->strategy);
+	(void)fprintf(g->json_items, ", \"call\": %u, \"op\": ", cell->call);
+	json_put_string(g->json_items, cell->op);
+	(void)fputs(", \"fault\": ", g->json_items);
+	json_put_string(g->json_items, cell->fault);
+	(void)fputs(", \"was\": ", g->json_items);
+	json_put_string(g->json_items, old->import);
+	(void)fputs(", \"now\": ", g->json_items);
+	json_put_string(g->json_items, cell->import);
+	(void)fputs(", \"what\": ", g->json_items);
+	json_put_string(g->json_items, what);
+	(void)fputs("}", g->json_items);
+}
+
+static void gate_junit_case(struct gate_result *g, const char *classname, const char *name,
+			    const char *failure)
+{
+	(void)fputs("    <testcase classname=\"", g->xml_cases);
+	xml_put_text(g->xml_cases, classname);
+	(void)fputs("\" name=\"", g->xml_cases);
+	xml_put_text(g->xml_cases, name);
+	if (failure) {
+		(void)fputs("\"><failure message=\"", g->xml_cases);
+		xml_put_text(g->xml_cases, failure);
+		(void)fputs("\"/></testcase>\n", g->xml_cases);
+		g->junit_failures++;
+	} else {
+		(void)fputs("\"/>\n", g->xml_cases);
+	}
+	g->junit_cases++;
+}
+
+/* One write path, new against old, cell by cell. */
+static void gate_compare_matrix(struct gate_result *g, const struct matrix *old,
+				const struct matrix *new)
+{
+	const struct matrix_cell *o, *c;
+	char *classname = xasprintf("pycstorm.gate.matrix.%s", new->strategy), *name, *why;
+	size_t k;
+
+	(void)fprintf(g->md, "\n### Matrix: %s, %s %s against %s %s\n\n", new->strategy, new->python,
+		      new->version, old->python, old->version);
+	for (k = 0; k < new->ncells; k++) {
+		c = &new->cells[k];
+		o = matrix_find(old, c);
+		name = xasprintf("call %u %s / %s", c->call, c->op, c->fault);
+		why = NULL;
+		if (!o) {
+			(void)fprintf(g->md, "- not compared (only in the new trace): %s\n", name);
+			free(name);
+			continue;
+		}
+		g->compared++;
+		if (c->verdict == VERDICT_CORRUPT && o->verdict != VERDICT_CORRUPT) {
+			why = xasprintf("regression: %s -> %s (next import %s -> %s)",
+					matrix_verdict_name(o->verdict), matrix_verdict_name(c->verdict),
+					o->import, c->import);
+			g->regressions++;
+			gate_json_item(g, "regression", new, o, c, why);
+		} else if (c->leftover && !o->leftover) {
+			why = xasprintf("regression: leftover temporary file (%u, was none)", c->leftover);
+			g->regressions++;
+			gate_json_item(g, "regression", new, o, c, why);
+		} else if (c->verdict < o->verdict || (!c->leftover && o->leftover)) {
+			char *fix = xasprintf("fix: %s -> %s%s", matrix_verdict_name(o->verdict),
+					      matrix_verdict_name(c->verdict),
+					      !c->leftover && o->leftover ? ", no leftover temporary file" : "");
+			(void)fprintf(g->md, "- **%s**: %s\n", name, fix);
+			gate_json_item(g, "fix", new, o, c, fix);
+			g->fixes++;
+			free(fix);
+		} else if (c->verdict > o->verdict) {
+			(void)fprintf(g->md, "- note: %s: %s -> %s\n", name, matrix_verdict_name(o->verdict),
+				      matrix_verdict_name(c->verdict));
+			gate_json_item(g, "note", new, o, c, "safe -> stale");
+			g->notes++;
+		}
+		if (why) {
+			(void)fprintf(g->md, "- **REGRESSION** %s: %s\n", name, why);
+			(void)printf("gate: regression in %s: call %u (%s), fault %s: %s\n", new->strategy,
+				     c->call, c->op, c->fault, why);
+		}
+		gate_junit_case(g, classname, name, why);
+		free(why);
+		free(name);
+	}
+	free(classname);
+}
+
+/* Start `pycstorm run ARGS -o out -q` as a child; its pid. */
+static pid_t gate_start_run(const char *const *args, size_t nargs, const char *out)
+{
+	char self[PATH_MAX], why[256];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char **argv = xcalloc(nargs + 6, sizeof(char *));
+	size_t i, k = 0;
+	pid_t pid;
+
+	self[n > 0 ? n : 0] = '\0';
+	argv[k++] = self;
+	argv[k++] = "run";
+	for (i = 0; i < nargs; i++)
+		argv[k++] = (char *)args[i];
+	argv[k++] = "-o";
+	argv[k++] = (char *)out;
+	argv[k++] = "-q";
+	pid = proc_fork();
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+		(void)dup2(devnull, 1);
+		proc_unblock();
+		execv(self, argv);
+		_exit(EXIT_INTERNAL);
+	}
+	if (pid < 0)
+		die(EXIT_SKIP, "gate: cannot start a race run: %s",
+		    proc_start_error(errno, why, sizeof(why)));
+	free(argv);
+	return pid;
+}
+
+/* The strategies of the gate that scenario runs, ','-joined, or NULL. */
+static char *gate_race_strategies(const char *scenario, const char *const *strategies, size_t n)
+{
+	char err[512], *path = cli_find_scenario(scenario, err, sizeof(err)), *text = NULL, *line;
+	struct strbuf sb = STRBUF_INIT;
+	size_t len, i;
+
+	if (!path)
+		die(EXIT_USAGE, "gate: --races: %s", err);
+	if (read_file(path, &text, &len) < 0)
+		die(EXIT_USAGE, "gate: cannot read the scenario '%s'", path);
+	line = strstr(text, "\nstrategies =");
+	for (i = 0; line && i < n; i++) {
+		const char *hit = strstr(line, strategies[i]);
+		size_t sl = strlen(strategies[i]), eol = strcspn(line + 1, "\n") + 1;
+		if (hit && hit < line + eol && (hit[sl] == ',' || hit[sl] == '\n' || hit[sl] == ' '))
+			strbuf_addf(&sb, "%s%s", sb.len ? "," : "", strategies[i]);
+	}
+	free(text);
+	free(path);
+	if (!sb.len) {
+		strbuf_release(&sb);
+		return NULL;
+	}
+	return strbuf_detach(&sb);
+}
+
+static const struct strategy_result *race_result(const struct summary *s, const char *strategy)
+{
+	size_t i;
+
+	for (i = 0; i < s->nresults; i++)
+		if (!strcmp(s->results[i].strategy, strategy))
+			return &s->results[i];
+	return NULL;
+}
+
+/* Corrupt cycles of a strategy, every operation. */
+static uint64_t race_corrupt(const struct strategy_result *r)
+{
+	uint64_t n = 0;
+	int op, o;
+
+	for (op = 0; op < OP_COUNT; op++)
+		for (o = 0; o < OUTCOME_COUNT; o++)
+			if (outcome_is_corrupt((enum outcome)o))
+				n += r->counts[op][o];
+	return n;
+}
+
+/* One race scenario: NEW (and OLD, at the same time) run with its faults;
+ * compared with OLD's run or the stored race-SCENARIO.json. */
+static void gate_race(struct gate_result *g, const char *out, const char *scenario,
+		      const char *strategies, const char *new_py, const char *old_py,
+		      const char *baseline_dir, const char *duration, double tolerance)
+{
+	char *new_out = xasprintf("%s/race-%s-new", out, scenario), *base_path = NULL;
+	char *old_out = old_py ? xasprintf("%s/race-%s-old", out, scenario) : NULL, err[1024];
+	const char *args[] = { scenario, "-s", strategies, "-d", duration, "-j", "2", "--seed",
+			       "20261201", "--python", new_py };
+	struct summary base, cand, one_base, one_cand;
+	const struct strategy_result *other;
+	pid_t pids[2];
+	int status[2] = { 0, 0 }, bad;
+	size_t i;
+	FILE *sink;
+
+	/* Both at once, so the machine's load hits both alike. */
+	pids[0] = gate_start_run(args, sizeof(args) / sizeof(args[0]), new_out);
+	if (old_py) {
+		args[10] = old_py;
+		pids[1] = gate_start_run(args, sizeof(args) / sizeof(args[0]), old_out);
+	}
+	if (wait_run(pids[0], &status[0]) < 0 || (old_py && wait_run(pids[1], &status[1]) < 0))
+		die(EXIT_INTERNAL, "gate: cannot wait for a race run: %s", strerror(errno));
+	for (i = 0; i < (old_py ? 2u : 1u); i++)
+		if (!WIFEXITED(status[i]) || (WEXITSTATUS(status[i]) != 0 && WEXITSTATUS(status[i]) != 1))
+			die(WIFEXITED(status[i]) ? WEXITSTATUS(status[i]) : EXIT_INTERNAL,
+			    "gate: the race run of %s under %s failed (exit %d)", scenario,
+			    i ? old_py : new_py, WIFEXITED(status[i]) ? WEXITSTATUS(status[i]) : -1);
+	base_path = old_py ? xasprintf("%s/summary.json", old_out)
+			   : xasprintf("%s/race-%s.json", baseline_dir, scenario);
+	if (!old_py && access(base_path, R_OK) != 0) {
+		(void)fprintf(g->md, "\n### Race %s: no stored figures (%s): not compared\n", scenario,
+			      base_path);
+		free(base_path);
+		free(new_out);
+		return;
+	}
+	if (summary_load(base_path, &base, err, sizeof(err)) < 0)
+		die(EXIT_USAGE, "gate: race baseline: %s", err);
+	free(base_path);
+	base_path = xasprintf("%s/summary.json", new_out);
+	if (summary_load(base_path, &cand, err, sizeof(err)) < 0)
+		die(EXIT_INTERNAL, "gate: the race run's own summary: %s", err);
+	(void)fprintf(g->md, "\n### Race %s (with its faults)\n\n", scenario);
+	(void)compare_summaries(g->md, old_py ? old_py : "baseline", &base, new_py, &cand, tolerance);
+	(void)fputs("\nGated: a strategy that never corrupted in the baseline and now corrupts "
+		    "significantly. A rate that moves where both sides corrupt, or where errors are "
+		    "timing-bound, is a note: cycles under a race are not independent trials, so the "
+		    "interval alone would flake.\n", g->md);
+	sink = fopen("/dev/null", "we");
+	one_base = base;
+	one_cand = cand;
+	for (i = 0; sink && i < cand.nresults; i++) {
+		char *name = xasprintf("%s / %s", scenario, cand.results[i].strategy);
+		one_cand.results = &cand.results[i];
+		one_cand.nresults = 1;
+		bad = compare_summaries(sink, "", &one_base, "", &one_cand, tolerance) > 0;
+		other = race_result(&base, cand.results[i].strategy);
+		if (bad && other && race_corrupt(other) == 0 && race_corrupt(&cand.results[i]) > 0) {
+			g->race_regressions++;
+			(void)printf("gate: race regression: %s starts corrupting\n", name);
+			(void)fprintf(g->md, "\n- **REGRESSION** %s: never corrupt before, now corrupts\n",
+				      name);
+		} else if (bad) {
+			(void)fprintf(g->md, "\n- note: %s: a rate moved (not gated)\n", name);
+			bad = 0;
+		}
+		g->races_compared += other != NULL;
+		gate_junit_case(g, "pycstorm.gate.race", name,
+				bad ? "never corrupt in the baseline, corrupts now (see gate.md)" : NULL);
+		free(name);
+	}
+	if (sink)
+		(void)fclose(sink);
+	summary_free(&base);
+	summary_free(&cand);
+	free(base_path);
+	free(new_out);
+	free(old_out);
+}
+
+/* The interpreter's magic number and cache tag, "3495 cpython-311". */
+static char *gate_magic(const char *python, const char *scratch)
+{
+	char *out = xasprintf("%s/.magic", scratch), *text = NULL;
+	size_t len;
+	int fd, status = -1;
+	pid_t pid = proc_fork();
+
+	if (pid == 0) {
+		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		(void)dup2(fd, 1);
+		proc_unblock();
+		execl(python, python, "-I", "-c",
+		      "import sys, importlib.util as u; "
+		      "print(int.from_bytes(u.MAGIC_NUMBER[:2], 'little'), sys.implementation.cache_tag)",
+		      (char *)NULL);
+		_exit(127);
+	}
+	if (pid > 0)
+		(void)waitpid(pid, &status, 0);
+	if (read_file(out, &text, &len) < 0)
+		text = xstrdup("? ?");
+	text[strcspn(text, "\n")] = '\0';
+	(void)unlink(out);
+	free(out);
+	return text;
+}
+
+/* .pyc files of cache tag under dir, recursively. */
+static size_t gate_count_pyc(const char *dir, const char *tag, int depth)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0, len, tl = strlen(tag);
+	char *sub;
+
+	while (d && depth < 32 && (e = readdir(d)) != NULL) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		len = strlen(e->d_name);
+		if (e->d_type == DT_DIR) {
+			sub = xasprintf("%s/%s", dir, e->d_name);
+			n += gate_count_pyc(sub, tag, depth + 1);
+			free(sub);
+		} else if (len > tl + 5 && !strcmp(e->d_name + len - 4, ".pyc") &&
+			   !strncmp(e->d_name + len - 4 - tl, tag, tl)) {
+			n++;
+		}
+	}
+	if (d)
+		(void)closedir(d);
+	return n;
+}
+
+/* A point release whose magic differs invalidates every installed .pyc. */
+static void gate_magic_finding(struct gate_result *g, const char *new_py, const char *old_py,
+			       const char *scratch, FILE *json)
+{
+	static const char dist[] = "/usr/lib/python3/dist-packages";
+	char *nm = gate_magic(new_py, scratch), *om = gate_magic(old_py, scratch);
+	char ntag[64] = "", otag[64] = "";
+	unsigned nmagic = 0, omagic = 0;
+	size_t count = 0;
+
+	(void)sscanf(nm, "%u %63s", &nmagic, ntag);
+	(void)sscanf(om, "%u %63s", &omagic, otag);
+	(void)fprintf(g->md, "\n### Magic number\n\n%s: magic %u, cache tag %s; %s: magic %u, "
+		      "cache tag %s\n", new_py, nmagic, ntag, old_py, omagic, otag);
+	(void)fprintf(json, "  \"magic\": {\"new\": %u, \"old\": %u, \"same_tag\": %s",
+		      nmagic, omagic, strcmp(ntag, otag) ? "false" : "true");
+	if (nmagic != omagic && !strcmp(ntag, otag)) {
+		if (access(dist, R_OK) == 0)
+			count = gate_count_pyc(dist, otag, 0);
+		g->findings++;
+		(void)fprintf(g->md, "\n**Finding**: the magic number changes within cache tag %s: "
+			      "every installed .pyc is invalidated (%zu under %s)\n", otag, count, dist);
+		(void)printf("gate: finding: magic %u -> %u within %s invalidates %zu .pyc under %s\n",
+			     omagic, nmagic, otag, count, dist);
+		(void)fprintf(json, ", \"invalidated_pyc\": %zu", count);
+	}
+	(void)fputs("},\n", json);
+	free(nm);
+	free(om);
+}
+
+/* The matrix set's write path for strategy, or NULL. */
+static const struct matrix *gate_find_matrix(const struct matrix_set *set, const char *strategy,
+					     size_t from, size_t to)
+{
+	size_t i;
+
+	for (i = from; i < to && i < set->n; i++)
+		if (!strcmp(set->m[i].strategy, strategy))
+			return &set->m[i];
+	return NULL;
+}
+
+static int gate_matrix_main(int argc, char **argv)
+{
+	const char *new_py = NULL, *old_py = NULL, *baseline = NULL, *out_dir = NULL;
+	const char *races = GATE_RACES_DEFAULT, *duration = "4s";
+	const char **strategies = xcalloc((size_t)argc + 1, sizeof(char *));
+	const char *const default_strategies[] = { "native" };
+	const char *pythons[2];
+	size_t nstrategies = 0, i, nbase;
+	struct matrix_set run = { 0 }, stored = { 0 };
+	const struct matrix_set *old_set;
+	struct gate_result g = { .first_item = 1 };
+	char *dir, *id = NULL, *path, *baseline_dir = NULL, err[1024], *items = NULL, *cases = NULL;
+	char *list, *tok, *save, *strats;
+	size_t items_len = 0, cases_len = 0;
+	struct owned own;
+	struct stat st;
+	double tolerance = 0.0;
+	FILE *json, *xml;
+	int i_arg, rc;
+
+	for (i_arg = 1; i_arg < argc; i_arg++) {
+		const char *a = argv[i_arg], *v = i_arg + 1 < argc ? argv[i_arg + 1] : NULL;
+		if (!strcmp(a, "--python") && v)
+			new_py = argv[++i_arg];
+		else if (!strcmp(a, "--against") && v)
+			old_py = argv[++i_arg];
+		else if (!strcmp(a, "--baseline") && v)
+			baseline = argv[++i_arg];
+		else if ((!strcmp(a, "-o") || !strcmp(a, "--out")) && v)
+			out_dir = argv[++i_arg];
+		else if (!strcmp(a, "--races") && v)
+			races = argv[++i_arg];
+		else if (!strcmp(a, "--no-races"))
+			races = "";
+		else if (!strcmp(a, "--race-duration") && v)
+			duration = argv[++i_arg];
+		else if (!strcmp(a, "--tolerance") && v) {
+			if (parse_double(argv[++i_arg], &tolerance) < 0 || tolerance < 0 || tolerance > 1)
+				die(EXIT_USAGE, "gate: --tolerance '%s' is not a rate from 0 to 1", argv[i_arg]);
+		} else if (a[0] == '-')
+			cli_bad_option("gate", a, "--python, --against, --baseline, --races, --no-races, "
+				       "--race-duration, --tolerance, -o/--out, -h/--help");
+		else
+			strategies[nstrategies++] = a;
+	}
+	if (!new_py)
+		die(EXIT_USAGE, "gate: --python NEW is required with --against");
+	if (!old_py == !baseline)
+		die(EXIT_USAGE, "gate: give one of --against OLD and --baseline DIR");
+	if (!nstrategies) {
+		strategies[0] = default_strategies[0];
+		nstrategies = 1;
+	}
+	for (i = 0; i < nstrategies; i++)
+		matrix_check_strategy("gate", strategies[i]);
+	if (access(new_py, X_OK) != 0 || (old_py && access(old_py, X_OK) != 0))
+		die(EXIT_SKIP, "gate: cannot run '%s': %s", access(new_py, X_OK) ? new_py : old_py,
+		    strerror(errno));
+	if (baseline) {
+		/* a folder (matrix.json and race-*.json) or a matrix.json */
+		if (stat(baseline, &st) == 0 && S_ISDIR(st.st_mode)) {
+			baseline_dir = xstrdup(baseline);
+			path = xasprintf("%s/matrix.json", baseline);
+		} else {
+			path = xstrdup(baseline);
+			baseline_dir = xstrdup(baseline);
+			*(strrchr(baseline_dir, '/') ? strrchr(baseline_dir, '/') : baseline_dir) = '\0';
+			if (!*baseline_dir) {
+				free(baseline_dir);
+				baseline_dir = xstrdup(".");
+			}
+		}
+		if (matrix_load(path, &stored, err, sizeof(err)) < 0)
+			die(EXIT_USAGE, "gate: baseline: %s", err);
+		free(path);
+	}
+	/* the matrices: NEW first, then OLD */
+	pythons[0] = new_py;
+	pythons[1] = old_py;
+	(void)matrix_run(pythons, old_py ? 2 : 1, strategies, nstrategies, &run);
+	old_set = old_py ? &run : &stored;
+	nbase = old_py ? nstrategies : 0;
+	dir = rundir_create("gate", out_dir, 0, &id, &own);
+	rundir_own("gate", &own, "gate.md");
+	rundir_own("gate", &own, "gate.xml");
+	rundir_own("gate", &own, "gate.json");
+	rundir_own("gate", &own, "matrix.json");
+	rundir_own("gate", &own, "matrix.md");
+	rundir_own("gate", &own, "matrix.html");
+	rc = matrix_write_files(dir, &run);
+	if (rc < 0)
+		die(EXIT_SKIP, "gate: cannot write the matrix into '%s': %s", dir, strerror(-rc));
+	path = xasprintf("%s/gate.md", dir);
+	g.md = fopen(path, "we");
+	if (!g.md)
+		die(EXIT_SKIP, "gate: cannot write '%s': %s", path, strerror(errno));
+	free(path);
+	g.json_items = open_memstream(&items, &items_len);
+	g.xml_cases = open_memstream(&cases, &cases_len);
+	if (!g.json_items || !g.xml_cases)
+		die(EXIT_INTERNAL, "gate: out of memory");
+	(void)fprintf(g.md, "# pycstorm gate: %s against %s\n", new_py, old_py ? old_py : baseline);
+	for (i = 0; i < nstrategies; i++) {
+		const struct matrix *n = gate_find_matrix(&run, strategies[i], 0, nstrategies);
+		const struct matrix *o = gate_find_matrix(old_set, strategies[i], nbase,
+							  old_py ? 2 * nstrategies : stored.n);
+		if (n && o)
+			gate_compare_matrix(&g, o, n);
+		else
+			(void)fprintf(g.md, "\n### Matrix: %s: not in the baseline, not compared\n",
+				      strategies[i]);
+	}
+	/* the races, with their faults */
+	list = xstrdup(races);
+	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		strats = gate_race_strategies(tok, strategies, nstrategies);
+		if (!strats) {
+			(void)fprintf(g.md, "\n### Race %s: runs none of the gated strategies\n", tok);
+			continue;
+		}
+		rundir_own("gate", &own, xasprintf("race-%s-new", tok));
+		if (old_py)
+			rundir_own("gate", &own, xasprintf("race-%s-old", tok));
+		gate_race(&g, dir, tok, strats, new_py, old_py, baseline_dir, duration, tolerance);
+		free(strats);
+	}
+	free(list);
+	(void)fclose(g.json_items);
+	(void)fclose(g.xml_cases);
+	/* Before gate.json and gate.xml: a CI reading those would see a pass. */
+	if (!g.compared && !g.races_compared) {
+		(void)fclose(g.md);
+		path = xasprintf("%s/gate.md", dir);
+		(void)unlink(path);
+		die(EXIT_USAGE, "gate: nothing compared: no cell and no race check in both %s and %s",
+		    new_py, old_py ? old_py : baseline);
+	}
+	/* gate.json */
+	path = xasprintf("%s/gate.json", dir);
+	json = fopen(path, "we");
+	if (!json)
+		die(EXIT_SKIP, "gate: cannot write '%s': %s", path, strerror(errno));
+	free(path);
+	(void)fputs("{\n  \"schema\": \"pycstorm-gate/1\",\n  \"python\": ", json);
+	json_put_string(json, new_py);
+	(void)fputs(",\n  \"against\": ", json);
+	json_put_string(json, old_py ? old_py : baseline);
+	(void)fputs(",\n", json);
+	if (old_py)
+		gate_magic_finding(&g, new_py, old_py, dir, json);
+	(void)fprintf(json, "  \"cells_compared\": %zu,\n  \"regressions\": %zu,\n  \"fixes\": %zu,\n"
+			    "  \"notes\": %zu,\n  \"race_checks\": %zu,\n  \"race_regressions\": %zu,\n"
+			    "  \"findings\": %zu,\n  \"items\": [%s\n  ]\n}\n", g.compared,
+		      g.regressions, g.fixes, g.notes, g.races_compared, g.race_regressions,
+		      g.findings, items ? items : "");
+	(void)fclose(json);
+	/* gate.xml */
+	path = xasprintf("%s/gate.xml", dir);
+	xml = fopen(path, "we");
+	if (!xml)
+		die(EXIT_SKIP, "gate: cannot write '%s': %s", path, strerror(errno));
+	(void)fprintf(xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"pycstorm "
+			   "gate\">\n  <testsuite name=\"pycstorm.gate\" tests=\"%zu\" failures=\"%zu\">\n"
+			   "%s  </testsuite>\n</testsuites>\n", g.junit_cases, g.junit_failures,
+		      cases ? cases : "");
+	(void)fclose(xml);
+	free(path);
+	(void)fprintf(g.md, "\n## Verdict\n\n%zu cells compared: %zu regressions, %zu fixes, %zu notes; "
+			    "%zu race checks: %zu regressions\n", g.compared, g.regressions, g.fixes,
+		      g.notes, g.races_compared, g.race_regressions);
+	(void)fclose(g.md);
+	for (i = 0; i < nstrategies; i++) {
+		matrix_summary_line(stdout, &run.m[i]);
+		if (old_py)
+			matrix_summary_line(stdout, &run.m[nstrategies + i]);
+	}
+	(void)printf("gate: %zu cells compared: %zu regression%s, %zu fix%s, %zu note%s; %zu race "
+		     "checks: %zu regression%s; see %s/gate.md\n", g.compared, g.regressions,
+		     g.regressions == 1 ? "" : "s", g.fixes, g.fixes == 1 ? "" : "es", g.notes,
+		     g.notes == 1 ? "" : "s", g.races_compared, g.race_regressions,
+		     g.race_regressions == 1 ? "" : "s", dir);
+	owned_release(&own);
+	rundir_point_latest(id);
+	matrix_set_free(&run);
+	matrix_set_free(&stored);
+	free(items);
+	free(cases);
+	free(dir);
+	free(id);
+	free(baseline_dir);
+	free(strategies);
+	return g.regressions || g.race_regressions ? EXIT_FAILED : EXIT_OK;
+}
+
+/* The matrix gate: --against, or a baseline that is a folder holding a
+ * matrix.json or is one; a summary.json baseline is the run gate. */
+static int gate_wants_matrix(int argc, char **argv)
+{
+	struct stat st;
+	char *text = NULL, *m;
+	size_t len;
+	int i, yes = 0;
+
+	for (i = 1; i < argc && !yes; i++) {
+		if (!strcmp(argv[i], "--against"))
+			yes = 1;
+		if (strcmp(argv[i], "--baseline") || i + 1 >= argc)
+			continue;
+		if (stat(argv[i + 1], &st) == 0 && S_ISDIR(st.st_mode)) {
+			m = xasprintf("%s/matrix.json", argv[i + 1]);
+			yes = access(m, F_OK) == 0;
+			free(m);
+		} else if (read_file(argv[i + 1], &text, &len) == 0) {
+			yes = strstr(text, "\"" MATRIX_SCHEMA "\"") != NULL;
+		}
+		free(text);
+		text = NULL;
+	}
+	return yes;
+}
+
 static int gate_main(int argc, char **argv)
 {
 	const char *baseline = NULL, *out = NULL;
@@ -148,6 +753,10 @@ static int gate_main(int argc, char **argv)
 	int i, nrest = 0, rc, regressions;
 	FILE *md;
 
+	if (gate_wants_matrix(argc, argv)) {
+		free(rest);
+		return gate_matrix_main(argc, argv);
+	}
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			(void)fputs(gate_usage, stdout);

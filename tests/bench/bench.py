@@ -17,6 +17,7 @@ disturbs much less: it is the second opinion on every ratio.
 Modes: default (~10 min), --quick or BENCH_QUICK=1 (~2 min, fewer points,
 one repeat for the matrix, 3 repro seeds, 5 s / 20 s memory runs), and
 BENCH_FULL=1 (the full matrix for the representative strategies; long).
+--only gate times the default gate alone (gate_s);
 --only inject measures the injection overhead alone (paired runs and the
 callgrind counts, a few minutes); --inject-fault SPEC arms SPEC (say
 short-write:p=0, which never fires) instead of preloading with nothing
@@ -51,6 +52,7 @@ REPRO_CLASS = {"bad-marshal": "bad_marshal", "eof": "eof",
                "permission-error": "permission_error", "module-not-found": "module_not_found"}
 TARGETS = {"ceiling_ratio": ">= 0.8", "inject_overhead": "<= 0.05",
            "repro_median_s": "<= 2 s for every target",
+           "gate_s": "<= 60 s (the default gate: matrix and races, two interpreters)",
            "orchestrator_rss": "flat with run length"}
 
 
@@ -160,6 +162,8 @@ class Bench:
         self.nruns = 0
         self.t_start = time.monotonic()
         self.only_inject = args.only == "inject"
+        self.only_gate = args.only == "gate"
+        self.gate_results = []
 
     # ---- setup ----------------------------------------------------------
 
@@ -550,6 +554,41 @@ class Bench:
                                  r["workers"]))
         self.throughput = rows
 
+    def gate(self):
+        """gate_s: the default gate (`gate --python PY --against PY`: the native
+        matrix of both, then the three race scenarios side by side), timed."""
+        self.phase("gate")
+        for rnd in range(1 if self.quick else 3):
+            d = os.path.join(self.out, "gate", "r%d" % rnd)
+            os.makedirs(os.path.dirname(d), exist_ok=True)
+            rc, wall, cpu, _ = self.spawn([self.pycstorm, "gate", "--python", self.python,
+                                           "--against", self.python, "-o", d], d + ".log")
+            if rc not in (0, 1):
+                self.errors.append("gate round %d exited %d" % (rnd, rc))
+            self.gate_results.append({"round": rnd, "exit": rc, "wall_s": round(wall, 3),
+                                      "cpu_s": round(cpu, 3), "load1": self.last_load})
+            log("  [%4.0fs] gate round %d: %.1f s (exit %d)" % (
+                time.monotonic() - self.t_start, rnd, wall, rc))
+        self.end_phase("gate")
+        return median([r["wall_s"] for r in self.gate_results if r["exit"] in (0, 1)])
+
+    def gate_report(self, machine):
+        """--only gate: gate_s alone, in bench.json and on stdout."""
+        gate_s = self.gate()
+        machine["load_start"], machine["load_end"] = self.load_start, loadavg()
+        doc = {"schema": "pycstorm-bench/1", "id": self.id, "mode": self.mode, "only": "gate",
+               "started": self.started, "machine": machine,
+               "wall_s": round(time.monotonic() - self.t_start, 1), "phases": self.phases,
+               "gate_s": gate_s, "gate": self.gate_results, "targets": TARGETS,
+               "verdicts": {"gate_s": verdict(gate_s, lambda x: x <= 60)},
+               "errors": self.errors}
+        with open(os.path.join(self.out, "bench.json"), "w") as f:
+            json.dump(doc, f, indent=1)
+            f.write("\n")
+        print("gate_s %s (median of %d; target <= 60 s: %s)" % (
+            fmt(gate_s), len(self.gate_results), doc["verdicts"]["gate_s"]))
+        return 0 if gate_s is not None else 1
+
     def repro(self):
         self.phase("repro")
         runs = {t: [] for t in REPRO_TARGETS}
@@ -660,7 +699,7 @@ class Bench:
 
     # ---- reports -------------------------------------------------------------------
 
-    def report(self, machine):
+    def report(self, machine, gate_s=None):
         short, long_ = self.memory_results[0], self.memory_results[-1]
         growth = (long_["orchestrator_peak_rss_kb"] / short["orchestrator_peak_rss_kb"]
                   if short["orchestrator_peak_rss_kb"] else None)
@@ -674,6 +713,7 @@ class Bench:
             "repro_median_s": verdict(list(repro_median.values()),
                                       lambda xs: all(x is not None and x <= 2 for x in xs)),
             "orchestrator_rss": verdict(growth, lambda x: x <= 1.25),
+            "gate_s": verdict(gate_s, lambda x: x <= 60),
         }
         machine["load_start"] = self.load_start
         machine["load_end"] = loadavg()
@@ -704,6 +744,8 @@ class Bench:
             "inject_overhead": self.inject["inject_overhead"],
             "repro_median_s": repro_median,
             "repro_p90_s": {t: r["p90_s"] for t, r in self.repro_results.items()},
+            "gate_s": gate_s,
+            "gate": self.gate_results,
             "ceiling": self.ceiling,
             "inject": dict(self.inject, instructions=self.inject_ir),
             "repro": self.repro_results,
@@ -731,16 +773,19 @@ class Bench:
             log("bench: no disk filesystem found for the disk points; skipping them")
         if not self.interpreter_ok:
             log("bench: %s is not executable; skipping the interpreter runner" % self.python)
+        if self.only_gate:
+            return self.gate_report(machine)
         self.paired()
         self.instructions()
         if self.only_inject:
             return self.inject_report(machine)
         self.matrix()
         self.repro()
+        gate_s = self.gate()
         self.memory()
         if self.disk_parent:
             shutil.rmtree(self.disk_parent, ignore_errors=True)
-        doc, md = self.report(machine)
+        doc, md = self.report(machine, gate_s)
         print(md)
         log("bench: %d runs in %.0f s; results/bench/%s/bench.json" % (
             self.nruns, doc["wall_s"], self.id))
@@ -904,6 +949,8 @@ def markdown(doc):
                       default=None)), doc["verdicts"]["repro_median_s"],
               fmt(max((x for x in doc["repro_p90_s"].values() if x is not None),
                       default=None))),
+           "| gate_s (default gate: native matrix of both, 3 race scenarios) | %s | <= 60 s | %s "
+           "| median of %d |" % (fmt(doc["gate_s"]), doc["verdicts"]["gate_s"], len(doc["gate"])),
            "| orchestrator peak RSS, %d s run / %d s run | %s | flat | %s | |"
            % (doc["memory"]["runs"][-1]["run_s"], doc["memory"]["runs"][0]["run_s"],
               fmt(doc["memory"]["orchestrator_growth"]), doc["verdicts"]["orchestrator_rss"]),
@@ -972,8 +1019,9 @@ def main():
     ap.add_argument("--duration", type=float, help="seconds per throughput run")
     ap.add_argument("--repeats", type=int, help="rounds of the throughput matrix")
     ap.add_argument("--id", help="results/bench/<id> (default: UTC time and mode)")
-    ap.add_argument("--only", choices=["inject"],
-                    help="inject: only the injection overhead (paired runs, callgrind)")
+    ap.add_argument("--only", choices=["inject", "gate"],
+                    help="inject: only the injection overhead (paired runs, callgrind); "
+                         "gate: only gate_s")
     ap.add_argument("--inject-fault", metavar="SPEC",
                     help="arm SPEC instead of --preload for the injection overhead")
     return Bench(ap.parse_args()).run()

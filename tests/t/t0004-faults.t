@@ -181,7 +181,7 @@ test_ok "a bad probability: one line naming it, exit 2" \
 	one_line_exit 2 "fault 'short-write:p=2': p=2: not a probability from 0 to 1" \
 	"$PYCSTORM" run -n 1 --fault short-write:p=2
 test_ok "an unknown fault: one line naming the valid ones, exit 2" \
-	one_line_exit 2 "unknown fault 'nope' \(valid: short-write, write-error, rename-delay, held-lock, crash, power-cut, fiu\)" \
+	one_line_exit 2 "unknown fault 'nope' \(valid: short-write, write-error, rename-delay, held-lock, crash, power-cut, fiu, exact\)" \
 	"$PYCSTORM" run -n 1 --fault nope
 test_ok "an unknown parameter: one line naming the valid ones, exit 2" \
 	one_line_exit 2 "unknown parameter 'q=1' \(valid: p, fraction\)" "$PYCSTORM" run -n 1 --fault short-write:q=1

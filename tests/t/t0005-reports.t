@@ -185,7 +185,10 @@ test_ok "a broken baseline: one line, exit 2, before anything runs" \
 	one_line_exit 2 "gate: baseline: .*cut.json: line 1" "$PYCSTORM" gate --baseline "$SCRATCH/cut.json" -n 5
 test_ok "bad run options: the run's own line, exit 2" \
 	one_line_exit 2 "unknown strategy 'nope'" "$PYCSTORM" gate --baseline "$SCRATCH/base" -s nope -n 5 -o "$SCRATCH/g3"
-test_ok "ci/gate.sh passes against the stored baseline with /usr/bin/python3" \
-	quiet "$REPO/ci/gate.sh" -d 3s -o "$SCRATCH/gate-ci"
+ci_gate() {
+	NEW=/usr/bin/python3 "$REPO/ci/gate.sh" --race-duration 3s -o "$SCRATCH/gate-ci" >/dev/null
+	json_true "$SCRATCH/gate-ci/gate.json" 'j["cells_compared"] > 0 and j["race_checks"] == 3'
+}
+test_ok "ci/gate.sh passes against the stored baseline (matrix and races) with /usr/bin/python3" ci_gate
 
 done_testing

@@ -49,7 +49,7 @@ static void every_fault_parses_with_its_defaults(void **state)
 	size_t i;
 
 	(void)state;
-	assert_int_equal(fault_count, 7);
+	assert_int_equal(fault_count, 8);
 	for (i = 0; i < fault_count; i++) {
 		/* fiu has no default point: name one */
 		(void)snprintf(text, sizeof(text), "%s%s", fault_table[i]->name,
@@ -126,6 +126,14 @@ static void every_param_given(void **state)
 	assert_true(spec.p == 0.25);
 	assert_true(spec.u.short_write.fraction == 0.5);
 
+	parses("exact:call=3,do=short,keep=one-short");
+	assert_true(spec.p == 1);
+	assert_int_equal(spec.u.exact.call, 3);
+	assert_int_equal(spec.u.exact.what, EXACT_SHORT);
+	assert_int_equal(spec.u.exact.keep, EXACT_KEEP_ONE_SHORT);
+	parses("exact:call=4,do=EPERM");
+	assert_int_equal(spec.u.exact.what, EXACT_EPERM);
+
 	parses("write-error:p=1,errno=EIO|EDQUOT,on=close|fsync");
 	assert_true(spec.p == 1);
 	assert_int_equal(spec.u.write_error.errnos, 2 | 4);
@@ -183,9 +191,9 @@ static void bad_specs_say_why(void **state)
 {
 	static const struct bad_spec cases[] = {
 		{ "tear", "fault 'tear': unknown fault 'tear' (valid: short-write, write-error, "
-		  "rename-delay, held-lock, crash, power-cut, fiu)" },
+		  "rename-delay, held-lock, crash, power-cut, fiu, exact)" },
 		{ "", "fault '': unknown fault '' (valid: short-write, write-error, rename-delay, "
-		  "held-lock, crash, power-cut, fiu)" },
+		  "held-lock, crash, power-cut, fiu, exact)" },
 		{ "short-write:q=1", "fault 'short-write:q=1': unknown parameter 'q=1' (valid: p, "
 		  "fraction)" },
 		{ "short-write:p", "fault 'short-write:p': expected KEY=VALUE, got 'p' (valid: p, "

@@ -1,0 +1,75 @@
+#!/bin/bash
+# The matrix gate: a patched interpreter (a venv of Debian's python3 whose
+# .pth replaces importlib's _write_atomic) gated against the stock one and
+# the other way round; a dropped temp cleanup caught; a gate that compared
+# nothing fails; the default gate within 60 s.
+. "$(dirname "$0")/lib.sh"
+
+PY=/usr/bin/python3
+if [ ! -x "$PY" ] || ! "$PY" -c 'import venv' 2>/dev/null; then
+	skip "gate" "no $PY with venv"
+	done_testing
+	exit
+fi
+MAKE_PATCHED="$REPO/tests/fixtures/make-patched-python.sh"
+
+make_fixtures() {
+	CHECKED=$("$MAKE_PATCHED" checked "$SCRATCH/checked")
+	NOCLEAN=$("$MAKE_PATCHED" no-cleanup "$SCRATCH/noclean")
+	test -x "$CHECKED"
+	test -x "$NOCLEAN"
+}
+test_ok "the fixtures: venvs of $PY with a patched _write_atomic, loaded under -I" make_fixtures
+CHECKED="$SCRATCH/checked/bin/python"
+NOCLEAN="$SCRATCH/noclean/bin/python"
+
+gate_fixed() {
+	local t0 t1
+	t0=$(date +%s)
+	"$PYCSTORM" gate --python "$CHECKED" --against "$PY" -o "$SCRATCH/fixed" >"$SCRATCH/fixed.out"
+	t1=$(date +%s)
+	diag "default gate (matrix + 3 race scenarios, both interpreters): $((t1 - t0)) s"
+	test $((t1 - t0)) -le 60
+}
+test_ok "gate PATCHED --against $PY (matrix and races) exits 0 within 60 s" gate_fixed
+test_ok "it reports the gh-126606 cell fixed" json_true "$SCRATCH/fixed/gate.json" \
+	'j["regressions"] == 0 and j["race_regressions"] == 0 and
+	 any(i["kind"] == "fix" and i["op"] == "write temp" and i["fault"] == "short write keep=half"
+	     and i["was"] == "eof" for i in j["items"])'
+test_ok "the races ran with their faults: gh126606, enospc, mypy3215" json_true "$SCRATCH/fixed/gate.json" \
+	'j["race_checks"] == 3'
+junit_ok() {
+	"$JSON_PY" - "$SCRATCH/fixed/gate.xml" "$SCRATCH/fixed/matrix.json" <<'PY'
+import json, sys, xml.etree.ElementTree as ET
+cases = ET.parse(sys.argv[1]).getroot().findall(".//testcase")
+cells = len(json.load(open(sys.argv[2]))["matrices"][0]["cells"])
+matrix = [c for c in cases if c.get("classname").startswith("pycstorm.gate.matrix.")]
+races = [c for c in cases if c.get("classname") == "pycstorm.gate.race"]
+assert len(matrix) == cells and len(races) == 3, (len(matrix), cells, len(races))
+assert not any(c.find("failure") is not None for c in cases)
+PY
+}
+test_ok "gate.xml: one testcase per cell and per race check, none failing" junit_ok
+test_ok "gate.md is written" grep -q "fix: corrupt -> stale" "$SCRATCH/fixed/gate.md"
+
+reversed() {
+	exits 1 "$PYCSTORM" gate --python "$PY" --against "$CHECKED" --no-races -o "$SCRATCH/rev" >"$SCRATCH/rev.out"
+	grep -q "regression in native: call 2 (write temp), fault short write keep=half: regression: stale -> corrupt" "$SCRATCH/rev.out"
+	grep -q '<failure' "$SCRATCH/rev/gate.xml"
+}
+test_ok "gate $PY --against PATCHED exits 1 naming the cell" reversed
+
+noclean() {
+	exits 1 "$PYCSTORM" gate --python "$NOCLEAN" --against "$PY" --no-races -o "$SCRATCH/nc" >"$SCRATCH/nc.out"
+	grep -q "fault ENOSPC: regression: leftover temporary file" "$SCRATCH/nc.out"
+}
+test_ok "a writer that drops its temp cleanup is a leftover-temp regression" noclean
+
+test_ok "a stored matrix of py33-atomic" quiet "$PYCSTORM" matrix py33-atomic --python "$PY" -o "$SCRATCH/base"
+test_ok "gate against the stored matrix compares it exactly (exit 0)" quiet \
+	"$PYCSTORM" gate --python "$PY" --baseline "$SCRATCH/base" --no-races py33-atomic -o "$SCRATCH/g1"
+test_ok "a gate that compared nothing fails with one line" one_line_exit 2 "nothing compared" \
+	"$PYCSTORM" gate --python "$PY" --baseline "$SCRATCH/base/matrix.json" --no-races native -o "$SCRATCH/g2"
+test_ok "--against and --baseline together are bad usage" one_line_exit 2 "one of --against" \
+	"$PYCSTORM" gate --python "$PY" --against "$PY" --baseline "$SCRATCH/base" -o "$SCRATCH/g3"
+done_testing
