@@ -221,9 +221,6 @@ static void resolve_faults(struct exec_run *x)
 		die(EXIT_USAGE, "exec: %s", err);
 	x->nfaults = x->o->nfaults;
 	x->fault_env = joined;
-	if (exec_armed(x, &fault_power_cut))
-		die(EXIT_USAGE, "exec: power-cut is not supported by exec (a real program's writes "
-				"cannot be rolled back to a cut point yet); use it with 'pycstorm run'");
 }
 
 /* Copies and lock holders run at once: within the caps, or bad input. */
@@ -681,6 +678,7 @@ static int single_round(struct exec_run *x)
 
 	exec_run_round(x, 1, x->s.seed, &rd, &interrupts);
 	exec_keep_round(x, &rd);
+	exec_rerun_after_cut(x, &rd, &interrupts);
 	x->s.replay = replay_command(x, rd.seed);
 	exec_report_single(x, &rd);
 	/* Stopped by us, the copy's own status (143 for the SIGTERM we passed
@@ -718,6 +716,7 @@ static int stress_rounds(struct exec_run *x)
 		}
 	}
 	exec_keep_round(x, &rd);
+	exec_rerun_after_cut(x, &rd, &interrupts);
 	x->s.replay = replay_command(x, rd.seed);
 	exec_report_stress(x, &rd);
 	rc = verdict_status(&rd);

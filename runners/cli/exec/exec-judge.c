@@ -9,6 +9,7 @@
 #include "exec-run.h"
 
 #include "common.h"
+#include "rollback.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -155,6 +156,9 @@ static enum outcome copy_outcome(const struct exec_run *x, const struct round_fa
 		/* Stopped by us: not the program's answer, nor a crash. */
 		o = OUTCOME_INTERRUPTED;
 		*text = xstrdup("stopped: exec was interrupted");
+	} else if (c->cut) {
+		o = OUTCOME_OK;   /* the cut is the fault; what it left is judged */
+		*text = xstrdup("killed by the power cut");
 	} else if (WIFSIGNALED(c->status)) {
 		o = OUTCOME_WORKER_CRASH;
 		*text = c->crash_injected && WTERMSIG(c->status) == SIGKILL
@@ -175,8 +179,10 @@ static enum outcome copy_outcome(const struct exec_run *x, const struct round_fa
 
 /* Does this copy's end make the round a failure? A copy the crash fault
  * killed on purpose does not: what it left in the cache is what counts;
- * nor one we stopped. Its own exit status counts only when --ok-exit was
- * given and does not list it: mypy exits 1 for a type error. */
+ * nor one we stopped. A non-zero exit counts when the copy met a damaged
+ * cache (its last exception is EOFError or bad marshal data); any other
+ * only when --ok-exit was given and does not list it: mypy exits 1 for a
+ * type error, which is the program's business. */
 int exec_copy_fails(const struct exec_run *x, const struct exec_copy *c, int outcome)
 {
 	if (outcome == OUTCOME_OK || outcome == OUTCOME_INTERRUPTED)
@@ -185,7 +191,9 @@ int exec_copy_fails(const struct exec_run *x, const struct exec_copy *c, int out
 		return 1;
 	if (WIFSIGNALED(c->status))
 		return !(c->crash_injected && WTERMSIG(c->status) == SIGKILL);
-	return x->o->ok_exit_given && !x->o->ok_exit[WEXITSTATUS(c->status)];
+	if (x->o->ok_exit_given)
+		return !x->o->ok_exit[WEXITSTATUS(c->status)];
+	return outcome_is_corrupt((enum outcome)outcome);
 }
 
 static size_t status_slot(const struct exec_copy *c)
@@ -345,6 +353,75 @@ static void event_damage(struct exec_run *x, const struct round_facts *rd,
 	free(evidence);
 }
 
+/* The power goes: every copy was killed at the cut (or had ended before
+ * it), and the cache is rolled to a state a real filesystem may be in
+ * afterwards, from the journal the inject library kept (rollback.h). */
+static void cut_power(struct exec_run *x, struct round_facts *rd, const struct fault_spec *power)
+{
+	struct rollback_plan p = {
+		.cache_root = x->cwd, .state_dir = x->state_dir, .scope = "",
+		.model = power->u.power_cut.model, .sector = power->u.power_cut.sector,
+		.persist = power->u.power_cut.persist,
+		.seed = derive_seed(rd->seed, 0x726f6c6cull /* "roll" */, 0, 0),
+		.keep_meta = -1, .data = DATA_RANDOM,
+	};
+	struct rollback_report rep = { 0 };
+	struct journal j;
+
+	if (rollback_load(x->state_dir, &j) < 0)
+		memset(&j, 0, sizeof(j));
+	(void)rollback_apply(&p, &j, &rep);
+	rollback_free(&j);
+	rollback_clear(x->state_dir);
+	rd->cut = 1;
+	rd->faults_fired++;
+	(void)summary_count_fault(x->res, "pycstorm/power/cut", 1);
+	(void)fprintf(x->events, "{\"t\": %.6f, \"type\": \"power-cut\", \"round\": %u, "
+				 "\"model\": \"%s\", \"metadata_pending\": %u, \"metadata_undone\": %u, "
+				 "\"sectors_lost\": %u, \"files_cut\": %u}\n",
+		      exec_elapsed_s(x), rd->number, crash_model_name(p.model), rep.meta_pending,
+		      rep.meta_undone, rep.sectors_lost, rep.files_cut);
+	exec_say(x, "power cut: %u metadata operations pending, %u undone; %u sectors lost, "
+		    "%u files cut back (%s)", rep.meta_pending, rep.meta_undone, rep.sectors_lost,
+		 rep.files_cut, crash_model_name(p.model));
+}
+
+void exec_rerun_after_cut(struct exec_run *x, struct round_facts *rd,
+			  volatile sig_atomic_t *interrupts)
+{
+	struct exec_round_plan plan = {
+		.argv = x->o->cmd, .env = x->env, .copies = 1, .first_index = x->o->jobs,
+		.seed = rd->seed,
+		.cache_root = x->cwd, .state_dir = x->state_dir, .output_dir = x->output_dir,
+		.timeout_ns = x->o->timeout_ns ? x->o->timeout_ns : STRESS_TIMEOUT_NS,
+		.tee = !x->stress, .scope = &x->scope,
+	};
+	struct exec_copy *c = &rd->rerun;
+	enum outcome o;
+
+	if (!rd->cut || rd->interrupted)
+		return;
+	exec_say(x, "after the cut: running the command once more, without faults");
+	if (exec_round(&plan, c, interrupts) < 0 || *interrupts) {
+		rd->interrupted = *interrupts > 0;
+		return;
+	}
+	/* Its output is output/copy-J.out and .err, J the number of copies. */
+	o = copy_outcome(x, rd, c, &rd->rerun_error);
+	rd->rerun_outcome = (int)o;
+	x->res->counts[OP_COMPILE][o]++;
+	x->runs++;
+	x->exit_counts[status_slot(c)]++;
+	if (exec_copy_fails(x, c, (int)o)) {
+		x->failed_runs++;
+		if (!rd->failed)
+			x->failed_rounds++;
+		rd->failed = 1;
+	}
+	exec_say(x, "after the cut the command %s%s%s", o == OUTCOME_OK ? "ran cleanly" : "failed",
+		 rd->rerun_error ? ": " : "", rd->rerun_error ? rd->rerun_error : "");
+}
+
 void exec_run_round(struct exec_run *x, unsigned number, uint64_t seed, struct round_facts *rd,
 		    volatile sig_atomic_t *interrupts)
 {
@@ -362,13 +439,27 @@ void exec_run_round(struct exec_run *x, unsigned number, uint64_t seed, struct r
 	};
 	size_t i;
 
+	const struct fault_spec *power = exec_armed(x, &fault_power_cut);
+	struct rng rng;
+
 	memset(rd, 0, sizeof(*rd));
 	rd->number = number;
 	rd->seed = seed;
+	rd->rerun_outcome = -1;
+	rd->rerun.fd = rd->rerun.tee_fd[0] = rd->rerun.tee_fd[1] = -1;
+	rd->rerun.file_fd[0] = rd->rerun.file_fd[1] = -1;
+	if (power) {
+		rng_init(&rng, derive_seed(seed, 0x637574ull /* "cut" */, 0, 0));
+		plan.cut_after_ns = rng_range(&rng, power->u.power_cut.at.lo,
+					      power->u.power_cut.at.hi);
+		plan.cut_after_ns += !plan.cut_after_ns;
+	}
 	rd->copies = xcalloc(x->o->jobs, sizeof(*rd->copies));
 	exec_snapshot_take(&x->scope, &rd->before);
 	rd->start_error = exec_round(&plan, rd->copies, interrupts);
 	rd->interrupted = *interrupts > 0;
+	if (power && rd->start_error == 0 && !rd->interrupted)
+		cut_power(x, rd, power);
 	for (i = 0; i < x->o->jobs; i++)
 		rd->faults_fired += count_lines(rd->copies[i].fault_log, rd->copies[i].fault_log_len);
 	exec_snapshot_take(&x->scope, &rd->after);
@@ -398,6 +489,8 @@ void exec_release_round(struct exec_run *x, struct round_facts *rd)
 	}
 	for (i = 0; i < rd->ntouched && rd->files; i++)
 		exec_verdict_free(&rd->files[i].v);
+	exec_copy_release(&rd->rerun);
+	free(rd->rerun_error);
 	free(rd->files);
 	free(rd->touched);
 	free(rd->copies);

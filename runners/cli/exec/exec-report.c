@@ -202,7 +202,15 @@ static void say_files(const struct exec_run *x, const struct round_facts *rd,
 		exec_say(x, "  ... %zu more in %s/%s", printed - MAX_PRINTED, x->run_dir, where);
 }
 
-static int is_damaged(const struct exec_judged *f) { return f->fails; }
+/* Other caches first: a program has few, and .pyc files many. */
+static int is_damaged_other(const struct exec_judged *f)
+{
+	return f->fails && f->kind->how != EXEC_JUDGE_CLASSIFY;
+}
+static int is_damaged_pyc(const struct exec_judged *f)
+{
+	return f->fails && f->kind->how == EXEC_JUDGE_CLASSIFY;
+}
 static int is_tolerated(const struct exec_judged *f) { return f->tolerated; }
 static int is_leftover(const struct exec_judged *f) { return f->leftover; }
 static int is_unjudged(const struct exec_judged *f) { return f->v.cannot_judge; }
@@ -214,7 +222,8 @@ static void report_damage(const struct exec_run *x, const struct round_facts *rd
 		    "%zu not judged", rd->ntouched, rd->ntouched == 1 ? "" : "s", rd->npycs, rd->nread,
 		 rd->damaged, rd->tolerated, rd->leftovers, rd->leftovers == 1 ? "" : "s",
 		 rd->unjudged + rd->cannot_judge);
-	say_files(x, rd, is_damaged, "damage.txt");
+	say_files(x, rd, is_damaged_other, "damage.txt");
+	say_files(x, rd, is_damaged_pyc, "damage.txt");
 	say_files(x, rd, is_tolerated, "damage.txt");
 	say_files(x, rd, is_leftover, "damage.txt");
 	if (rd->cannot_judge)
@@ -232,6 +241,8 @@ static const char *own_failure(const struct exec_run *x, const struct round_fact
 	if (rd->outcome[k] == OUTCOME_INTERRUPTED || c->timed_out || WIFSIGNALED(c->status) ||
 	    !WEXITSTATUS(c->status))
 		return "";
+	if (!x->o->ok_exit_given && exec_copy_fails(x, c, rd->outcome[k]))
+		return " (it met a damaged cache: counted)";
 	if (!x->o->ok_exit_given)
 		return " (the program's own failure: reported, not counted; --ok-exit counts it)";
 	return exec_copy_fails(x, c, rd->outcome[k]) ? " (not in --ok-exit: counted)"

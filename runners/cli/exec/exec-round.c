@@ -328,7 +328,8 @@ static void start_holder(const struct exec_round_plan *plan, struct holders *hs,
 /*
  * Give each holder one of the cache folders that exist now, chosen from the
  * round's seed; a holder whose folder is still chosen keeps holding. New
- * folders appear while the command runs, so this is done again and again.
+ * folders appear while the command runs, so this is done again and again:
+ * every 0.5 s, and on every turn of the round's loop while none exists.
  */
 static void rotate_holders(const struct exec_round_plan *plan, struct holders *hs)
 {
@@ -339,10 +340,12 @@ static void rotate_holders(const struct exec_round_plan *plan, struct holders *h
 
 	if (!plan->held_lock || now_ns() < hs->next_ns)
 		return;
-	hs->next_ns = now_ns() + HOLDER_ROTATION_NS;
 	hs->rotation++;
 	rng_init(&rng, derive_seed(plan->seed, 999, hs->rotation, 0));
 	exec_snapshot_take(plan->scope, &snap);
+	/* Until a cache folder exists (a fresh tree), look again at once: the
+	 * folders the command creates are the ones to hold. */
+	hs->next_ns = now_ns() + (snap.nfolders ? HOLDER_ROTATION_NS : 0);
 	for (slot = 0; slot < hs->n && snap.nfolders; slot++) {
 		dir = snap.folders[rng_range(&rng, 0, snap.nfolders - 1)];
 		if (hs->dirs[slot] && !strcmp(hs->dirs[slot], dir))
@@ -397,15 +400,21 @@ static void reap_copies(struct exec_copy *copies, unsigned n)
 	}
 }
 
-/* Timeouts and interrupts: stop copies that should not go on. */
+/* Timeouts, the power cut and interrupts: stop copies that should not go on. */
 static void police(const struct exec_round_plan *plan, struct exec_copy *copies,
-		   int stop_level, int *forwarded)
+		   int stop_level, int *forwarded, uint64_t start_ns)
 {
 	uint64_t now = now_ns();
 	unsigned k;
 
 	for (k = 0; k < plan->copies; k++) {
 		struct exec_copy *c = &copies[k];
+		if (plan->cut_after_ns && !c->exited && !c->cut &&
+		    now - start_ns >= plan->cut_after_ns) {
+			c->cut = 1;
+			proc_signal_group(c->pid, SIGKILL);
+			(void)proc_signal(c->pid, SIGKILL);
+		}
 		if (plan->timeout_ns && !c->exited && !c->timed_out &&
 		    now - c->start_ns > plan->timeout_ns) {
 			c->timed_out = 1;
@@ -478,14 +487,14 @@ int exec_round(const struct exec_round_plan *plan, struct exec_copy *copies,
 	struct pollfd *pfd = xcalloc(3 * (size_t)plan->copies, sizeof(*pfd));
 	unsigned *map = xcalloc(3 * (size_t)plan->copies, sizeof(*map)), k;
 	int rc = 0, forwarded = *interrupts, aborted, level;
-	uint64_t stop_since_ns = 0;
+	uint64_t stop_since_ns = 0, start_ns = now_ns();
 
 	if (hs.n > MAX_HOLDERS)
 		hs.n = MAX_HOLDERS;
 	for (k = 0; k < plan->copies; k++) {
 		memset(&copies[k], 0, sizeof(copies[k]));
-		copies[k].index = k;
-		copies[k].seed = exec_copy_seed(plan->seed, k);
+		copies[k].index = plan->first_index + k;
+		copies[k].seed = exec_copy_seed(plan->seed, plan->first_index + k);
 		copies[k].fd = -1;
 		copies[k].tee_fd[0] = copies[k].tee_fd[1] = -1;
 		copies[k].file_fd[0] = copies[k].file_fd[1] = -1;
@@ -501,7 +510,7 @@ int exec_round(const struct exec_round_plan *plan, struct exec_copy *copies,
 		if (!level)
 			rotate_holders(plan, &hs);
 		reap_retired(&hs);
-		police(plan, copies, level, &forwarded);
+		police(plan, copies, level, &forwarded, start_ns);
 	} while (step(plan, copies, pfd, map));
 	stop_holders(&hs);
 	free(pfd);

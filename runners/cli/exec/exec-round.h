@@ -33,6 +33,7 @@ struct exec_copy {
 	int status;                  /* from waitpid */
 	int timed_out;               /* killed for running past the timeout */
 	int crash_injected;          /* the crash fault fired in it */
+	int cut;                     /* killed by the power cut */
 	int garbled;                 /* something not a record came down its pipe */
 	uint64_t start_ns, end_ns;
 	uint64_t listen_until_ns;    /* after it exits: its children's last records */
@@ -46,6 +47,7 @@ struct exec_round_plan {
 	char *const *argv;           /* the command */
 	char *const *env;            /* its environment, without the variables below */
 	unsigned copies;
+	unsigned first_index;        /* copy k is numbered first_index + k */
 	uint64_t seed;               /* the round's; each copy's derives from it */
 	const char *fault_env;       /* PYCSTORM_FAULTS, or NULL: nothing injected */
 	const char *library;         /* the inject library, or NULL (no faults) */
@@ -58,6 +60,8 @@ struct exec_round_plan {
 	int tee;                     /* also pass the output on to ours, as it comes;
 					the copies then share our terminal and group */
 	uint64_t timeout_ns;         /* 0: none */
+	uint64_t cut_after_ns;       /* power-cut: SIGKILL every copy this long after the
+					start (0: no cut); the caller rolls back */
 	const struct fault_spec *held_lock;   /* start lock holders, or NULL */
 	const struct exec_scope *scope;       /* where holders find cache folders */
 	/* Called for every fault line, as it arrives. */

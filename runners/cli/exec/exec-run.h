@@ -109,6 +109,10 @@ struct round_facts {
 	size_t damaged, tolerated, leftovers, unjudged, cannot_judge;
 	uint64_t faults_fired;
 	int interrupted;
+	int cut;                     /* power-cut: the copies were cut and rolled back */
+	struct exec_copy rerun;      /* after a cut: the command run once more, plainly */
+	int rerun_outcome;           /* -1: not run */
+	char *rerun_error;
 	int copy_failed;             /* the first copy that failed, or -1 */
 	int failed;
 	int start_error;             /* -errno: a copy could not be started */
@@ -125,6 +129,10 @@ double exec_elapsed_s(const struct exec_run *x);
 void exec_run_round(struct exec_run *x, unsigned number, uint64_t seed, struct round_facts *rd,
 		    volatile sig_atomic_t *interrupts);
 void exec_release_round(struct exec_run *x, struct round_facts *rd);
+/* After a power cut: run the command once more without faults, as after
+ * the reboot, and count how it meets what the cut left. */
+void exec_rerun_after_cut(struct exec_run *x, struct round_facts *rd,
+			  volatile sig_atomic_t *interrupts);
 
 /* exec-report.c */
 void exec_keep_round(struct exec_run *x, const struct round_facts *rd);
