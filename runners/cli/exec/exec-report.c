@@ -345,7 +345,10 @@ void exec_report_single(const struct exec_run *x, const struct round_facts *rd)
 	report_copies(x, rd);
 	exec_say(x, "verdict: %s", rd->interrupted ? "interrupted" : !rd->failed ? "clean"
 				  : why_failed(rd));
-	exec_say(x, "results in %s; replay: %s", x->run_dir, x->s.replay);
+	if (rd->interrupted)
+		exec_say(x, "results in %s", x->run_dir);
+	else
+		exec_say(x, "results in %s; replay: %s", x->run_dir, x->s.replay);
 }
 
 void exec_end_line(void)
