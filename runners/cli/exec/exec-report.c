@@ -244,7 +244,7 @@ static const char *own_failure(const struct exec_run *x, const struct round_fact
 	if (!x->o->ok_exit_given && exec_copy_fails(x, c, rd->outcome[k]))
 		return " (it met a damaged cache: counted)";
 	if (!x->o->ok_exit_given)
-		return " (the program's own failure: reported, not counted; --ok-exit counts it)";
+		return " (its own exit status: reported, not counted; --ok-exit counts it)";
 	return exec_copy_fails(x, c, rd->outcome[k]) ? " (not in --ok-exit: counted)"
 						     : " (accepted by --ok-exit)";
 }
