@@ -233,6 +233,21 @@ else
 	skip "a plain re-run after exec" "no /usr/bin/pytest-3 (python3-pytest)"
 fi
 
+# --- crash at=after-write counts per file ------------------------------------------------
+crash_per_file() {
+	local W="$SCRATCH/cr" i
+	mkdir -p "$W/mods"
+	for i in 1 2 3 4 5 6; do make_module "$W/mods/m$i.py" 300; done
+	exits 1 in_dir "$W" "$PYCSTORM" exec -o "$SCRATCH/cr-run" --seed 1 \
+		--fault crash:at=after-write,n=1,p=0.3 -- "$PY" -m compileall -q mods 2>"$SCRATCH/cr.err"
+	# it fired on the first write to a file that was not the process's first
+	grep -qE 'call=([2-9]|[1-9][0-9]+) point=pycstorm/crash path=mods/__pycache__/m[0-9]\.cpython-3[0-9]+\.pyc\.[0-9]+ at=after-write n=1' \
+		"$SCRATCH/cr-run/faults/exec-w0.log"
+	grep -qE '^pycstorm exec:   leftover +mods/__pycache__/m[0-9]\.cpython-3[0-9]+\.pyc\.[0-9]+$' "$SCRATCH/cr.err"
+	grep -q 'killed by the crash fault' "$SCRATCH/cr.err"
+}
+test_ok "crash:at=after-write,n=1 fires on a later file's first write; its temporary file is left" crash_per_file
+
 # --- interrupts, output, small things ---------------------------------------------------
 interrupted() {
 	exits 130 timeout --preserve-status -s INT 2 "$PYCSTORM" exec -o "$SCRATCH/int-run" -- sleep 30 \
