@@ -245,6 +245,8 @@ crash_per_file() {
 		"$SCRATCH/cr-run/faults/exec-w0.log"
 	grep -qE '^pycstorm exec:   leftover +mods/__pycache__/m[0-9]\.cpython-3[0-9]+\.pyc\.[0-9]+$' "$SCRATCH/cr.err"
 	grep -q 'killed by the crash fault' "$SCRATCH/cr.err"
+	# the killed run still counts as a run and a write
+	result_true "$SCRATCH/cr-run/summary.json" exec 'r["writes"] >= 1 and r["cycles"] >= 1 and r["faults_fired"]["pycstorm/crash"] == 1'
 }
 test_ok "crash:at=after-write,n=1 fires on a later file's first write; its temporary file is left" crash_per_file
 

@@ -159,12 +159,15 @@ static enum outcome copy_outcome(const struct exec_run *x, const struct round_fa
 	} else if (c->cut) {
 		o = OUTCOME_OK;   /* the cut is the fault; what it left is judged */
 		*text = xstrdup("killed by the power cut");
+	} else if (c->crash_injected && WIFSIGNALED(c->status) && WTERMSIG(c->status) == SIGKILL) {
+		/* A run the crash fault ended, as in `run`: counted under
+		 * faults_fired, the run itself a write like any other. */
+		o = OUTCOME_OK;
+		*text = xstrdup("killed by the crash fault");
 	} else if (WIFSIGNALED(c->status)) {
 		o = OUTCOME_WORKER_CRASH;
-		*text = c->crash_injected && WTERMSIG(c->status) == SIGKILL
-				? xstrdup("killed by the crash fault")
-				: xasprintf("killed by signal %d (%s)", WTERMSIG(c->status),
-					    strsignal(WTERMSIG(c->status)));
+		*text = xasprintf("killed by signal %d (%s)", WTERMSIG(c->status),
+				  strsignal(WTERMSIG(c->status)));
 	} else if (WEXITSTATUS(c->status) != 0) {
 		/* Some tools report on stdout: compileall prints "PermissionError: ..." there. */
 		exc = last_exception(path);
