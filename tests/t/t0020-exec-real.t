@@ -289,5 +289,17 @@ one_round_word() {
 	grep -qE '^pycstorm exec: 1 round, 0 failed; 1 run ' "$SCRATCH/r1.err"
 }
 test_ok "'up to 1 round', and the summary counts failed rounds" one_round_word
+idle_rounds() {
+	"$PYCSTORM" exec -q --runs 50 -o "$SCRATCH/idle" -- true 2>"$SCRATCH/idle.err"
+	grep -q '50 rounds in a row wrote no cache file and fired no fault' "$SCRATCH/idle.err"
+	"$PYCSTORM" exec -q --runs 49 -o "$SCRATCH/idle49" -- true 2>"$SCRATCH/idle49.err"
+	test ! -s "$SCRATCH/idle49.err"
+}
+test_ok "stress warns after 50 rounds with nothing written or fired" idle_rounds
+none_fired() {
+	"$PYCSTORM" exec -q --fault short-write:p=1 -o "$SCRATCH/none" -- true 2>"$SCRATCH/none.err"
+	grep -q 'exec: no armed fault fired' "$SCRATCH/none.err"
+}
+test_ok "armed faults that never fired are said, even with -q" none_fired
 
 done_testing
