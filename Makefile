@@ -116,7 +116,8 @@ INJECT_OBJ = $(INJECT_SRC:%.c=$(BUILD)/pic/%.o)
 STRATLIB_OBJ = $(sort $(STRATLIB_SRC:%.c=$(BUILD)/pic/%.o))
 
 PROGRAMS = $(BIN)/pycstorm $(BIN)/pycstorm-worker $(BIN)/libpycstorm-inject.so \
-	$(BIN)/libpycstorm-strategies.so $(BIN)/pycstorm-driver.py $(BIN)/pycstorm-judge.py
+	$(BIN)/libpycstorm-strategies.so $(BIN)/pycstorm-driver.py $(BIN)/pycstorm-judge.py \
+	$(BIN)/pycstorm-cache-judge.py
 
 .PHONY: all deps run check fidelity preload-check unit-tests integration-tests install uninstall clean bench bench-latency
 all: $(PROGRAMS)
@@ -163,6 +164,11 @@ $(BIN)/pycstorm-driver.py: $(WORKER)/driver.py $(BUILD)/gen-driver-tables
 	$(Q)mv $@.tmp $@
 
 $(BIN)/pycstorm-judge.py: $(WORKER)/judge.py
+	$(call say,COPY,$@)
+	$(Q)mkdir -p $(BIN)
+	$(Q)cp $< $@
+
+$(BIN)/pycstorm-cache-judge.py: $(CLI)/exec/cache-judge.py
 	$(call say,COPY,$@)
 	$(Q)mkdir -p $(BIN)
 	$(Q)cp $< $@
@@ -319,7 +325,8 @@ install: all
 	$(Q)install -m 755 $(BIN)/pycstorm $(DESTDIR)$(BINDIR)/pycstorm
 	$(Q)install -m 755 $(BIN)/pycstorm-worker $(DESTDIR)$(LIBDIR)/pycstorm-worker
 	$(Q)install -m 644 $(BIN)/libpycstorm-inject.so $(BIN)/libpycstorm-strategies.so \
-		$(BIN)/pycstorm-driver.py $(BIN)/pycstorm-judge.py $(DESTDIR)$(LIBDIR)/
+		$(BIN)/pycstorm-driver.py $(BIN)/pycstorm-judge.py $(BIN)/pycstorm-cache-judge.py \
+		$(DESTDIR)$(LIBDIR)/
 	$(Q)cp -R scenarios $(DESTDIR)$(SHAREDIR)/
 	$(Q)rm -rf $(DESTDIR)$(SHAREDIR)/ci && cp -R ci $(DESTDIR)$(SHAREDIR)/ci
 	$(Q)install -m 644 $(CLI)/pycstorm.1 $(DESTDIR)$(MANDIR)/man1/pycstorm.1

@@ -23,6 +23,8 @@ make:/usr/bin/make
 pkg-config:/usr/bin/pkg-config
 perl:/usr/bin/prove
 python3-pytest:/usr/bin/pytest-3
+mypy:/usr/bin/mypy
+python3-twisted:/usr/lib/python3/dist-packages/twisted/plugin.py
 "
 
 missing=""

@@ -20,12 +20,31 @@ static void crash_before(const struct fault_spec *spec, struct inject_call *call
 	}
 }
 
+/* Writes counted per open cache file, since its open: at=after-write,n=N
+ * gives every file a program writes its own Nth write, not only the first
+ * file of the process (a worker's cycle writes one file, so there the two
+ * agree). */
+#define CRASH_MAX_FDS 4096
+static unsigned writes_since_open[CRASH_MAX_FDS];
+
+static unsigned nth_write_to_file(const struct inject_call *call, long result)
+{
+	if (call->op == IOP_OPEN && result >= 0 && result < CRASH_MAX_FDS)
+		writes_since_open[result] = 0;
+	if (call->op != IOP_WRITE || call->fd < 0)
+		return 0;
+	if (call->fd >= CRASH_MAX_FDS)
+		return inject_nth(IOP_WRITE);   /* beyond the table: per process */
+	return ++writes_since_open[call->fd];
+}
+
 static void crash_after(const struct fault_spec *spec, struct inject_call *call, long result)
 {
 	const struct crash_params *c = &spec->u.crash;
+	unsigned nth = nth_write_to_file(call, result);
 
 	if (c->at == CRASH_AFTER_WRITE && call->op == IOP_WRITE &&
-	    inject_nth(IOP_WRITE) == c->n && inject_decide(spec, spec->info->point)) {
+	    nth == c->n && inject_decide(spec, spec->info->point)) {
 		inject_fired(spec->info->point, call, "at=after-write n=%u", c->n);
 		inject_crash();
 	}
@@ -55,7 +74,7 @@ static const struct fault_param params[] = {
 	{ "at", P_CHOICE, offsetof(struct fault_spec, u.crash.at), "before-rename", at_choices,
 	  "where: after the Nth write of a cycle, or just before or after a rename" },
 	{ "n", P_COUNT, offsetof(struct fault_spec, u.crash.n), "1", NULL,
-	  "at=after-write: which write of the cycle (1 = the first)" },
+	  "at=after-write: which write to each file since its open (1 = the first)" },
 };
 
 const struct fault_info fault_crash = {

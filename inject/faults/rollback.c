@@ -138,11 +138,12 @@ void rollback_clear(const char *state_dir)
 
 /* ---- metadata ------------------------------------------------------------- */
 
+/* An empty scope is every path below the cache root (exec's). */
 static int in_scope(const struct rollback_plan *p, const char *rel)
 {
 	size_t n = strlen(p->scope);
 
-	return rel && !strncmp(rel, p->scope, n) && rel[n] == '/';
+	return rel && (!n || (!strncmp(rel, p->scope, n) && rel[n] == '/'));
 }
 
 static unsigned long long ino_at(const char *path)
@@ -315,7 +316,8 @@ static void walk_files(const struct rollback_plan *p, const struct journal *j, c
 int rollback_apply(const struct rollback_plan *p, const struct journal *j,
 		   struct rollback_report *report)
 {
-	char *undone = xcalloc(j->n + 1, 1), *top = xasprintf("%s/%s", p->cache_root, p->scope);
+	char *undone = xcalloc(j->n + 1, 1), *top = *p->scope ? xasprintf("%s/%s", p->cache_root, p->scope)
+								 : xstrdup(p->cache_root);
 	struct rng rng;
 
 	rng_init(&rng, p->seed);

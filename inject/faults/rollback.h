@@ -55,7 +55,8 @@ struct journal {
 struct rollback_plan {
 	const char *cache_root;
 	const char *state_dir;
-	const char *scope;           /* one strategy's folder name: entries elsewhere are ignored */
+	const char *scope;           /* one strategy's folder name: entries elsewhere are ignored;
+					"": everything below cache_root */
 	enum crash_model model;
 	unsigned sector;
 	double persist;

@@ -8,7 +8,8 @@
  * the interpreter: a signal or a fatal error) and code_error (SystemError
  * while running code that unmarshalled). leftover_temp is not corruption:
  * a write left a temporary file behind (mypy #3215's consequence), which
- * fills a disk but breaks no import. New classes go at the end, so the
+ * fills a disk but breaks no import. interrupted is a run we stopped
+ * (Ctrl-C, SIGTERM): no verdict, out of every rate. New classes go at the end, so the
  * numbers in a worker's records keep their meaning.
  */
 #ifndef PYCSTORM_OUTCOME_H
@@ -27,7 +28,8 @@
 	X(WORKER_TIMEOUT, "worker_timeout")                                  \
 	X(INTERPRETER_CRASH, "interpreter_crash")                            \
 	X(CODE_ERROR, "code_error")                                          \
-	X(LEFTOVER_TEMP, "leftover_temp")
+	X(LEFTOVER_TEMP, "leftover_temp")                                    \
+	X(INTERRUPTED, "interrupted")
 
 enum outcome {
 #define X(id, name) OUTCOME_##id,

@@ -22,6 +22,9 @@ BENCH_FULL=1 (the full matrix for the representative strategies; long).
 callgrind counts, a few minutes); --inject-fault SPEC arms SPEC (say
 short-write:p=0, which never fires) instead of preloading with nothing
 armed, so the cost of deciding which paths are targets is counted too.
+--only exec measures exec_overhead alone: what `pycstorm exec` adds, nothing
+armed, to the wall time of `python3 -m compileall` over a copy of the
+standard library's email and json packages.
 Standard library only; run with /usr/bin/python3.
 """
 import argparse
@@ -53,7 +56,9 @@ REPRO_CLASS = {"bad-marshal": "bad_marshal", "eof": "eof",
 TARGETS = {"ceiling_ratio": ">= 0.8", "inject_overhead": "<= 0.05",
            "repro_median_s": "<= 2 s for every target",
            "gate_s": "<= 60 s (the default gate: matrix and races, two interpreters)",
-           "orchestrator_rss": "flat with run length"}
+           "orchestrator_rss": "flat with run length", "exec_overhead": "<= 0.10"}
+# exec_overhead: the program exec runs, over a copy of these stdlib packages.
+EXEC_PACKAGES = ["email", "json"]
 
 
 def log(msg):
@@ -164,12 +169,15 @@ class Bench:
         self.only_inject = args.only == "inject"
         self.only_gate = args.only == "gate"
         self.gate_results = []
+        self.only_exec = args.only == "exec"
+        self.exec_rounds = 3 if self.quick else 7
+        self.exec_result = None
 
     # ---- setup ----------------------------------------------------------
 
     def setup(self):
         needed = [self.pycstorm, os.path.join(self.bin, "pycstorm-worker")]
-        for prog in needed + ([] if self.only_inject else [self.ceiling_prog]):
+        for prog in needed + ([] if self.only_inject or self.only_exec else [self.ceiling_prog]):
             if not os.access(prog, os.X_OK):
                 sys.exit("bench: '%s' is missing: run 'make' first" % prog)
         os.makedirs(os.path.join(self.out, "scenarios"), exist_ok=True)
@@ -714,6 +722,7 @@ class Bench:
                                       lambda xs: all(x is not None and x <= 2 for x in xs)),
             "orchestrator_rss": verdict(growth, lambda x: x <= 1.25),
             "gate_s": verdict(gate_s, lambda x: x <= 60),
+            "exec_overhead": verdict(self.exec_result["exec_overhead"], lambda x: x <= 0.10),
         }
         machine["load_start"] = self.load_start
         machine["load_end"] = loadavg()
@@ -750,6 +759,8 @@ class Bench:
             "inject": dict(self.inject, instructions=self.inject_ir),
             "repro": self.repro_results,
             "memory": {"runs": self.memory_results, "orchestrator_growth": growth},
+            "exec_overhead": self.exec_result["exec_overhead"],
+            "exec": self.exec_result,
             "throughput": self.throughput,
             "runs": self.nruns,
             "errors": self.errors,
@@ -775,6 +786,9 @@ class Bench:
             log("bench: %s is not executable; skipping the interpreter runner" % self.python)
         if self.only_gate:
             return self.gate_report(machine)
+        if self.only_exec:
+            self.exec_overhead()
+            return self.exec_report(machine)
         self.paired()
         self.instructions()
         if self.only_inject:
@@ -783,6 +797,7 @@ class Bench:
         self.repro()
         gate_s = self.gate()
         self.memory()
+        self.exec_overhead()
         if self.disk_parent:
             shutil.rmtree(self.disk_parent, ignore_errors=True)
         doc, md = self.report(machine, gate_s)
@@ -792,6 +807,71 @@ class Bench:
         # Missed targets are findings, not failures; failing to measure is.
         return 1 if doc["ceiling_ratio"] is None or doc["inject_overhead"] is None else 0
 
+
+    def exec_overhead(self):
+        """What `pycstorm exec` adds to a real program's wall time with nothing
+        armed: `python3 -m compileall -q -f` over a copy of the stdlib's email
+        and json packages, bare and under exec, interleaved (the order
+        alternates each round); the overhead is median(exec) / median(bare) - 1.
+        Both compile every file (-f), so both write the same caches."""
+        self.phase("exec_overhead")
+        work = os.path.join(self.out, "exec-overhead")
+        stdlib = subprocess.run([self.python, "-c", "import sysconfig; "
+                                 "print(sysconfig.get_paths()['stdlib'])"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+        src = os.path.join(work, "project")
+        for pkg in EXEC_PACKAGES:
+            shutil.copytree(os.path.join(stdlib, pkg), os.path.join(src, pkg),
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        env = dict(os.environ)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        program = [self.python, "-m", "compileall", "-q", "-f"] + EXEC_PACKAGES
+        times = {"bare": [], "exec": []}
+        for rnd in range(self.exec_rounds):
+            order = ["bare", "exec"] if rnd % 2 == 0 else ["exec", "bare"]
+            for how in order:
+                argv = program if how == "bare" else [
+                    self.pycstorm, "exec", "-q", "-o",
+                    os.path.join(work, "run-%d" % rnd), "--"] + program
+                t0 = time.monotonic()
+                rc = subprocess.run(argv, cwd=src, env=env, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL).returncode
+                wall = time.monotonic() - t0
+                self.nruns += 1
+                if rc != 0:
+                    self.errors.append("exec_overhead: %s round %d exited %d" % (how, rnd, rc))
+                    continue
+                times[how].append(wall)
+            log("  [%4.0fs] exec_overhead round %d: bare %.3f s, exec %.3f s" % (
+                time.monotonic() - self.t_start, rnd,
+                times["bare"][-1] if times["bare"] else -1,
+                times["exec"][-1] if times["exec"] else -1))
+        self.end_phase("exec_overhead")
+        bare, under = median(times["bare"]), median(times["exec"])
+        self.exec_result = {
+            "exec_overhead": round(under / bare - 1, 4) if bare and under else None,
+            "bare_median_s": bare, "exec_median_s": under, "rounds": self.exec_rounds,
+            "program": " ".join(["python3", "-m", "compileall", "-q", "-f"] + EXEC_PACKAGES),
+            "bare_s": times["bare"], "exec_s": times["exec"]}
+
+    def exec_report(self, machine):
+        """--only exec: exec_overhead alone, in bench.json and on stdout."""
+        e = self.exec_result
+        machine["load_start"], machine["load_end"] = self.load_start, loadavg()
+        doc = {"schema": "pycstorm-bench/1", "id": self.id, "mode": self.mode,
+               "only": "exec", "started": self.started, "machine": machine,
+               "wall_s": round(time.monotonic() - self.t_start, 1), "phases": self.phases,
+               "targets": {"exec_overhead": TARGETS["exec_overhead"]},
+               "verdicts": {"exec_overhead": verdict(e["exec_overhead"], lambda x: x <= 0.10)},
+               "exec_overhead": e["exec_overhead"], "exec": e, "errors": self.errors}
+        with open(os.path.join(self.out, "bench.json"), "w") as f:
+            json.dump(doc, f, indent=1)
+            f.write("\n")
+        print("exec overhead (%s, nothing armed): %s (median %s s under exec, %s s bare, "
+              "%d rounds); target <= 0.10: %s" % (
+                  e["program"], fmt(e["exec_overhead"]), fmt(e["exec_median_s"]),
+                  fmt(e["bare_median_s"]), e["rounds"], doc["verdicts"]["exec_overhead"]))
+        return 1 if e["exec_overhead"] is None else 0
 
     def inject_report(self, machine):
         """--only inject: the overhead figures alone, in bench.json and on stdout."""
@@ -954,6 +1034,10 @@ def markdown(doc):
            "| orchestrator peak RSS, %d s run / %d s run | %s | flat | %s | |"
            % (doc["memory"]["runs"][-1]["run_s"], doc["memory"]["runs"][0]["run_s"],
               fmt(doc["memory"]["orchestrator_growth"]), doc["verdicts"]["orchestrator_rss"]),
+           "| exec_overhead (wall time exec adds to %s, nothing armed) | %s | <= 0.10 | %s | "
+           "median %s s under exec, %s s bare |"
+           % (doc["exec"]["program"], fmt(doc["exec_overhead"]), doc["verdicts"]["exec_overhead"],
+              fmt(doc["exec"]["exec_median_s"]), fmt(doc["exec"]["bare_median_s"])),
            "", "## Ceiling and injection overhead (%d rounds)" % c["rounds"], "",
            "| configuration | cycles/s | CPU us/cycle |", "|---|---|---|",
            "| harness (embedded, py33-atomic) | %s | %s |" % (
@@ -1019,9 +1103,9 @@ def main():
     ap.add_argument("--duration", type=float, help="seconds per throughput run")
     ap.add_argument("--repeats", type=int, help="rounds of the throughput matrix")
     ap.add_argument("--id", help="results/bench/<id> (default: UTC time and mode)")
-    ap.add_argument("--only", choices=["inject", "gate"],
+    ap.add_argument("--only", choices=["inject", "gate", "exec"],
                     help="inject: only the injection overhead (paired runs, callgrind); "
-                         "gate: only gate_s")
+                         "gate: only gate_s; exec: only exec_overhead")
     ap.add_argument("--inject-fault", metavar="SPEC",
                     help="arm SPEC instead of --preload for the injection overhead")
     return Bench(ap.parse_args()).run()

@@ -41,7 +41,8 @@ single_round() {
 	PYTHONDONTWRITEBYTECODE=1 in_dir "$W" "$PYCSTORM" exec --fault short-write:p=1 -o "$SCRATCH/single-run" \
 		-- "$PY" -m compileall -q mods >"$SCRATCH/single.out" 2>"$SCRATCH/single.err"
 }
-test_ok "exec passes on compileall's exit status 0 (PYTHONDONTWRITEBYTECODE=1 in the environment)" single_round
+test_ok "the verdict is the exit status: 1 for the damage compileall left (PYTHONDONTWRITEBYTECODE=1 set)" \
+	exits 1 single_round
 cache_written() {
 	ls "$W"/mods/__pycache__/mod.cpython-3*.pyc >/dev/null 2>&1
 }
@@ -56,7 +57,7 @@ import_fails() {
 test_ok "a later 'import mod' fails with EOFError" \
 	import_fails "$W/mods" '^EOFError: (marshal data too short|EOF read where (object|not) expected)$'
 test_ok "the report names the truncated file and its error" \
-	grep -qE '^pycstorm exec:   eof +mods/__pycache__/mod\.cpython-3[0-9]+\.pyc: EOFError: ' "$SCRATCH/single.err"
+	grep -qE '^pycstorm exec:   eof +mods/__pycache__/mod\.cpython-3[0-9]+\.pyc \(\.pyc\): EOFError: ' "$SCRATCH/single.err"
 faults_printed() {
 	grep -qE '^pycstorm exec: faults fired: [1-9][0-9]* \(pycstorm/write/short [1-9]' "$SCRATCH/single.err"
 	grep -qE 'point=pycstorm/write/short path=mods/__pycache__/mod\.cpython-3[0-9]+\.pyc\.[0-9]+ kept=' "$SCRATCH/single.err"
@@ -74,13 +75,30 @@ run_folder() {
 	test -s "$SCRATCH/single-run/faults/exec-w0.log"
 }
 test_ok "the run folder has the reports, the fault log and the replay command" run_folder
+# Kept files end in .kept, so nothing run in a project imports them; with
+# the suffix dropped the copy and its source fail the same way.
+restore_kept() {
+	mkdir -p "$SCRATCH/restored/__pycache__"
+	cp -p "$SCRATCH/single-run/touched/mods/mod.py.kept" "$SCRATCH/restored/mod.py"
+	for f in "$SCRATCH"/single-run/touched/mods/__pycache__/*.pyc.kept; do
+		cp -p "$f" "$SCRATCH/restored/__pycache__/$(basename "$f" .kept)"
+	done
+}
+test_ok "the kept copies end in .kept" restore_kept
 test_ok "the kept copy, with its source beside it, fails the same way" \
-	import_fails "$SCRATCH/single-run/touched/mods" '^EOFError: '
+	import_fails "$SCRATCH/restored" '^EOFError: '
 
 # --- what exec passes on and what it aims at -------------------------------------
-test_ok "exec exits with CMD's status (3)" exits 3 "$PYCSTORM" exec -q -o "$SCRATCH/st3" -- sh -c 'exit 3'
-test_ok "a CMD killed by a signal gives 128 + the signal, as a shell does" \
-	exits 143 "$PYCSTORM" exec -q -o "$SCRATCH/st143" -- sh -c 'kill -TERM $$'
+test_ok "CMD's own failure (exit 3) is reported, not counted: exit 0" \
+	exits 0 "$PYCSTORM" exec -q -o "$SCRATCH/st3" -- sh -c 'exit 3'
+test_ok "with --ok-exit 0 it counts: exit 1" \
+	exits 1 "$PYCSTORM" exec -q --ok-exit 0 -o "$SCRATCH/st3k" -- sh -c 'exit 3'
+test_ok "--ok-exit 0,3 accepts it: exit 0" \
+	exits 0 "$PYCSTORM" exec -q --ok-exit 0,3 -o "$SCRATCH/st3a" -- sh -c 'exit 3'
+test_ok "a CMD killed by a signal fails the round: exit 1" \
+	exits 1 "$PYCSTORM" exec -q -o "$SCRATCH/st143" -- sh -c 'kill -TERM $$'
+test_ok "bad --ok-exit: exit 2" \
+	one_line_exit 2 "exec: --ok-exit '0,x' is not a list of exit statuses" "$PYCSTORM" exec --ok-exit 0,x -- true
 
 # os.write, not a buffered file: a short write must stay short.
 WRITE='import os, sys
@@ -150,7 +168,7 @@ kept_round() {
 	test -f "$R/output/copy-0.err"
 	test -f "$R/output/copy-2.out"
 	grep -q 'point=pycstorm/write/short path=pkg/__pycache__/' "$R/faults/exec-w0.log"
-	ls "$R"/touched/pkg/__pycache__/*.pyc >/dev/null 2>&1
+	ls "$R"/touched/pkg/__pycache__/*.pyc.kept >/dev/null 2>&1
 	test -s "$R/damage.txt"
 }
 test_ok "it keeps the failing round's output, fault log, touched files and damage report" kept_round
@@ -195,7 +213,7 @@ test_ok "with the same fault decisions and the same damaged files" same_decision
 quiet_damage() {
 	exits 1 in_dir "$P" "$PYCSTORM" exec -j 2 --runs 3 --fault short-write:p=1,fraction=0.5 \
 		-o "$SCRATCH/quiet-damage" -- "$PY" -m compileall -q -f pkg >/dev/null 2>"$SCRATCH/qd.err"
-	grep -q 'failed: every copy exited 0, and it left cache files an import would fail on' "$SCRATCH/qd.err"
+	grep -q 'failed: no copy failed, but it left damaged cache files' "$SCRATCH/qd.err"
 	result_true "$SCRATCH/quiet-damage/summary.json" exec 'r["by_op"]["compile"] == {"ok": 2} and r["corrupt"] == 5'
 }
 test_ok "a round whose copies all exit 0 still fails on the files they left corrupt" quiet_damage
@@ -211,7 +229,7 @@ held_compileall() {
 	cat >"$P/hold.sh" <<EOS
 for i in 1 2 3 4 5 6; do $PY -m compileall -q -f pkg || exit 1; done
 EOS
-	exits 1 in_dir "$P" "$PYCSTORM" exec -q -j 2 --runs 3 --fault held-lock:holders=2,hold=20ms..100ms \
+	exits 1 in_dir "$P" "$PYCSTORM" exec -q -j 2 --runs 3 --ok-exit 0 --fault held-lock:holders=2,hold=20ms..100ms \
 		-o "$SCRATCH/held" -- sh hold.sh
 	result "$SCRATCH/held/summary.json" exec 'r["first_errors"]["permission_error"]' >"$SCRATCH/held-pe"
 	grep -q "^PermissionError: \[Errno 13\] Permission denied: '.*\.pyc\.[0-9]*' -> '.*\.pyc'$" "$SCRATCH/held-pe"
@@ -230,7 +248,7 @@ pytest_caches() {
 	grep -q 'point=pycstorm/write/short path=tests/__pycache__/test_one\.cpython-3[0-9]*-pytest-' \
 		"$SCRATCH/pytest-run/faults/exec-w0.log"
 	grep -q 'point=pycstorm/write/short path=\.pytest_cache/' "$SCRATCH/pytest-run/faults/exec-w0.log"
-	grep -q 'checked 1 .pyc: 0 would fail to import' "$SCRATCH/pytest.err"
+	grep -qE 'judged 1 .pyc and [0-9]+ other: 0 damaged' "$SCRATCH/pytest.err"
 }
 if [ -x /usr/bin/pytest-3 ]; then
 	test_ok "pytest's buffered writes retry short writes: both caches hit, nothing damaged" pytest_caches

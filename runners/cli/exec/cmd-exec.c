@@ -28,6 +28,7 @@
 #include "strbuf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -45,6 +46,9 @@ extern char **environ;
 
 static volatile sig_atomic_t interrupts;
 
+/* Stress rounds in a row with nothing written or fired before we say so. */
+#define IDLE_ROUNDS_WARNING 50
+
 static void on_interrupt(int sig)
 {
 	(void)sig;
@@ -56,9 +60,10 @@ static void on_interrupt(int sig)
 static const char exec_usage[] =
 	"usage: pycstorm exec [options] [--] CMD [ARGS...]\n\n"
 	"Run CMD with the inject library preloaded and faults aimed at its caches,\n"
-	"then check every .pyc it touched with the real interpreter. Prints the\n"
-	"faults that fired and the files an import would fail on, and exits with\n"
-	"CMD's status. Results go into a run folder like `run`'s.\n\n"
+	"then judge every cache file it touched the way its reader reads it (.pyc,\n"
+	"JSON, pickle, SQLite), with the interpreter that ran. Prints the faults\n"
+	"that fired, the damaged files and the temporary files left, and exits\n"
+	"with the verdict. Results go into a run folder like `run`'s.\n\n"
 	"  -f, --fault SPEC       inject a fault (repeatable), e.g. short-write:p=0.05\n"
 	"                         (see 'pycstorm list faults')\n"
 	"      --cache-dir DIR    faults hit every file below DIR (repeatable); default:\n"
@@ -70,22 +75,43 @@ static const char exec_usage[] =
 	"      --until-failure    stress: run rounds of N copies until one fails\n"
 	"      --runs K           stress: run at most K rounds, stop at a failure\n"
 	"      --timeout TIME     kill a copy still running after TIME (stress: 10m)\n"
-	"  -o, --out DIR          run folder (default: results/runs/<id>)\n"
+	"      --ok-exit LIST     CMD's exit statuses that are fine, e.g. 0,1; any\n"
+	"                         other fails the round (default: its status is\n"
+	"                         reported, not counted)\n"
+	"  -o, --out DIR          run folder (default: $XDG_STATE_HOME/pycstorm/runs/<id>,\n"
+	"                         else ~/.local/state/pycstorm/runs/<id>)\n"
 	"  -q, --quiet            print nothing but errors\n"
 	"  -h, --help             this text\n\n"
-	"A round fails when a copy exits non-zero, dies or times out, or when a\n"
-	"touched .pyc would fail to import. Stress mode keeps the failing round's\n"
-	"output, fault logs and touched files and prints the command replaying it.\n"
-	"Exit status: CMD's (one round); 1 a round failed, 0 none did (stress);\n"
-	"2 bad usage or a refused scope, 77 cannot run, 130 interrupted.\n";
+	"A round fails when a copy dies or times out (or exits outside --ok-exit),\n"
+	"or when it left a damaged cache file or a temporary file. Stress mode\n"
+	"keeps the failing round's output, fault logs and touched files and prints\n"
+	"the command replaying it. Exit status: 0 clean, 1 a round failed, 2 bad\n"
+	"usage or a refused scope, 77 cannot run, 130 interrupted.\n";
 
 static const char exec_valid[] =
 	"-f/--fault, --cache-dir, --seed, -j/--jobs, --until-failure, --runs, --timeout, "
-	"-o/--out, -q/--quiet, -h/--help";
+	"--ok-exit, -o/--out, -q/--quiet, -h/--help";
 
 static void bad_value(const char *option, const char *value, const char *want)
 {
 	die(EXIT_USAGE, "exec: %s '%s' is not %s", option, value, want);
+}
+
+/* --ok-exit 0,1: the statuses that are CMD's success. */
+static void parse_ok_exit(struct exec_options *o, const char *list)
+{
+	char *copy = xstrdup(list), *word, *save = NULL;
+	uint64_t n;
+
+	o->ok_exit_given = 1;
+	for (word = strtok_r(copy, ",", &save); word; word = strtok_r(NULL, ",", &save)) {
+		if (parse_u64(word, &n) < 0 || n > 255)
+			bad_value("--ok-exit", list, "a list of exit statuses from 0 to 255, like 0,1");
+		o->ok_exit[n] = 1;
+	}
+	if (!*list || list[strlen(list) - 1] == ',')
+		bad_value("--ok-exit", list, "a list of exit statuses from 0 to 255, like 0,1");
+	free(copy);
 }
 
 static void take_option(int c, struct exec_options *o)
@@ -128,6 +154,7 @@ static void take_option(int c, struct exec_options *o)
 			bad_value("--timeout", optarg, "a duration like 30s or 10m");
 		o->timeout_text = optarg;
 		break;
+	case 'K': parse_ok_exit(o, optarg); break;
 	case 'o': o->out_dir = optarg; break;
 	case 'q': o->quiet = 1; break;
 	default: break;
@@ -144,6 +171,7 @@ static void parse_options(int argc, char **argv, struct exec_options *o)
 		{ "until-failure", no_argument, NULL, 'U' },
 		{ "runs", required_argument, NULL, 'R' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "ok-exit", required_argument, NULL, 'K' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -162,7 +190,7 @@ static void parse_options(int argc, char **argv, struct exec_options *o)
 			(void)fputs(exec_usage, stdout);
 			exit(EXIT_OK);
 		}
-		if (c == '?' && optopt && strchr("fjoCSRT", optopt))
+		if (c == '?' && optopt && strchr("fjoCSRTK", optopt))
 			die(EXIT_USAGE, "exec: option '%s' needs a value", argv[optind - 1]);
 		if (c == '?' || c == ':')
 			cli_bad_option("exec", argv[optind - 1], exec_valid);
@@ -282,13 +310,15 @@ static void skip_run_folders(struct exec_run *x)
 	if (runs)
 		sc->skip[sc->nskip++] = runs;
 	sc->skip[sc->nskip++] = xstrdup(x->run_dir_abs);
+	if (x->runs_dir && (runs = realpath(x->runs_dir, NULL)) != NULL)
+		sc->skip[sc->nskip++] = runs;
 }
 
 /* Our environment, less what would stop caches being written or move them
  * (our machines set PYTHONDONTWRITEBYTECODE=1). The variables of an exec we
  * may be running inside, and LD_PRELOAD, are the inject environment's
  * (inject-env.h) to replace. */
-static char **command_environment(void)
+static char **command_environment(int *dropped_dontwrite)
 {
 	static const char *const drop[] = { "PYTHONDONTWRITEBYTECODE=", "PYTHONPYCACHEPREFIX=" };
 	size_t n = 0, i, k = 0, d;
@@ -303,8 +333,126 @@ static char **command_environment(void)
 			keep = strncmp(environ[i], drop[d], strlen(drop[d])) != 0;
 		if (keep)
 			env[k++] = environ[i];
+		else if (!strncmp(environ[i], drop[0], strlen(drop[0])))
+			*dropped_dontwrite = 1;
 	}
 	return env;
+}
+
+/* The executable file argv0 runs: itself when it has a '/', else the
+ * first one on PATH. NULL when there is none. malloc'd. */
+static char *on_path(const char *argv0)
+{
+	const char *path = getenv("PATH"), *p, *end;
+	char *found = NULL;
+
+	if (strchr(argv0, '/'))
+		return access(argv0, X_OK) == 0 ? xstrdup(argv0) : NULL;
+	for (p = path ? path : "/usr/bin:/bin"; p && !found; p = *end ? end + 1 : NULL) {
+		end = p + strcspn(p, ":");
+		found = xasprintf("%.*s/%s", (int)(end - p), end > p ? p : ".", argv0);
+		if (access(found, X_OK) != 0) {
+			free(found);
+			found = NULL;
+		}
+	}
+	return found;
+}
+
+static int python_name(const char *path)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+
+	return !strncmp(base, "python", 6) && strspn(base + 6, "0123456789.") == strlen(base + 6);
+}
+
+/* The interpreter a script's "#!" line names, directly or through env. */
+static char *shebang_python(const char *script)
+{
+	char line[256] = "", *interp, *arg, *found = NULL;
+	FILE *f = fopen(script, "re");
+
+	if (f && fgets(line, sizeof(line), f) && !strncmp(line, "#!", 2)) {
+		interp = line + 2 + strspn(line + 2, " \t");
+		interp[strcspn(interp, "\r\n")] = '\0';
+		arg = interp + strcspn(interp, " \t");
+		if (*arg)
+			*arg++ = '\0';
+		arg += strspn(arg, " \t");
+		arg[strcspn(arg, " \t")] = '\0';
+		if (python_name(interp))
+			found = xstrdup(interp);
+		else if (!strcmp(strrchr(interp, '/') ? strrchr(interp, '/') + 1 : interp, "env") &&
+			 *arg && python_name(arg))
+			found = on_path(arg);
+	}
+	if (f)
+		(void)fclose(f);
+	return found;
+}
+
+/* Ask python for sys.executable and its version, in CMD's environment. */
+static int probe_python(const char *python, char **env, struct exec_python *out)
+{
+	const char *argv[] = { python, "-c",
+			       "import sys; print(sys.executable); "
+			       "print('%d.%d.%d' % tuple(sys.version_info[:3]))", NULL };
+	char buf[4096], *nl;
+	size_t n = 0;
+	ssize_t got;
+	int fds[2], status = -1, rc = -1;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -1;
+	pid = proc_fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		(void)dup2(fds[1], 1);
+		if (null >= 0) {
+			(void)dup2(null, 0);
+			(void)dup2(null, 2);
+		}
+		proc_unblock();
+		execve(python, (char *const *)argv, env);
+		_exit(127);
+	}
+	(void)close(fds[1]);
+	while (pid > 0 && n < sizeof(buf) - 1 &&
+	       ((got = read(fds[0], buf + n, sizeof(buf) - 1 - n)) > 0 || (got < 0 && errno == EINTR)))
+		n += got > 0 ? (size_t)got : 0;
+	buf[n] = '\0';
+	(void)close(fds[0]);
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	nl = strchr(buf, '\n');
+	if (pid > 0 && WIFEXITED(status) && !WEXITSTATUS(status) && nl && nl > buf && buf[0] == '/') {
+		*nl = '\0';
+		out->path = xstrdup(buf);
+		out->version = xstrndup(nl + 1, strcspn(nl + 1, "\n"));
+		rc = 0;
+	}
+	return rc;
+}
+
+/* The interpreter that runs CMD, so its caches are judged by it: argv[0]
+ * when that is one (python3, python3.12, a path to one, `python3.12 -m
+ * compileall`), else the one its "#!" line names (mypy, pytest-3). When
+ * neither, files are judged by the release their magic number names. */
+static void find_python(struct exec_run *x)
+{
+	char *exe = on_path(x->o->cmd[0]), *python = NULL;
+
+	if (exe && python_name(exe)) {
+		python = xstrdup(exe);
+		x->python.how = "the command";
+	} else if (exe && (python = shebang_python(exe)) != NULL) {
+		x->python.how = "the command's #! line";
+	}
+	if (python && probe_python(python, x->env, &x->python) < 0)
+		x->python.how = NULL;
+	free(python);
+	free(exe);
 }
 
 /* What the copies preload (inject-env.h puts the user's after these). */
@@ -317,10 +465,58 @@ static void find_preloads(struct exec_run *x)
 		x->fiu_preload = cli_fiu_preload();
 }
 
-/* The run folder, named and created as `run` does. */
+/*
+ * exec's runs live outside the project it runs in: a run folder in it would
+ * be scanned by its tools (pytest collects, compileall compiles). The
+ * default is $XDG_STATE_HOME/pycstorm/runs, else ~/.local/state/...; a
+ * folder that cannot be had there falls back to the temporary folder.
+ */
+static char *default_runs_dir(void)
+{
+	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	const char *tmp = getenv("TMPDIR");
+	char *dir = NULL;
+
+	if (state && *state == '/')
+		dir = xasprintf("%s/pycstorm/runs", state);
+	else if (home && *home == '/')
+		dir = xasprintf("%s/.local/state/pycstorm/runs", home);
+	if (dir && mkdir_p(dir, 0755) < 0) {
+		free(dir);
+		dir = NULL;
+	}
+	if (!dir) {
+		dir = xasprintf("%s/pycstorm-runs-%ld", tmp && *tmp == '/' ? tmp : "/tmp",
+				(long)getuid());
+		if (mkdir_p(dir, 0700) < 0)
+			die(EXIT_SKIP, "exec: cannot create a folder for the results ('%s'); give -o DIR",
+			    dir);
+	}
+	return dir;
+}
+
+/* The run folder: -o DIR, else a new one below the default runs folder,
+ * named as `run` names its own. */
 static void make_run_dir(struct exec_run *x)
 {
-	x->run_dir = rundir_create("exec", x->o->out_dir, x->s.seed, &x->id, &x->run_own);
+	char stamp[32], *dir = NULL;
+	time_t t = time(NULL);
+	struct tm tm;
+	int k;
+
+	if (!x->o->out_dir) {
+		x->runs_dir = default_runs_dir();
+		(void)gmtime_r(&t, &tm);
+		(void)strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+		for (k = 1; !dir || access(dir, F_OK) == 0; k++) {
+			free(dir);
+			dir = k == 1 ? xasprintf("%s/%s-%" PRIu64, x->runs_dir, stamp, x->s.seed)
+				     : xasprintf("%s/%s-%" PRIu64 "-%d", x->runs_dir, stamp, x->s.seed, k);
+		}
+		x->default_out = dir;
+	}
+	x->run_dir = rundir_create("exec", x->o->out_dir ? x->o->out_dir : x->default_out,
+				   x->s.seed, &x->id, &x->run_own);
 	x->run_dir_abs = realpath(x->run_dir, NULL);
 	if (!x->run_dir_abs)
 		die(EXIT_SKIP, "cannot find run folder '%s': %s", x->run_dir, strerror(errno));
@@ -360,13 +556,21 @@ static void fill_metadata(struct exec_run *x, int argc, char **argv)
 
 	s->tool = xstrdup("pycstorm " PYCSTORM_VERSION);
 	s->scenario = xstrdup("exec");
-	s->description = strbuf_join((const char *const *)x->o->cmd,
-				     (size_t)(argc - (x->o->cmd - argv)), " ");
+	args = strbuf_join((const char *const *)x->o->cmd, (size_t)(argc - (x->o->cmd - argv)), " ");
+	s->description = x->dropped_dontwrite
+				 ? xasprintf("%s (run without PYTHONDONTWRITEBYTECODE, which was set)",
+					     args)
+				 : xstrdup(args);
+	free(args);
 	args = strbuf_join((const char *const *)argv + 1, (size_t)argc - 1, " ");
 	s->command = xasprintf("pycstorm exec%s%s", *args ? " " : "", args);
 	free(args);
 	s->started = rundir_iso_now();
 	s->runner = xstrdup("exec");
+	if (x->python.path) {
+		s->python_executable = xstrdup(x->python.path);
+		s->python_version = xstrdup(x->python.version);
+	}
 	s->cache_dir = xstrdup(x->scope.dirs[0]);
 	s->cache_fs = xstrdup(fs_type_name(x->scope.dirs[0]));
 	s->kernel = kernel_description();
@@ -397,6 +601,8 @@ static void prepare(const struct exec_options *o, struct exec_run *x, int argc, 
 	if (!x->cwd)
 		die(EXIT_SKIP, "exec: cannot tell the current folder: %s", strerror(errno));
 	x->s.seed = o->seed_given ? o->seed : rundir_random_seed();
+	x->env = command_environment(&x->dropped_dontwrite);
+	find_python(x);
 	make_scope(x);
 	make_run_dir(x);
 	skip_run_folders(x);
@@ -407,14 +613,12 @@ static void prepare(const struct exec_options *o, struct exec_run *x, int argc, 
 	rundir_claim("exec", "state folder", x->state_dir, OWNED_STATE, OWNED_CREATE | OWNED_CLEAR,
 		     &x->state_own);
 	rundir_own("exec", &x->state_own, "*");
-	/* Several copies cannot share a terminal sensibly: their output is kept. */
-	if (x->stress || o->jobs > 1) {
-		x->output_dir = xasprintf("%s/output", x->run_dir_abs);
-		rc = mkdir_p(x->output_dir, 0755);
-		if (rc < 0)
-			die(EXIT_SKIP, "exec: cannot create '%s': %s", x->output_dir, strerror(-rc));
-	}
-	x->env = command_environment();
+	/* The copies' output is always kept (and, in one round, passed on as
+	 * it comes), so how a copy ended is read from the same place always. */
+	x->output_dir = xasprintf("%s/output", x->run_dir_abs);
+	rc = mkdir_p(x->output_dir, 0755);
+	if (rc < 0)
+		die(EXIT_SKIP, "exec: cannot create '%s': %s", x->output_dir, strerror(-rc));
 	fill_metadata(x, argc, argv);
 	path = xasprintf("%s/events.jsonl", x->run_dir_abs);
 	x->events = fopen(path, "we");
@@ -430,13 +634,22 @@ static void announce(const struct exec_run *x)
 	char *scope = exec_scope_text(x), rounds[64] = "";
 
 	if (x->stress && x->o->runs)
-		(void)snprintf(rounds, sizeof(rounds), ", up to %" PRIu64 " rounds until one fails",
-			       x->o->runs);
+		(void)snprintf(rounds, sizeof(rounds), ", up to %" PRIu64 " round%s until one fails",
+			       x->o->runs, x->o->runs == 1 ? "" : "s");
 	else if (x->stress)
 		(void)snprintf(rounds, sizeof(rounds), ", rounds until one fails");
 	exec_say(x, "seed %" PRIu64 "; %u cop%s%s; faults: %s", x->s.seed, x->o->jobs,
 	    x->o->jobs == 1 ? "y" : "ies at once", rounds, x->fault_env ? x->fault_env : "none");
 	exec_say(x, "caches: %s; results: %s", scope, x->run_dir);
+	if (x->python.path)
+		exec_say(x, "python: %s %s (from %s): it judges the caches", x->python.path,
+			 x->python.version, x->python.how);
+	else
+		exec_say(x, "python: none found from the command; a .pyc is judged by the release "
+			    "its magic number names, other caches by python3");
+	if (x->dropped_dontwrite)
+		exec_say(x, "PYTHONDONTWRITEBYTECODE was set: removed for the command, so its "
+			    "caches are written");
 	free(scope);
 }
 
@@ -450,22 +663,12 @@ static void say_start_failed(const struct exec_run *x, const struct round_facts 
 	     proc_start_error(-rd->start_error, why, sizeof(why)));
 }
 
-/* What a shell would say CMD exited with: the first copy that failed. */
-static int command_status(const struct exec_run *x, const struct round_facts *rd)
+/* The verdict as an exit status: 77 a copy could not start, 130
+ * interrupted, 1 the round failed, 0 clean. */
+static int verdict_status(const struct round_facts *rd)
 {
-	unsigned k;
-	int rc = EXIT_OK;
-
-	for (k = 0; k < x->o->jobs && rc == EXIT_OK; k++) {
-		const struct exec_copy *c = &rd->copies[k];
-		if (c->timed_out)
-			rc = 128 + SIGKILL;
-		else if (WIFSIGNALED(c->status))
-			rc = 128 + WTERMSIG(c->status);
-		else
-			rc = WEXITSTATUS(c->status);
-	}
-	return rc;
+	return rd->start_error < 0 ? EXIT_SKIP : rd->interrupted || interrupts ? EXIT_INTERRUPTED
+					       : rd->failed ? EXIT_FAILED : EXIT_OK;
 }
 
 static int single_round(struct exec_run *x)
@@ -475,11 +678,12 @@ static int single_round(struct exec_run *x)
 
 	exec_run_round(x, 1, x->s.seed, &rd, &interrupts);
 	exec_keep_round(x, &rd);
+	exec_rerun_after_cut(x, &rd, &interrupts);
 	x->s.replay = replay_command(x, rd.seed);
 	exec_report_single(x, &rd);
 	/* Stopped by us, the copy's own status (143 for the SIGTERM we passed
 	 * on) is not CMD's answer: an interrupted exec exits 130, as run does. */
-	rc = rd.start_error < 0 ? EXIT_SKIP : interrupts ? EXIT_INTERRUPTED : command_status(x, &rd);
+	rc = verdict_status(&rd);
 	if (rd.start_error < 0)
 		say_start_failed(x, &rd);
 	exec_release_round(x, &rd);
@@ -501,15 +705,21 @@ static int stress_rounds(struct exec_run *x)
 		exec_run_round(x, number, round_seed(x->s.seed, number), &rd, &interrupts);
 		last = rd.failed || rd.start_error < 0 || interrupts ||
 		       (x->o->runs && number >= x->o->runs);
+		x->idle_rounds = rd.ntouched || rd.faults_fired ? 0 : x->idle_rounds + 1;
+		if (x->idle_rounds == IDLE_ROUNDS_WARNING)
+			warn("exec: %u rounds in a row wrote no cache file and fired no fault: this "
+			     "run may never fail (give --runs K, or a command that writes)",
+			     IDLE_ROUNDS_WARNING);
 		if (!last) {
 			exec_draw_progress(x, &rd);
 			exec_release_round(x, &rd);
 		}
 	}
 	exec_keep_round(x, &rd);
+	exec_rerun_after_cut(x, &rd, &interrupts);
 	x->s.replay = replay_command(x, rd.seed);
 	exec_report_stress(x, &rd);
-	rc = rd.start_error < 0 ? EXIT_SKIP : interrupts ? EXIT_INTERRUPTED : rd.failed ? EXIT_FAILED : EXIT_OK;
+	rc = verdict_status(&rd);
 	if (rd.start_error < 0)
 		say_start_failed(x, &rd);
 	exec_release_round(x, &rd);
@@ -559,6 +769,10 @@ static void finish(struct exec_run *x)
 	free(x->id);
 	free(x->state_dir);
 	free(x->output_dir);
+	free(x->runs_dir);
+	free(x->default_out);
+	free(x->python.path);
+	free(x->python.version);
 }
 
 static int exec_main(int argc, char **argv)

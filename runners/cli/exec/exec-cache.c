@@ -175,6 +175,14 @@ const struct exec_cache_file **exec_snapshot_touched(const struct exec_snapshot 
 	return out;
 }
 
+int exec_snapshot_has(const struct exec_snapshot *snap, const char *path)
+{
+	struct exec_cache_file key = { .path = (char *)path };
+
+	return snap->nfiles && bsearch(&key, snap->files, snap->nfiles, sizeof(*snap->files),
+				       by_path) != NULL;
+}
+
 /* The copy keeps the modification time: a source copied beside its .pyc
  * must still match the mtime in the .pyc's header. */
 int exec_copy_file(const char *path, const char *dest)

@@ -54,6 +54,8 @@ void exec_snapshot_free(struct exec_snapshot *snap);
  * pointers into after, *n of them. */
 const struct exec_cache_file **exec_snapshot_touched(const struct exec_snapshot *before,
 						     const struct exec_snapshot *after, size_t *n);
+/* Was path in the snapshot? */
+int exec_snapshot_has(const struct exec_snapshot *snap, const char *path);
 /* Copy the file at path to dest, creating dest's folders; 0 or -errno. */
 int exec_copy_file(const char *path, const char *dest);
 

@@ -3,7 +3,8 @@
  * with our own environment (no inject library), a batch of files at a
  * time, so each file is judged by an interpreter of the release that reads
  * it; its report is parsed line by line: each file's lines start at
- * "file: ".
+ * "file: ". The other kinds go to pycstorm-cache-judge.py, which prints
+ * one "CLASS<TAB>TEXT" line per file.
  */
 #include "exec-check.h"
 
@@ -15,6 +16,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,17 +56,27 @@ static char *read_all(int fd)
 	return buf;
 }
 
-/* Run the classifier on paths; its report in *text, its exit status back. */
-static int run_classifier(const char *classifier, const char *const *paths, size_t n, char **text)
+/* What a reader's judge may use: it unpickles what a fault left. */
+#define JUDGE_MEMORY (1ull << 30)
+#define JUDGE_CPU_SECONDS 30
+
+static void cap(int resource, rlim_t value)
 {
-	const char **argv = xcalloc(n + 3, sizeof(char *));
+	struct rlimit rl = { value, value };
+
+	(void)setrlimit(resource, &rl);
+}
+
+/* Run argv (from folder cwd, or here); what it prints in *text, its exit
+ * status back (-1: it could not run, or died: *signal says which). */
+static int run_child(const char *const *argv, const char *cwd, int capped, char **text,
+		     int *signal_out)
+{
 	int fds[2], status = -1;
 	pid_t pid = -1;
 
-	argv[0] = classifier;
-	argv[1] = "classify";
-	memcpy(argv + 2, paths, n * sizeof(char *));
 	*text = NULL;
+	*signal_out = 0;
 	if (pipe2(fds, O_CLOEXEC) == 0) {
 		pid = proc_fork();
 		if (pid == 0) {
@@ -74,8 +86,15 @@ static int run_classifier(const char *classifier, const char *const *paths, size
 			(void)dup2(fds[1], 1);
 			if (null >= 0)
 				(void)dup2(null, 2);
+			if (capped) {
+				cap(RLIMIT_AS, JUDGE_MEMORY);
+				cap(RLIMIT_CPU, JUDGE_CPU_SECONDS);
+				cap(RLIMIT_CORE, 0);
+			}
+			if (cwd && chdir(cwd) < 0)
+				_exit(EXIT_SKIP);
 			proc_unblock();
-			execv(classifier, (char *const *)argv);
+			execvp(argv[0], (char *const *)argv);
 			_exit(EXIT_SKIP);
 		}
 		(void)close(fds[1]);
@@ -84,8 +103,29 @@ static int run_classifier(const char *classifier, const char *const *paths, size
 	}
 	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	free(argv);
+	if (pid > 0 && WIFSIGNALED(status))
+		*signal_out = WTERMSIG(status);
 	return pid > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Run the classifier on paths; its report in *text, its exit status back. */
+static int run_classifier(const char *classifier, const char *python, const char *const *paths,
+			  size_t n, char **text)
+{
+	const char **argv = xcalloc(n + 5, sizeof(char *));
+	size_t k = 0;
+	int rc, sig;
+
+	argv[k++] = classifier;
+	argv[k++] = "classify";
+	if (python) {
+		argv[k++] = "--python";
+		argv[k++] = python;
+	}
+	memcpy(argv + k, paths, n * sizeof(char *));
+	rc = run_child(argv, NULL, 0, text, &sig);
+	free(argv);
+	return rc;
 }
 
 static void finish_verdict(struct exec_verdict *v, char *report)
@@ -97,9 +137,10 @@ static void finish_verdict(struct exec_verdict *v, char *report)
 	if (cls) {
 		char *name = xstrndup(cls + 8, strcspn(cls + 8, "\n"));
 		v->outcome = outcome_from_name(name);
+		v->cannot_judge = !strcmp(name, "cannot_judge");
 		free(name);
 	}
-	if (err && v->outcome >= 0)
+	if (err && (v->outcome >= 0 || v->cannot_judge))
 		v->error = xstrndup(err + 8, strcspn(err + 8, "\n"));
 }
 
@@ -123,8 +164,8 @@ static size_t parse_report(const char *text, struct exec_verdict *out, size_t n)
 	return k;
 }
 
-int exec_check_pycs(const char *const *paths, size_t n, struct exec_verdict *out, char *err,
-		    size_t errlen)
+int exec_check_pycs(const char *python, const char *const *paths, size_t n,
+		    struct exec_verdict *out, char *err, size_t errlen)
 {
 	char *classifier = cli_self_program();
 	size_t done, batch, got;
@@ -134,7 +175,7 @@ int exec_check_pycs(const char *const *paths, size_t n, struct exec_verdict *out
 	memset(out, 0, n * sizeof(*out));
 	for (done = 0; done < n && rc == 0; done += batch) {
 		batch = n - done < CHECK_BATCH ? n - done : CHECK_BATCH;
-		status = run_classifier(classifier, paths + done, batch, &text);
+		status = run_classifier(classifier, python, paths + done, batch, &text);
 		/* 77: some file had no interpreter of its release; its block
 		 * says "cannot judge", and the others are judged. */
 		got = text && ((status >= 0 && status <= 2) || status == EXIT_SKIP)
@@ -147,5 +188,85 @@ int exec_check_pycs(const char *const *paths, size_t n, struct exec_verdict *out
 		free(text);
 	}
 	free(classifier);
+	return rc;
+}
+
+/* pycstorm-cache-judge.py beside the worker, as pycstorm-judge.py is. */
+static char *cache_judge_program(void)
+{
+	char *judge = cli_judge_program(), *slash = strrchr(judge, '/');
+	char *path = slash ? xasprintf("%.*s/pycstorm-cache-judge.py", (int)(slash - judge), judge)
+			   : xstrdup("pycstorm-cache-judge.py");
+
+	free(judge);
+	return path;
+}
+
+/* One "CLASS<TAB>TEXT" line into v; 0, or -1 when it is not one. */
+static int reader_verdict(const char *kind, const char *path, const char *line, size_t len,
+			  struct exec_verdict *v)
+{
+	const char *tab = memchr(line, '\t', len);
+	char *name;
+
+	if (!tab)
+		return -1;
+	name = xstrndup(line, (size_t)(tab - line));
+	v->outcome = outcome_from_name(name);
+	v->error = xstrndup(tab + 1, len - (size_t)(tab + 1 - line));
+	v->report = xasprintf("file: %s\nkind: %s\nclass: %s\nerror: %s\n", path, kind, name,
+			      v->error);
+	free(name);
+	return 0;
+}
+
+int exec_check_readers(const char *python, const char *cwd, const char *const *kinds,
+		       const char *const *paths, size_t n, struct exec_verdict *out, char *err,
+		       size_t errlen)
+{
+	char *judge = cache_judge_program(), *text, *line, *end;
+	const char **argv = xcalloc(2 * n + 4, sizeof(char *));
+	size_t done = 0, i, k;
+	int rc = 0, status, sig;
+
+	memset(out, 0, n * sizeof(*out));
+	for (i = 0; i < n; i++)
+		out[i].outcome = -1;
+	/* A file that kills the judge is judged by that; the rest go again. */
+	while (done < n && rc == 0) {
+		argv[0] = python;
+		argv[1] = "-B";
+		argv[2] = judge;
+		for (i = done, k = 3; i < n && i < done + CHECK_BATCH; i++) {
+			argv[k++] = kinds[i];
+			argv[k++] = paths[i];
+		}
+		argv[k] = NULL;
+		status = run_child(argv, cwd, 1, &text, &sig);
+		for (line = text; line && *line && done < n; line = end + (*end == '\n')) {
+			end = line + strcspn(line, "\n");
+			if (*end != '\n' || reader_verdict(kinds[done], paths[done], line,
+							    (size_t)(end - line), &out[done]) < 0)
+				break;
+			done++;
+		}
+		free(text);
+		if (done < n && sig) {
+			out[done].outcome = OUTCOME_INTERPRETER_CRASH;
+			out[done].error = xasprintf("the reader died on it: signal %d (%s)", sig,
+						    strsignal(sig));
+			out[done].report = xasprintf("file: %s\nkind: %s\nclass: %s\nerror: %s\n",
+						     paths[done], kinds[done],
+						     outcome_name(OUTCOME_INTERPRETER_CRASH),
+						     out[done].error);
+			done++;
+		} else if (done < i) {
+			(void)snprintf(err, errlen, "the cache judge '%s %s' failed (exit status %d)",
+				       python, judge, status);
+			rc = -1;
+		}
+	}
+	free(argv);
+	free(judge);
 	return rc;
 }

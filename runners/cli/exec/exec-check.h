@@ -13,16 +13,24 @@
 
 struct exec_verdict {
 	int outcome;             /* enum outcome, or -1: the file could not be read */
+	int cannot_judge;        /* no interpreter of its release (error says why) */
 	char *error;             /* the exception text, or NULL */
-	char *report;            /* the classifier's lines about this file */
+	char *report;            /* the judge's lines about this file */
 };
 
 /* Would an import of a file in this class fail? */
 int exec_verdict_fails(int outcome);
-/* Classify n files; out[i] belongs to paths[i]. 0, or -1 with err filled
- * when the classifier could not run. */
-int exec_check_pycs(const char *const *paths, size_t n, struct exec_verdict *out, char *err,
-		    size_t errlen);
+/* Classify n files; out[i] belongs to paths[i]. python (or NULL) is the
+ * interpreter that ran: it judges its own release's files. 0, or -1 with
+ * err filled when the classifier could not run. */
+int exec_check_pycs(const char *python, const char *const *paths, size_t n,
+		    struct exec_verdict *out, char *err, size_t errlen);
+/* Judge n files of reader kinds (kinds[i] for paths[i]) with
+ * pycstorm-cache-judge.py under python, from folder cwd, in a child whose
+ * memory, CPU time and core size are capped. 0, or -1 with err filled. */
+int exec_check_readers(const char *python, const char *cwd, const char *const *kinds,
+		       const char *const *paths, size_t n, struct exec_verdict *out, char *err,
+		       size_t errlen);
 void exec_verdict_free(struct exec_verdict *v);
 
 #endif

@@ -9,6 +9,7 @@
 #include "exec-run.h"
 
 #include "common.h"
+#include "rollback.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -47,6 +48,16 @@ const char *exec_relative_path(const struct exec_run *x, const char *path)
 double exec_elapsed_s(const struct exec_run *x)
 {
 	return (double)(now_ns() - x->start_ns) / 1e9;
+}
+
+static uint64_t count_lines(const char *text, size_t len)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; text && i < len; i++)
+		n += text[i] == '\n';
+	return n;
 }
 
 /* A fault line from a copy: counted at once, so an interrupted stress run
@@ -127,11 +138,13 @@ static enum outcome exception_class(const char *line)
 	return o;
 }
 
-/* How a copy ended, as an outcome class and one line of text. */
-static enum outcome copy_outcome(const struct exec_run *x, const struct exec_copy *c, char **text)
+/* How a copy ended, as an outcome class and one line of text. Its output
+ * is always in output/, so the class never depends on where it went. */
+static enum outcome copy_outcome(const struct exec_run *x, const struct round_facts *rd,
+				 const struct exec_copy *c, char **text)
 {
-	char *path = x->output_dir ? xasprintf("%s/copy-%u.err", x->output_dir, c->index) : NULL;
-	char *out = x->output_dir ? xasprintf("%s/copy-%u.out", x->output_dir, c->index) : NULL;
+	char *path = xasprintf("%s/copy-%u.err", x->output_dir, c->index);
+	char *out = xasprintf("%s/copy-%u.out", x->output_dir, c->index);
 	char *exc = NULL;
 	enum outcome o = OUTCOME_OK;
 
@@ -139,12 +152,22 @@ static enum outcome copy_outcome(const struct exec_run *x, const struct exec_cop
 	if (c->timed_out) {
 		o = OUTCOME_WORKER_TIMEOUT;
 		*text = xasprintf("killed after running longer than the timeout");
+	} else if (rd->interrupted && (WIFSIGNALED(c->status) || WEXITSTATUS(c->status))) {
+		/* Stopped by us: not the program's answer, nor a crash. */
+		o = OUTCOME_INTERRUPTED;
+		*text = xstrdup("stopped: exec was interrupted");
+	} else if (c->cut) {
+		o = OUTCOME_OK;   /* the cut is the fault; what it left is judged */
+		*text = xstrdup("killed by the power cut");
+	} else if (c->crash_injected && WIFSIGNALED(c->status) && WTERMSIG(c->status) == SIGKILL) {
+		/* A run the crash fault ended, as in `run`: counted under
+		 * faults_fired, the run itself a write like any other. */
+		o = OUTCOME_OK;
+		*text = xstrdup("killed by the crash fault");
 	} else if (WIFSIGNALED(c->status)) {
 		o = OUTCOME_WORKER_CRASH;
-		*text = c->crash_injected && WTERMSIG(c->status) == SIGKILL
-				? xstrdup("killed by the crash fault")
-				: xasprintf("killed by signal %d (%s)", WTERMSIG(c->status),
-					    strsignal(WTERMSIG(c->status)));
+		*text = xasprintf("killed by signal %d (%s)", WTERMSIG(c->status),
+				  strsignal(WTERMSIG(c->status)));
 	} else if (WEXITSTATUS(c->status) != 0) {
 		/* Some tools report on stdout: compileall prints "PermissionError: ..." there. */
 		exc = last_exception(path);
@@ -158,12 +181,22 @@ static enum outcome copy_outcome(const struct exec_run *x, const struct exec_cop
 }
 
 /* Does this copy's end make the round a failure? A copy the crash fault
- * killed on purpose does not: what it left in the cache is what counts. */
-static int copy_fails(const struct exec_copy *c, enum outcome o)
+ * killed on purpose does not: what it left in the cache is what counts;
+ * nor one we stopped. A non-zero exit counts when the copy met a damaged
+ * cache (its last exception is EOFError or bad marshal data); any other
+ * only when --ok-exit was given and does not list it: mypy exits 1 for a
+ * type error, which is the program's business. */
+int exec_copy_fails(const struct exec_run *x, const struct exec_copy *c, int outcome)
 {
-	return o != OUTCOME_OK &&
-	       !(c->crash_injected && !c->timed_out && WIFSIGNALED(c->status) &&
-		 WTERMSIG(c->status) == SIGKILL);
+	if (outcome == OUTCOME_OK || outcome == OUTCOME_INTERRUPTED)
+		return 0;
+	if (c->timed_out)
+		return 1;
+	if (WIFSIGNALED(c->status))
+		return !(c->crash_injected && WTERMSIG(c->status) == SIGKILL);
+	if (x->o->ok_exit_given)
+		return !x->o->ok_exit[WEXITSTATUS(c->status)];
+	return outcome_is_corrupt((enum outcome)outcome);
 }
 
 static size_t status_slot(const struct exec_copy *c)
@@ -206,16 +239,22 @@ static void judge_copies(struct exec_run *x, struct round_facts *rd)
 		enum outcome o;
 		if (c->pid <= 0)
 			continue;
-		o = copy_outcome(x, c, &rd->error[k]);
+		o = copy_outcome(x, rd, c, &rd->error[k]);
 		rd->outcome[k] = (int)o;
+		x->res->workers_started++;
+		if (o == OUTCOME_INTERRUPTED) {
+			/* Not a run of the program: out of every rate. */
+			x->interrupted_runs++;
+			event_copy(x, rd, c, o, rd->error[k]);
+			continue;
+		}
 		x->res->counts[OP_COMPILE][o]++;
 		hist_add(&x->res->latency[OP_COMPILE], c->end_ns - c->start_ns);
-		x->res->workers_started++;
 		x->runs++;
 		x->exit_counts[status_slot(c)]++;
 		if (o != OUTCOME_OK && !x->res->first_error[o] && rd->error[k])
 			x->res->first_error[o] = xstrdup(rd->error[k]);
-		if (copy_fails(c, o)) {
+		if (exec_copy_fails(x, c, (int)o)) {
 			x->failed_runs++;
 			if (rd->copy_failed < 0)
 				rd->copy_failed = (int)k;
@@ -227,53 +266,163 @@ static void judge_copies(struct exec_run *x, struct round_facts *rd)
 	}
 }
 
-static int ends_with(const char *s, const char *suffix)
+/* Judge every touched file by its kind (exec-kinds.c): .pyc files by the
+ * classifier, the other caches by their reader's judge, both with the
+ * interpreter that ran; a temporary file the round created is a leftover.
+ * Each judged file is one import cycle in the summary; a damaged file
+ * whose reader copes counts as stale (the reader rebuilds it). */
+static void judge_files(struct exec_run *x, struct round_facts *rd)
 {
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && !strcmp(s + n - m, suffix);
-}
-
-/* Check every touched .pyc; each is one import cycle in the summary. */
-static void check_damage(struct exec_run *x, struct round_facts *rd)
-{
+	const char **pycs = xcalloc(rd->ntouched + 1, sizeof(char *));
+	const char **paths = xcalloc(rd->ntouched + 1, sizeof(char *));
+	const char **kinds = xcalloc(rd->ntouched + 1, sizeof(char *));
+	struct exec_verdict *pv = xcalloc(rd->ntouched + 1, sizeof(*pv));
+	struct exec_verdict *rv = xcalloc(rd->ntouched + 1, sizeof(*rv));
+	const char *reader_python = x->python.path ? x->python.path : "python3";
+	size_t i, np = 0, nr = 0;
 	char err[512];
-	size_t i;
 
-	rd->pycs = xcalloc(rd->ntouched + 1, sizeof(char *));
-	for (i = 0; i < rd->ntouched; i++)
-		if (ends_with(rd->touched[i]->path, ".pyc"))
-			rd->pycs[rd->npycs++] = rd->touched[i]->path;
-	rd->verdicts = xcalloc(rd->npycs + 1, sizeof(*rd->verdicts));
-	if (rd->npycs && exec_check_pycs(rd->pycs, rd->npycs, rd->verdicts, err,
-					 sizeof(err)) < 0)
-		warn("exec: %s; the damage check is incomplete", err);
-	for (i = 0; i < rd->npycs; i++) {
-		const struct exec_verdict *v = &rd->verdicts[i];
-		if (v->outcome < 0)
-			continue;   /* gone, or unreadable, by the time we looked */
-		x->res->counts[OP_IMPORT][v->outcome]++;
-		if (v->outcome != OUTCOME_OK && v->error && !x->res->first_error[v->outcome])
-			x->res->first_error[v->outcome] = xstrdup(v->error);
-		rd->damaged += exec_verdict_fails(v->outcome);
+	rd->files = xcalloc(rd->ntouched + 1, sizeof(*rd->files));
+	for (i = 0; i < rd->ntouched; i++) {
+		struct exec_judged *f = &rd->files[i];
+		f->path = rd->touched[i]->path;
+		f->kind = exec_kind_of(f->path);
+		f->is_new = !exec_snapshot_has(&rd->before, f->path);
+		f->v.outcome = -1;
+		if (f->kind->how == EXEC_JUDGE_CLASSIFY)
+			pycs[np++] = f->path;
+		if (f->kind->how == EXEC_JUDGE_READER) {
+			kinds[nr] = f->kind->name;
+			paths[nr++] = f->path;
+		}
 	}
+	if (np && exec_check_pycs(x->python.path, pycs, np, pv, err, sizeof(err)) < 0)
+		warn("exec: %s; the damage check is incomplete", err);
+	if (nr && exec_check_readers(reader_python, x->cwd, kinds, paths, nr, rv, err,
+				     sizeof(err)) < 0)
+		warn("exec: %s; the damage check is incomplete", err);
+	rd->npycs = np;
+	rd->nread = nr;
+	for (i = 0, np = 0, nr = 0; i < rd->ntouched; i++) {
+		struct exec_judged *f = &rd->files[i];
+		int o;
+		if (f->kind->how == EXEC_JUDGE_CLASSIFY)
+			f->v = pv[np++];
+		else if (f->kind->how == EXEC_JUDGE_READER)
+			f->v = rv[nr++];
+		f->leftover = f->kind->how == EXEC_JUDGE_TEMP && f->is_new;
+		rd->leftovers += (size_t)f->leftover;
+		if (f->leftover)
+			x->res->counts[OP_WRITE][OUTCOME_LEFTOVER_TEMP]++;
+		rd->unjudged += f->kind->how == EXEC_JUDGE_NONE;
+		rd->cannot_judge += (size_t)f->v.cannot_judge;
+		o = f->v.outcome;
+		if (o < 0)
+			continue;   /* gone, unreadable or unjudgeable by the time we looked */
+		f->fails = exec_verdict_fails(o) && !f->kind->tolerant;
+		f->tolerated = exec_verdict_fails(o) && f->kind->tolerant;
+		x->res->counts[OP_IMPORT][f->tolerated ? OUTCOME_STALE : o]++;
+		if (f->fails && f->v.error && !x->res->first_error[o])
+			x->res->first_error[o] = xstrdup(f->v.error);
+		rd->damaged += (size_t)f->fails;
+		rd->tolerated += (size_t)f->tolerated;
+	}
+	free(pycs);
+	free(paths);
+	free(kinds);
+	free(pv);
+	free(rv);
 }
 
-static void event_damage(struct exec_run *x, const struct round_facts *rd, const char *path,
-			 const struct exec_verdict *v)
+/* A damaged file or a leftover temporary one. */
+static void event_damage(struct exec_run *x, const struct round_facts *rd,
+			 const struct exec_judged *f)
 {
-	char *evidence = xasprintf("touched/%s", exec_relative_path(x, path));
+	const char *path = f->path;
+	const struct exec_verdict *v = &f->v;
+	char *evidence = xasprintf("touched/%s" EXEC_KEPT_SUFFIX, exec_relative_path(x, path));
+	int o = f->leftover ? OUTCOME_LEFTOVER_TEMP : v->outcome;
 
 	(void)fprintf(x->events, "{\"t\": %.6f, \"type\": \"damage\", \"strategy\": \"exec\", "
 				 "\"round\": %u, \"round_seed\": %" PRIu64 ", \"file\": ",
 		      exec_elapsed_s(x), rd->number, rd->seed);
 	json_put_string(x->events, exec_relative_path(x, path));
-	(void)fprintf(x->events, ", \"outcome\": \"%s\", \"error\": ", outcome_name(v->outcome));
-	json_put_string(x->events, v->error ? v->error : "");
+	(void)fprintf(x->events, ", \"outcome\": \"%s\", \"error\": ", outcome_name(o));
+	json_put_string(x->events, f->leftover ? "a temporary file the round left" :
+				   v->error ? v->error : "");
 	(void)fputs(", \"evidence\": ", x->events);
 	json_put_string(x->events, evidence);
 	(void)fputs("}\n", x->events);
 	free(evidence);
+}
+
+/* The power goes: every copy was killed at the cut (or had ended before
+ * it), and the cache is rolled to a state a real filesystem may be in
+ * afterwards, from the journal the inject library kept (rollback.h). */
+static void cut_power(struct exec_run *x, struct round_facts *rd, const struct fault_spec *power)
+{
+	struct rollback_plan p = {
+		.cache_root = x->cwd, .state_dir = x->state_dir, .scope = "",
+		.model = power->u.power_cut.model, .sector = power->u.power_cut.sector,
+		.persist = power->u.power_cut.persist,
+		.seed = derive_seed(rd->seed, 0x726f6c6cull /* "roll" */, 0, 0),
+		.keep_meta = -1, .data = DATA_RANDOM,
+	};
+	struct rollback_report rep = { 0 };
+	struct journal j;
+
+	if (rollback_load(x->state_dir, &j) < 0)
+		memset(&j, 0, sizeof(j));
+	(void)rollback_apply(&p, &j, &rep);
+	rollback_free(&j);
+	rollback_clear(x->state_dir);
+	rd->cut = 1;
+	rd->faults_fired++;
+	(void)summary_count_fault(x->res, "pycstorm/power/cut", 1);
+	(void)fprintf(x->events, "{\"t\": %.6f, \"type\": \"power-cut\", \"round\": %u, "
+				 "\"model\": \"%s\", \"metadata_pending\": %u, \"metadata_undone\": %u, "
+				 "\"sectors_lost\": %u, \"files_cut\": %u}\n",
+		      exec_elapsed_s(x), rd->number, crash_model_name(p.model), rep.meta_pending,
+		      rep.meta_undone, rep.sectors_lost, rep.files_cut);
+	exec_say(x, "power cut: %u metadata operations pending, %u undone; %u sectors lost, "
+		    "%u files cut back (%s)", rep.meta_pending, rep.meta_undone, rep.sectors_lost,
+		 rep.files_cut, crash_model_name(p.model));
+}
+
+void exec_rerun_after_cut(struct exec_run *x, struct round_facts *rd,
+			  volatile sig_atomic_t *interrupts)
+{
+	struct exec_round_plan plan = {
+		.argv = x->o->cmd, .env = x->env, .copies = 1, .first_index = x->o->jobs,
+		.seed = rd->seed,
+		.cache_root = x->cwd, .state_dir = x->state_dir, .output_dir = x->output_dir,
+		.timeout_ns = x->o->timeout_ns ? x->o->timeout_ns : STRESS_TIMEOUT_NS,
+		.tee = !x->stress, .scope = &x->scope,
+	};
+	struct exec_copy *c = &rd->rerun;
+	enum outcome o;
+
+	if (!rd->cut || rd->interrupted)
+		return;
+	exec_say(x, "after the cut: running the command once more, without faults");
+	if (exec_round(&plan, c, interrupts) < 0 || *interrupts) {
+		rd->interrupted = *interrupts > 0;
+		return;
+	}
+	/* Its output is output/copy-J.out and .err, J the number of copies. */
+	o = copy_outcome(x, rd, c, &rd->rerun_error);
+	rd->rerun_outcome = (int)o;
+	x->res->counts[OP_COMPILE][o]++;
+	x->runs++;
+	x->exit_counts[status_slot(c)]++;
+	if (exec_copy_fails(x, c, (int)o)) {
+		x->failed_runs++;
+		if (!rd->failed)
+			x->failed_rounds++;
+		rd->failed = 1;
+	}
+	exec_say(x, "after the cut the command %s%s%s", o == OUTCOME_OK ? "ran cleanly" : "failed",
+		 rd->rerun_error ? ": " : "", rd->rerun_error ? rd->rerun_error : "");
 }
 
 void exec_run_round(struct exec_run *x, unsigned number, uint64_t seed, struct round_facts *rd,
@@ -285,6 +434,7 @@ void exec_run_round(struct exec_run *x, unsigned number, uint64_t seed, struct r
 		.fiu_preload = x->fiu_preload,
 		.inject_dirs = x->inject_dirs, .inject_names = x->inject_names,
 		.cache_root = x->cwd, .state_dir = x->state_dir, .output_dir = x->output_dir,
+		.tee = !x->stress,
 		.timeout_ns = x->o->timeout_ns ? x->o->timeout_ns
 					       : (x->stress ? STRESS_TIMEOUT_NS : 0),
 		.held_lock = exec_armed(x, &fault_held_lock), .scope = &x->scope,
@@ -292,24 +442,42 @@ void exec_run_round(struct exec_run *x, unsigned number, uint64_t seed, struct r
 	};
 	size_t i;
 
+	const struct fault_spec *power = exec_armed(x, &fault_power_cut);
+	struct rng rng;
+
 	memset(rd, 0, sizeof(*rd));
 	rd->number = number;
 	rd->seed = seed;
+	rd->rerun_outcome = -1;
+	rd->rerun.fd = rd->rerun.tee_fd[0] = rd->rerun.tee_fd[1] = -1;
+	rd->rerun.file_fd[0] = rd->rerun.file_fd[1] = -1;
+	if (power) {
+		rng_init(&rng, derive_seed(seed, 0x637574ull /* "cut" */, 0, 0));
+		plan.cut_after_ns = rng_range(&rng, power->u.power_cut.at.lo,
+					      power->u.power_cut.at.hi);
+		plan.cut_after_ns += !plan.cut_after_ns;
+	}
 	rd->copies = xcalloc(x->o->jobs, sizeof(*rd->copies));
 	exec_snapshot_take(&x->scope, &rd->before);
 	rd->start_error = exec_round(&plan, rd->copies, interrupts);
+	rd->interrupted = *interrupts > 0;
+	if (power && rd->start_error == 0 && !rd->interrupted)
+		cut_power(x, rd, power);
+	for (i = 0; i < x->o->jobs; i++)
+		rd->faults_fired += count_lines(rd->copies[i].fault_log, rd->copies[i].fault_log_len);
 	exec_snapshot_take(&x->scope, &rd->after);
 	if (rd->after.truncated)
 		warn("exec: more than %s entries below the cache folders; only part was checked",
 		     "400000");
 	rd->touched = exec_snapshot_touched(&rd->before, &rd->after, &rd->ntouched);
 	judge_copies(x, rd);
-	check_damage(x, rd);
-	for (i = 0; i < rd->npycs; i++)
-		if (exec_verdict_fails(rd->verdicts[i].outcome))
-			event_damage(x, rd, rd->pycs[i], &rd->verdicts[i]);
+	judge_files(x, rd);
+	for (i = 0; i < rd->ntouched; i++)
+		if (rd->files[i].fails || rd->files[i].leftover)
+			event_damage(x, rd, &rd->files[i]);
 	(void)fflush(x->events);
-	rd->failed = rd->copy_failed >= 0 || rd->damaged > 0;
+	rd->failed = rd->copy_failed >= 0 || rd->damaged > 0 || rd->leftovers > 0;
+	x->failed_rounds += (uint64_t)rd->failed;
 	x->s.iterations = number;
 }
 
@@ -322,10 +490,11 @@ void exec_release_round(struct exec_run *x, struct round_facts *rd)
 		exec_copy_release(&rd->copies[k]);
 		free(rd->error[k]);
 	}
-	for (i = 0; i < rd->npycs; i++)
-		exec_verdict_free(&rd->verdicts[i]);
-	free(rd->verdicts);
-	free(rd->pycs);
+	for (i = 0; i < rd->ntouched && rd->files; i++)
+		exec_verdict_free(&rd->files[i].v);
+	exec_copy_release(&rd->rerun);
+	free(rd->rerun_error);
+	free(rd->files);
 	free(rd->touched);
 	free(rd->copies);
 	exec_snapshot_free(&rd->before);

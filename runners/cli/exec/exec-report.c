@@ -2,7 +2,8 @@
  * What `pycstorm exec` keeps of a round and what it tells the user; see
  * exec-run.h. The kept round goes into the run folder: the fault logs, a
  * copy of every touched cache file, and for each damaged .pyc its source
- * beside the copy and the classifier's report in damage.txt.
+ * beside the copy and the judges' reports in damage.txt. Every kept copy
+ * ends in ".kept", so nothing run in the project imports or collects it.
  */
 #include "exec-run.h"
 
@@ -38,7 +39,8 @@ static char *source_of(const char *pyc)
 
 static void keep_file(const struct exec_run *x, const char *path, size_t *kept)
 {
-	char *dest = xasprintf("%s/touched/%s", x->run_dir_abs, exec_relative_path(x, path));
+	char *dest = xasprintf("%s/touched/%s" EXEC_KEPT_SUFFIX, x->run_dir_abs,
+			       exec_relative_path(x, path));
 
 	if (*kept < MAX_KEPT_FILES && exec_copy_file(path, dest) == 0)
 		(*kept)++;
@@ -62,28 +64,37 @@ static void keep_fault_logs(const struct exec_run *x, const struct round_facts *
 	free(dir);
 }
 
-/* The damaged files' classifier reports, and each one's source beside its
- * copy, so `python3 -c 'import NAME'` in the copy fails as it did here. */
+/* The damaged files' judges' reports, each damaged .pyc's source beside
+ * its copy (drop ".kept" from both and `python3 -c 'import NAME'` fails as
+ * it did here), and the leftover temporary files' names. */
 static void keep_damage(struct exec_run *x, const struct round_facts *rd, size_t *kept)
 {
 	char *path = xasprintf("%s/damage.txt", x->run_dir_abs), *text = NULL, *src;
 	size_t len = 0, i;
 	FILE *f = open_memstream(&text, &len);
 
-	for (i = 0; i < rd->npycs && f; i++) {
-		const struct exec_verdict *v = &rd->verdicts[i];
-		if (!exec_verdict_fails(v->outcome))
+	for (i = 0; i < rd->ntouched && f; i++) {
+		const struct exec_judged *j = &rd->files[i];
+		if (j->leftover)
+			(void)fprintf(f, "file: %s\nclass: leftover_temp\nerror: a temporary file "
+					 "the round left\n\n", j->path);
+		if (!j->fails && !j->tolerated)
 			continue;
-		(void)fprintf(f, "%s\n", v->report ? v->report : "");
-		src = source_of(rd->pycs[i]);
-		if (access(src, R_OK) == 0)
-			keep_file(x, src, kept);
-		free(src);
-		if (x->res->nevidence < SUMMARY_MAX_EVIDENCE)
+		(void)fprintf(f, "%s%s%s%s\n", j->v.report ? j->v.report : "",
+			      j->tolerated ? "tolerated: " : "", j->tolerated ? j->kind->tolerant : "",
+			      j->tolerated ? "\n" : "");
+		if (j->kind->how == EXEC_JUDGE_CLASSIFY) {
+			src = source_of(j->path);
+			if (access(src, R_OK) == 0)
+				keep_file(x, src, kept);
+			free(src);
+		}
+		if (j->fails && x->res->nevidence < SUMMARY_MAX_EVIDENCE)
 			x->res->evidence[x->res->nevidence++] =
-				xasprintf("touched/%s", exec_relative_path(x, rd->pycs[i]));
+				xasprintf("touched/%s" EXEC_KEPT_SUFFIX, exec_relative_path(x, j->path));
 	}
-	if (f && fclose(f) == 0 && rd->damaged && write_file_atomic(path, text, len) < 0)
+	if (f && fclose(f) == 0 && (rd->damaged || rd->tolerated || rd->leftovers) &&
+	    write_file_atomic(path, text, len) < 0)
 		warn("exec: cannot write '%s'", path);
 	free(text);
 	free(path);
@@ -111,6 +122,7 @@ void exec_say(const struct exec_run *x, const char *fmt, ...)
 
 	if (x->o->quiet)
 		return;
+	exec_end_line();
 	va_start(ap, fmt);
 	(void)fputs("pycstorm exec: ", stderr);
 	(void)vfprintf(stderr, fmt, ap);
@@ -162,20 +174,79 @@ static void report_faults(const struct exec_run *x, const struct round_facts *rd
 	free(counts);
 }
 
-static void report_damage(const struct exec_run *x, const struct round_facts *rd)
+static void say_file(const struct exec_run *x, const struct exec_judged *f)
+{
+	const char *cls = f->leftover ? "leftover" : f->v.cannot_judge ? "cannot_judge"
+						     : outcome_name(f->v.outcome);
+
+	if (f->tolerated)
+		exec_say(x, "  %-12s %s (%s): damaged, and %s: %s", cls, exec_relative_path(x, f->path),
+			 f->kind->what, f->kind->tolerant, f->v.error ? f->v.error : "");
+	else if (f->leftover)
+		exec_say(x, "  %-12s %s", cls, exec_relative_path(x, f->path));
+	else
+		exec_say(x, "  %-12s %s (%s): %s", cls, exec_relative_path(x, f->path), f->kind->what,
+			 f->v.error ? f->v.error : "");
+}
+
+/* Print up to MAX_PRINTED files that pass test. */
+static void say_files(const struct exec_run *x, const struct round_facts *rd,
+		      int (*test)(const struct exec_judged *), const char *where)
 {
 	size_t i, printed = 0;
 
-	exec_say(x, "touched %zu cache file%s; checked %zu .pyc: %zu would fail to import", rd->ntouched,
-	    rd->ntouched == 1 ? "" : "s", rd->npycs, rd->damaged);
-	for (i = 0; i < rd->npycs; i++) {
-		const struct exec_verdict *v = &rd->verdicts[i];
-		if (exec_verdict_fails(v->outcome) && printed++ < MAX_PRINTED)
-			exec_say(x, "  %-12s %s: %s", outcome_name(v->outcome),
-			    exec_relative_path(x, rd->pycs[i]), v->error ? v->error : "");
-	}
+	for (i = 0; i < rd->ntouched; i++)
+		if (test(&rd->files[i]) && printed++ < MAX_PRINTED)
+			say_file(x, &rd->files[i]);
 	if (printed > MAX_PRINTED)
-		exec_say(x, "  ... %zu more in %s/damage.txt", printed - MAX_PRINTED, x->run_dir);
+		exec_say(x, "  ... %zu more in %s/%s", printed - MAX_PRINTED, x->run_dir, where);
+}
+
+/* Other caches first: a program has few, and .pyc files many. */
+static int is_damaged_other(const struct exec_judged *f)
+{
+	return f->fails && f->kind->how != EXEC_JUDGE_CLASSIFY;
+}
+static int is_damaged_pyc(const struct exec_judged *f)
+{
+	return f->fails && f->kind->how == EXEC_JUDGE_CLASSIFY;
+}
+static int is_tolerated(const struct exec_judged *f) { return f->tolerated; }
+static int is_leftover(const struct exec_judged *f) { return f->leftover; }
+static int is_unjudged(const struct exec_judged *f) { return f->v.cannot_judge; }
+
+static void report_damage(const struct exec_run *x, const struct round_facts *rd)
+{
+	exec_say(x, "touched %zu cache file%s; judged %zu .pyc and %zu other: %zu damaged, "
+		    "%zu damaged but tolerated by their reader; %zu temporary file%s left; "
+		    "%zu not judged", rd->ntouched, rd->ntouched == 1 ? "" : "s", rd->npycs, rd->nread,
+		 rd->damaged, rd->tolerated, rd->leftovers, rd->leftovers == 1 ? "" : "s",
+		 rd->unjudged + rd->cannot_judge);
+	say_files(x, rd, is_damaged_other, "damage.txt");
+	say_files(x, rd, is_damaged_pyc, "damage.txt");
+	say_files(x, rd, is_tolerated, "damage.txt");
+	say_files(x, rd, is_leftover, "damage.txt");
+	if (rd->cannot_judge)
+		warn("exec: %zu file%s could not be judged (no interpreter of the release that "
+		     "reads them); pass the interpreter as the command, or install it",
+		     rd->cannot_judge, rd->cannot_judge == 1 ? "" : "s");
+	say_files(x, rd, is_unjudged, "damage.txt");
+}
+
+/* What a copy's non-zero exit means for the verdict. */
+static const char *own_failure(const struct exec_run *x, const struct round_facts *rd, unsigned k)
+{
+	const struct exec_copy *c = &rd->copies[k];
+
+	if (rd->outcome[k] == OUTCOME_INTERRUPTED || c->timed_out || WIFSIGNALED(c->status) ||
+	    !WEXITSTATUS(c->status))
+		return "";
+	if (!x->o->ok_exit_given && exec_copy_fails(x, c, rd->outcome[k]))
+		return " (it met a damaged cache: counted)";
+	if (!x->o->ok_exit_given)
+		return " (its own exit status: reported, not counted; --ok-exit counts it)";
+	return exec_copy_fails(x, c, rd->outcome[k]) ? " (not in --ok-exit: counted)"
+						     : " (accepted by --ok-exit)";
 }
 
 static void report_copies(const struct exec_run *x, const struct round_facts *rd)
@@ -195,8 +266,9 @@ static void report_copies(const struct exec_run *x, const struct round_facts *rd
 		else
 			(void)snprintf(what, sizeof(what), "exited with status %d",
 				       WEXITSTATUS(c->status));
-		exec_say(x, "copy %u %s after %.2f s%s%s", k, what, (double)(c->end_ns - c->start_ns) / 1e9,
-		    rd->error[k] ? ": " : "", rd->error[k] ? rd->error[k] : "");
+		exec_say(x, "copy %u %s after %.2f s%s%s%s", k, what,
+			 (double)(c->end_ns - c->start_ns) / 1e9, rd->error[k] ? ": " : "",
+			 rd->error[k] ? rd->error[k] : "", own_failure(x, rd, k));
 	}
 }
 
@@ -227,26 +299,40 @@ void exec_draw_progress(const struct exec_run *x, const struct round_facts *rd)
 			      rd->number, x->runs);
 }
 
+/* Why a round failed, in a few words. */
+static const char *why_failed(const struct round_facts *rd)
+{
+	if (rd->copy_failed >= 0)
+		return rd->damaged ? "a copy failed, and it left damaged cache files"
+				   : rd->leftovers ? "a copy failed, and it left temporary files"
+						   : "a copy failed";
+	return rd->damaged ? "no copy failed, but it left damaged cache files"
+			   : "no copy failed, but it left temporary files";
+}
+
 void exec_report_stress(struct exec_run *x, const struct round_facts *rd)
 {
 	char *statuses = status_counts(x);
 
 	if (x->progress)
 		(void)fputs("\r\033[K", stderr);
-	if (rd->failed)
-		exec_say(x, "round %u (seed %" PRIu64 ") failed: %s%s", rd->number, rd->seed,
-		    rd->copy_failed >= 0 ? "a copy failed" : "every copy exited 0",
-		    rd->damaged ? ", and it left cache files an import would fail on" : "");
+	if (rd->interrupted)
+		exec_say(x, "round %u (seed %" PRIu64 ") was interrupted", rd->number, rd->seed);
+	else if (rd->failed)
+		exec_say(x, "round %u (seed %" PRIu64 ") failed: %s", rd->number, rd->seed,
+			 why_failed(rd));
 	report_copies(x, rd);
 	report_damage(x, rd);
 	report_faults(x, rd);
-	exec_say(x, "%u round%s, %" PRIu64 " runs (%s), %" PRIu64 " failed, in %.1f s", rd->number,
-	    rd->number == 1 ? "" : "s", x->runs, statuses, x->failed_runs, exec_elapsed_s(x));
+	exec_say(x, "%u round%s, %" PRIu64 " failed; %" PRIu64 " run%s (%s), %" PRIu64
+		    " failed, %" PRIu64 " interrupted; in %.1f s", rd->number,
+		 rd->number == 1 ? "" : "s", x->failed_rounds, x->runs, x->runs == 1 ? "" : "s",
+		 statuses, x->failed_runs, x->interrupted_runs, exec_elapsed_s(x));
 	exec_say(x, "kept round %u in %s: output/, faults/, touched/%s", rd->number, x->run_dir,
-	    rd->damaged ? ", damage.txt" : "");
-	if (rd->failed)
+	    rd->damaged || rd->tolerated || rd->leftovers ? ", damage.txt" : "");
+	if (rd->failed && !rd->interrupted)
 		exec_say(x, "replay: %s", x->s.replay);
-	else
+	else if (!rd->interrupted)
 		exec_say(x, "no round failed");
 	free(statuses);
 }
@@ -257,5 +343,17 @@ void exec_report_single(const struct exec_run *x, const struct round_facts *rd)
 	report_faults(x, rd);
 	report_damage(x, rd);
 	report_copies(x, rd);
-	exec_say(x, "results in %s; replay: %s", x->run_dir, x->s.replay);
+	exec_say(x, "verdict: %s", rd->interrupted ? "interrupted" : !rd->failed ? "clean"
+				  : why_failed(rd));
+	if (rd->interrupted)
+		exec_say(x, "results in %s", x->run_dir);
+	else
+		exec_say(x, "results in %s; replay: %s", x->run_dir, x->s.replay);
+}
+
+void exec_end_line(void)
+{
+	if (exec_open_line)
+		(void)write_all(exec_open_line, "\n", 1);
+	exec_open_line = 0;
 }

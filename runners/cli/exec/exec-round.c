@@ -45,6 +45,8 @@ struct holders {
 	uint64_t next_ns;
 };
 
+int exec_open_line;
+
 uint64_t exec_copy_seed(uint64_t round_seed, unsigned k)
 {
 	return derive_seed(round_seed, 0x65786563ull /* "exec" */, k, 0);
@@ -61,6 +63,13 @@ void exec_copy_release(struct exec_copy *copy)
 	free(copy->fault_log);
 	copy->fault_log = NULL;
 	copy->fault_log_len = 0;
+	for (int i = 0; i < 2; i++) {
+		if (copy->tee_fd[i] >= 0)
+			(void)close(copy->tee_fd[i]);
+		if (copy->file_fd[i] >= 0)
+			(void)close(copy->file_fd[i]);
+		copy->tee_fd[i] = copy->file_fd[i] = -1;
+	}
 }
 
 /* ---- starting a copy ------------------------------------------------------ */
@@ -117,11 +126,11 @@ static int open_output(const char *dir, unsigned k, const char *ext)
 static void become_command(const struct exec_round_plan *plan, char **env, int record_fd,
 			   int out, int err)
 {
-	int null = plan->output_dir ? open("/dev/null", O_RDONLY) : -1;
+	int null = !plan->tee ? open("/dev/null", O_RDONLY) : -1;
 
-	/* A copy whose output goes to files gets its own process group, so a
-	 * timeout or Ctrl-C stops everything it started. */
-	if (plan->output_dir)
+	/* A copy whose output only goes to files gets its own process group,
+	 * so a timeout or Ctrl-C stops everything it started. */
+	if (!plan->tee)
 		(void)setpgid(0, 0);
 	if (null >= 0)
 		(void)dup2(null, 0);
@@ -140,17 +149,48 @@ static void become_command(const struct exec_round_plan *plan, char **env, int r
 	_exit(127);   /* what a shell says for a command it cannot run */
 }
 
+/* The copy's stdout and stderr: files in output_dir, or, teeing, pipes to
+ * us whose read ends go to copy->tee_fd and the files to copy->file_fd.
+ * The write ends (for the child) in out, err. */
+static int open_outputs(const struct exec_round_plan *plan, struct exec_copy *copy, int *out,
+			int *err)
+{
+	int files[2] = { open_output(plan->output_dir, copy->index, "out"),
+			 open_output(plan->output_dir, copy->index, "err") };
+	int pipes[2][2] = { { -1, -1 }, { -1, -1 } }, rc = 0, i;
+
+	if (files[0] < 0 || files[1] < 0)
+		rc = -errno;
+	for (i = 0; i < 2 && rc == 0 && plan->tee; i++)
+		if (pipe2(pipes[i], O_CLOEXEC) < 0)
+			rc = -errno;
+	for (i = 0; i < 2; i++) {
+		if (rc == 0 && plan->tee) {
+			copy->tee_fd[i] = pipes[i][0];
+			copy->file_fd[i] = files[i];
+			(void)fcntl(pipes[i][0], F_SETFL, O_NONBLOCK);
+		} else {
+			if (pipes[i][0] >= 0)
+				(void)close(pipes[i][0]);
+			if (pipes[i][1] >= 0)
+				(void)close(pipes[i][1]);
+			if (rc < 0 && files[i] >= 0)
+				(void)close(files[i]);
+		}
+	}
+	*out = rc < 0 ? -1 : plan->tee ? pipes[0][1] : files[0];
+	*err = rc < 0 ? -1 : plan->tee ? pipes[1][1] : files[1];
+	return rc;
+}
+
 static int spawn_copy(const struct exec_round_plan *plan, struct exec_copy *copy)
 {
 	int fds[2] = { -1, -1 }, out = -1, err = -1, rc;
 	char **env;
 
 	rc = record_pipe(fds);
-	if (rc == 0 && plan->output_dir) {
-		out = open_output(plan->output_dir, copy->index, "out");
-		err = open_output(plan->output_dir, copy->index, "err");
-		rc = out < 0 || err < 0 ? -errno : 0;
-	}
+	if (rc == 0)
+		rc = open_outputs(plan, copy, &out, &err);
 	env = copy_env(plan, copy, fds[1]);
 	copy->start_ns = now_ns();
 	copy->pid = rc == 0 ? proc_fork() : -1;
@@ -158,7 +198,7 @@ static int spawn_copy(const struct exec_round_plan *plan, struct exec_copy *copy
 		become_command(plan, env, fds[1], out, err);
 	if (rc == 0 && copy->pid < 0)
 		rc = -errno;
-	if (copy->pid > 0 && plan->output_dir)
+	if (copy->pid > 0 && !plan->tee)
 		(void)setpgid(copy->pid, copy->pid);   /* no race with the child's own */
 	inject_env_free(env);
 	if (fds[1] >= 0)
@@ -174,6 +214,33 @@ static int spawn_copy(const struct exec_round_plan *plan, struct exec_copy *copy
 		(void)close(fds[0]);
 	copy->exited = rc < 0;
 	return rc;
+}
+
+/* Pass on what waits on one of a copy's output pipes: into its file and
+ * onto ours (1 stdout, 2 stderr). 0 once the pipe has ended. */
+static int tee_output(struct exec_copy *copy, int which)
+{
+	char buf[65536];
+	ssize_t got;
+	int fd = which + 1;
+
+	for (;;) {
+		got = read(copy->tee_fd[which], buf, sizeof(buf));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+		(void)write_all(copy->file_fd[which], buf, (size_t)got);
+		(void)write_all(fd, buf, (size_t)got);
+		exec_open_line = buf[got - 1] == '\n' ? 0 : fd;
+	}
+}
+
+static void stop_teeing(struct exec_copy *copy, int which)
+{
+	if (copy->tee_fd[which] >= 0)
+		(void)close(copy->tee_fd[which]);
+	copy->tee_fd[which] = -1;
 }
 
 /* ---- listening ------------------------------------------------------------ */
@@ -261,7 +328,8 @@ static void start_holder(const struct exec_round_plan *plan, struct holders *hs,
 /*
  * Give each holder one of the cache folders that exist now, chosen from the
  * round's seed; a holder whose folder is still chosen keeps holding. New
- * folders appear while the command runs, so this is done again and again.
+ * folders appear while the command runs, so this is done again and again:
+ * every 0.5 s, and on every turn of the round's loop while none exists.
  */
 static void rotate_holders(const struct exec_round_plan *plan, struct holders *hs)
 {
@@ -272,10 +340,12 @@ static void rotate_holders(const struct exec_round_plan *plan, struct holders *h
 
 	if (!plan->held_lock || now_ns() < hs->next_ns)
 		return;
-	hs->next_ns = now_ns() + HOLDER_ROTATION_NS;
 	hs->rotation++;
 	rng_init(&rng, derive_seed(plan->seed, 999, hs->rotation, 0));
 	exec_snapshot_take(plan->scope, &snap);
+	/* Until a cache folder exists (a fresh tree), look again at once: the
+	 * folders the command creates are the ones to hold. */
+	hs->next_ns = now_ns() + (snap.nfolders ? HOLDER_ROTATION_NS : 0);
 	for (slot = 0; slot < hs->n && snap.nfolders; slot++) {
 		dir = snap.folders[rng_range(&rng, 0, snap.nfolders - 1)];
 		if (hs->dirs[slot] && !strcmp(hs->dirs[slot], dir))
@@ -312,8 +382,7 @@ static void stop_holders(struct holders *hs)
 static void signal_copy(const struct exec_round_plan *plan, const struct exec_copy *copy, int sig)
 {
 	if (copy->pid > 0 && !copy->exited)
-		(void)(plan->output_dir ? proc_signal_group(copy->pid, sig)
-					: proc_signal(copy->pid, sig));
+		(void)(!plan->tee ? proc_signal_group(copy->pid, sig) : proc_signal(copy->pid, sig));
 }
 
 static void reap_copies(struct exec_copy *copies, unsigned n)
@@ -331,15 +400,21 @@ static void reap_copies(struct exec_copy *copies, unsigned n)
 	}
 }
 
-/* Timeouts and interrupts: stop copies that should not go on. */
+/* Timeouts, the power cut and interrupts: stop copies that should not go on. */
 static void police(const struct exec_round_plan *plan, struct exec_copy *copies,
-		   int stop_level, int *forwarded)
+		   int stop_level, int *forwarded, uint64_t start_ns)
 {
 	uint64_t now = now_ns();
 	unsigned k;
 
 	for (k = 0; k < plan->copies; k++) {
 		struct exec_copy *c = &copies[k];
+		if (plan->cut_after_ns && !c->exited && !c->cut &&
+		    now - start_ns >= plan->cut_after_ns) {
+			c->cut = 1;
+			proc_signal_group(c->pid, SIGKILL);
+			(void)proc_signal(c->pid, SIGKILL);
+		}
 		if (plan->timeout_ns && !c->exited && !c->timed_out &&
 		    now - c->start_ns > plan->timeout_ns) {
 			c->timed_out = 1;
@@ -363,31 +438,44 @@ static int stop_level(int asked, uint64_t *since_ns)
 	return asked;
 }
 
-/* Wait for records, then tend to the copies; 1 while any is still going. */
+/* Wait for records and output, then tend to the copies; 1 while any is
+ * still going. pfd and map hold 3 entries per copy: records, stdout, stderr. */
 static int step(const struct exec_round_plan *plan, struct exec_copy *copies,
 		struct pollfd *pfd, unsigned *map)
 {
-	unsigned k, n = 0;
+	unsigned k, n = 0, w;
 	int going = 0;
 
-	for (k = 0; k < plan->copies; k++) {
-		if (copies[k].fd < 0)
-			continue;
-		pfd[n].fd = copies[k].fd;
-		pfd[n].events = POLLIN;
-		map[n++] = k;
-	}
+	for (k = 0; k < plan->copies; k++)
+		for (w = 0; w < 3; w++) {
+			int fd = w ? copies[k].tee_fd[w - 1] : copies[k].fd;
+			if (fd < 0)
+				continue;
+			pfd[n].fd = fd;
+			pfd[n].events = POLLIN;
+			map[n++] = k * 3 + w;
+		}
 	if (poll(pfd, n, 50) > 0)
-		for (k = 0; k < n; k++)
-			if ((pfd[k].revents & (POLLIN | POLLHUP | POLLERR)) &&
-			    !drain(plan, &copies[map[k]]))
-				stop_listening(&copies[map[k]]);
+		for (k = 0; k < n; k++) {
+			struct exec_copy *c = &copies[map[k] / 3];
+			w = map[k] % 3;
+			if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (w == 0 && !drain(plan, c))
+				stop_listening(c);
+			else if (w > 0 && !tee_output(c, (int)w - 1))
+				stop_teeing(c, (int)w - 1);
+		}
 	reap_copies(copies, plan->copies);
 	for (k = 0; k < plan->copies; k++) {
 		struct exec_copy *c = &copies[k];
-		if (c->fd >= 0 && c->exited && now_ns() > c->listen_until_ns)
-			stop_listening(c);
-		going |= !c->exited || c->fd >= 0;
+		if (c->exited && now_ns() > c->listen_until_ns) {
+			if (c->fd >= 0)
+				stop_listening(c);
+			stop_teeing(c, 0);
+			stop_teeing(c, 1);
+		}
+		going |= !c->exited || c->fd >= 0 || c->tee_fd[0] >= 0 || c->tee_fd[1] >= 0;
 	}
 	return going;
 }
@@ -396,18 +484,20 @@ int exec_round(const struct exec_round_plan *plan, struct exec_copy *copies,
 	       volatile sig_atomic_t *interrupts)
 {
 	struct holders hs = { .n = plan->held_lock ? plan->held_lock->u.held_lock.holders : 0 };
-	struct pollfd *pfd = xcalloc(plan->copies, sizeof(*pfd));
-	unsigned *map = xcalloc(plan->copies, sizeof(*map)), k;
+	struct pollfd *pfd = xcalloc(3 * (size_t)plan->copies, sizeof(*pfd));
+	unsigned *map = xcalloc(3 * (size_t)plan->copies, sizeof(*map)), k;
 	int rc = 0, forwarded = *interrupts, aborted, level;
-	uint64_t stop_since_ns = 0;
+	uint64_t stop_since_ns = 0, start_ns = now_ns();
 
 	if (hs.n > MAX_HOLDERS)
 		hs.n = MAX_HOLDERS;
 	for (k = 0; k < plan->copies; k++) {
 		memset(&copies[k], 0, sizeof(copies[k]));
-		copies[k].index = k;
-		copies[k].seed = exec_copy_seed(plan->seed, k);
+		copies[k].index = plan->first_index + k;
+		copies[k].seed = exec_copy_seed(plan->seed, plan->first_index + k);
 		copies[k].fd = -1;
+		copies[k].tee_fd[0] = copies[k].tee_fd[1] = -1;
+		copies[k].file_fd[0] = copies[k].file_fd[1] = -1;
 	}
 	for (k = 0; k < plan->copies && rc == 0 && !*interrupts; k++)
 		rc = spawn_copy(plan, &copies[k]);
@@ -420,7 +510,7 @@ int exec_round(const struct exec_round_plan *plan, struct exec_copy *copies,
 		if (!level)
 			rotate_holders(plan, &hs);
 		reap_retired(&hs);
-		police(plan, copies, level, &forwarded);
+		police(plan, copies, level, &forwarded, start_ns);
 	} while (step(plan, copies, pfd, map));
 	stop_holders(&hs);
 	free(pfd);

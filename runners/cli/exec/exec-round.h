@@ -27,10 +27,13 @@ struct exec_copy {
 	uint64_t seed;               /* PYCSTORM_INJECT_SEED */
 	pid_t pid;
 	int fd;                      /* read end of its record pipe, -1 once closed */
+	int tee_fd[2];               /* read ends of its stdout, stderr pipes (tee), or -1 */
+	int file_fd[2];              /* output/copy-K.out, .err while teeing, or -1 */
 	int exited;
 	int status;                  /* from waitpid */
 	int timed_out;               /* killed for running past the timeout */
 	int crash_injected;          /* the crash fault fired in it */
+	int cut;                     /* killed by the power cut */
 	int garbled;                 /* something not a record came down its pipe */
 	uint64_t start_ns, end_ns;
 	uint64_t listen_until_ns;    /* after it exits: its children's last records */
@@ -44,6 +47,7 @@ struct exec_round_plan {
 	char *const *argv;           /* the command */
 	char *const *env;            /* its environment, without the variables below */
 	unsigned copies;
+	unsigned first_index;        /* copy k is numbered first_index + k */
 	uint64_t seed;               /* the round's; each copy's derives from it */
 	const char *fault_env;       /* PYCSTORM_FAULTS, or NULL: nothing injected */
 	const char *library;         /* the inject library, or NULL (no faults) */
@@ -52,8 +56,12 @@ struct exec_round_plan {
 	const char *inject_names;    /* or NULL: every path below inject_dirs */
 	const char *cache_root;      /* logged paths are relative to it */
 	const char *state_dir;       /* delete-pending markers */
-	const char *output_dir;      /* copy-K.out/.err go here; NULL: share ours */
+	const char *output_dir;      /* copy-K.out/.err go here */
+	int tee;                     /* also pass the output on to ours, as it comes;
+					the copies then share our terminal and group */
 	uint64_t timeout_ns;         /* 0: none */
+	uint64_t cut_after_ns;       /* power-cut: SIGKILL every copy this long after the
+					start (0: no cut); the caller rolls back */
 	const struct fault_spec *held_lock;   /* start lock holders, or NULL */
 	const struct exec_scope *scope;       /* where holders find cache folders */
 	/* Called for every fault line, as it arrives. */
@@ -69,5 +77,8 @@ uint64_t exec_copy_seed(uint64_t round_seed, unsigned k);
 int exec_round(const struct exec_round_plan *plan, struct exec_copy *copies,
 	       volatile sig_atomic_t *interrupts);
 void exec_copy_release(struct exec_copy *copy);
+/* Is a line the copies' output left on our stdout or stderr not ended
+ * yet? 1 stdout, 2 stderr, 0 no. */
+extern int exec_open_line;
 
 #endif
