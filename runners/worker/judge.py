@@ -199,8 +199,9 @@ def check_header_py3(data, source, name, path):
 
 
 def in_child(work):
-    """Run work() in a fork; (status, text, stderr): text is what it returned,
-    status the child's wait status, so a crash in marshal is data."""
+    """Run work(out_w) in a fork; (status, text, stderr): text is what it wrote
+    to out_w and returned, status the child's wait status, so a crash in
+    marshal is data."""
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     pid = os.fork()
@@ -215,7 +216,7 @@ def in_child(work):
                 faulthandler.enable()
             except ImportError:
                 pass
-            text = work()
+            text = work(out_w)
             os.write(out_w, text.encode("utf-8", "replace"))
         except BaseException:
             code = 3
@@ -260,35 +261,64 @@ def crash_evidence(number, stderr):
     return "; ".join(parts)
 
 
-def unmarshal_body(body, source):
-    """What this interpreter's marshal makes of the body, in a child: the
-    class, the evidence, and whether the code equals what this reader
-    compiles the source to (None without a source)."""
-    def work():
-        try:
-            code = marshal.loads(body)
-        except Exception as exc:
-            return "error\n" + exception_line(exc)
-        if not hasattr(code, "co_code"):
-            return "noncode\n" + type(code).__name__
-        if source is None:
-            return "code\n"
-        try:
-            fresh = compile(source.data, source.path, "exec", 0, True)
-        except Exception:
-            return "code\n"
-        return "same\n" if fresh == code else "differs\n"
-    status, text, err = in_child(work)
-    if os.WIFSIGNALED(status):
-        return "interpreter_crash", crash_evidence(os.WTERMSIG(status), err), None
-    kind, _, detail = text.partition("\n")
+def unmarshal_one(body, source):
+    """In the child: this interpreter's marshal on one body, as a report line:
+    the kind and a detail (the exception line, or the non-code type)."""
+    try:
+        code = marshal.loads(body)
+    except Exception as exc:
+        return "error\t" + exception_line(exc).replace("\n", " ")
+    if not hasattr(code, "co_code"):
+        return "noncode\t" + type(code).__name__
+    if source is None:
+        return "code\t"
+    try:
+        fresh = compile(source.data, source.path, "exec", 0, True)
+    except Exception:
+        return "code\t"
+    return "same\t" if fresh == code else "differs\t"
+
+
+def unmarshal_batch(items, start, out_w):
+    """In the child: one report line per item from start on, each written as
+    soon as it is known, so a crash names the item it happened on."""
+    for k in range(start, len(items)):
+        body, source = items[k]
+        os.write(out_w, ("%d\t%s\n" % (k, unmarshal_one(body, source))).encode("utf-8", "replace"))
+    return ""
+
+
+def body_result(kind, detail):
+    """(class, evidence, same-as-source) from a child's report line."""
     if kind in ("code", "same", "differs"):
         return "ok", "", {"code": None, "same": True, "differs": False}[kind]
     if kind == "noncode":
         return "other_error", "ImportError: Non-code object (%s)" % detail, None
-    if kind == "error":
-        return class_of_error(detail), detail, None
-    return "other_error", "the unmarshal child failed (status %d)" % status, None
+    return class_of_error(detail), detail, None
+
+
+def unmarshal_all(items):
+    """What this interpreter's marshal makes of each (body, source): the class,
+    the evidence, and whether the code equals what this reader compiles the
+    source to (None without a source). One child does them all in turn; one
+    that dies takes only the body it was on, and the next starts after it."""
+    results = [None] * len(items)
+    start = 0
+    while start < len(items):
+        status, text, err = in_child(lambda out_w: unmarshal_batch(items, start, out_w))
+        for line in text.splitlines():
+            fields = line.split("\t", 2)
+            if len(fields) == 3 and fields[0].isdigit() and int(fields[0]) < len(items):
+                results[int(fields[0])] = body_result(fields[1], fields[2])
+        while start < len(items) and results[start] is not None:
+            start += 1
+        if start < len(items):
+            if os.WIFSIGNALED(status):
+                results[start] = ("interpreter_crash", crash_evidence(os.WTERMSIG(status), err), None)
+            else:
+                results[start] = ("other_error", "the unmarshal child failed (status %d)" % status, None)
+            start += 1
+    return results
 
 
 def limit_child():
@@ -407,7 +437,9 @@ def run_with(data, source, path):
     return outcome, evidence
 
 
-def judge(path, source_opt, run):
+def examine(path, source_opt):
+    """Everything up to the body: (verdict, data, source). The verdict has its
+    outcome when the file is settled here (unreadable, or its header rejected)."""
     verdict = Verdict()
     verdict.say("file: " + path)
     try:
@@ -415,7 +447,7 @@ def judge(path, source_opt, run):
     except (IOError, OSError) as exc:
         verdict.outcome = "unreadable"
         verdict.error = exc.strerror or str(exc)
-        return verdict
+        return verdict, None, None
     guess, name = source_for(path)
     source = None
     try:
@@ -435,26 +467,41 @@ def judge(path, source_opt, run):
     if why is not None:
         verdict.say("header: rejected: %s (the reader recompiles from source)" % why)
         verdict.outcome = "stale"
-        return verdict
-    verdict.say("header: accepted")
-    verdict.outcome, verdict.error, same = unmarshal_body(data[HEADER_SIZE:], source)
+    else:
+        verdict.say("header: accepted")
+    return verdict, data, source
+
+
+def conclude(verdict, body, data, source, path, run):
+    """From the body's result on: the class, and the run step when needed."""
+    verdict.outcome, verdict.error, same = body
     if verdict.outcome != "ok":
         verdict.say("body: does not load")
-        return verdict
+        return
     verdict.say("body: unmarshals to a code object%s" % {
         None: "", True: ", the same code as its source",
         False: ", code that differs from its source"}[same])
     if run == "never" or (run == "auto" and same is not False):
         verdict.say("run: not run%s" % (" (pass --run to import it)" if same is None else ""))
+        return
+    verdict.outcome, verdict.error = run_with(data, source, path)
+    if verdict.outcome != "ok":
+        verdict.say("run: fails")
+    elif verdict.error:
+        verdict.say("run: fails, as the module does from its source alone (not the cache's fault)")
     else:
-        verdict.outcome, verdict.error = run_with(data, source, path)
-        if verdict.outcome != "ok":
-            verdict.say("run: fails")
-        elif verdict.error:
-            verdict.say("run: fails, as the module does from its source alone (not the cache's fault)")
-        else:
-            verdict.say("run: imports and runs")
-    return verdict
+        verdict.say("run: imports and runs")
+
+
+def judge_all(paths, source_opt, run):
+    """The verdicts of paths, in order; the bodies are unmarshalled together."""
+    examined = [examine(path, source_opt) for path in paths]
+    pending = [i for i, (v, _, _) in enumerate(examined) if v.outcome is None]
+    bodies = unmarshal_all([(examined[i][1][HEADER_SIZE:], examined[i][2]) for i in pending])
+    for i, body in zip(pending, bodies):
+        verdict, data, source = examined[i]
+        conclude(verdict, body, data, source, paths[i], run)
+    return [v for v, _, _ in examined]
 
 
 def main(argv):
@@ -478,8 +525,7 @@ def main(argv):
                                          sys.executable))
     print("")
     rc = 0
-    for path in args:
-        verdict = judge(path, source, run)
+    for path, verdict in zip(args, judge_all(args, source, run)):
         for line in verdict.lines:
             print(line)
         print("class: " + verdict.outcome)
