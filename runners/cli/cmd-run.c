@@ -616,16 +616,22 @@ static void resolve_faults(const struct run_options *o, const struct scenario *s
 }
 
 /*
- * The interpreter runner needs a Python 3 that can run the driver: check
- * once, up front, so a wrong path is one clear line and not dying workers.
+ * The interpreter runner needs a Python that can run the driver (2.7, or
+ * 3.6 and later): check once, up front, so a wrong path is one clear line
+ * and not dying workers. Returns 1 for 2.7, which has no -I.
  */
-static void check_python(const char *python)
+static int check_python(const char *python)
 {
 	static const char probe[] =
-		"import sys, ctypes, marshal, importlib._bootstrap_external as b; "
-		"b._classify_pyc; b._validate_timestamp_pyc; b._compile_bytecode; "
-		"sys.version_info >= (3, 7) and print('pycstorm-driver-ready')";
-	char *const argv[] = { (char *)python, "-I", "-c", (char *)probe, NULL };
+		"import sys, ctypes, marshal\n"
+		"if sys.version_info[0] == 2:\n"
+		"    import imp; imp.load_source\n"
+		"else:\n"
+		"    import importlib._bootstrap_external as b; b._compile_bytecode\n"
+		"if sys.version_info[:2] == (2, 7) or sys.version_info >= (3, 6):\n"
+		"    sys.stdout.write('pycstorm-driver-ready %d\\n' % sys.version_info[0])\n";
+	char *const argv[] = { (char *)python, (char *)"-E", (char *)"-s", (char *)"-c",
+			       (char *)probe, NULL };
 	char answer[64] = "", why[256];
 	int status = -1, devnull, fds[2];
 	ssize_t n = 0;
@@ -654,9 +660,10 @@ static void check_python(const char *python)
 	answer[n > 0 ? n : 0] = '\0';
 	/* Exiting 0 is not enough (/bin/true does): it must say it is ready. */
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) != 0 || strncmp(answer, "pycstorm-driver-ready", 21) != 0)
-		die(EXIT_SKIP, "run: --python '%s' is not a Python 3.7 or later that can run the "
-			       "driver (ctypes, importlib)", python);
+	    WEXITSTATUS(status) != 0 || strncmp(answer, "pycstorm-driver-ready ", 22) != 0)
+		die(EXIT_SKIP, "run: --python '%s' is not a Python 2.7, or 3.6 or later, that can "
+			       "run the driver (ctypes, marshal, imp or importlib)", python);
+	return answer[22] == '2';
 }
 
 /* Each --strategy-file becomes one more strategy, named after its file. */
@@ -752,7 +759,7 @@ static void build_plan(const struct run_options *o, const struct scenario *sc,
 	plan->until_reproduced = o->until_reproduced;
 	plan->trace = o->trace;
 	if (o->python) {
-		check_python(o->python);
+		plan->python_legacy = check_python(o->python);
 		plan->python = o->python;
 		plan->driver = cli_program_file("pycstorm-driver.py");
 		plan->strategies_lib = cli_program_file("libpycstorm-strategies.so");
