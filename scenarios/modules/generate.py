@@ -256,10 +256,20 @@ def straight(version):
     return "\n".join(lines) + "\n"
 
 
+# "legacy": medium in the syntax 2.7 shares with Python 3 (no keyword-only
+# marker, no functools.lru_cache), for runs under --python 2.7 and 3.6.
+def legacy(src):
+    src = src.replace("module 'medium'", "module 'legacy' (medium in 2.7 syntax)", 1)
+    src = src.replace("*, ", "").replace("@functools.lru_cache(", "@_lru_cache(")
+    return src.replace("import re\n", "import re\n_lru_cache = getattr(functools, \"lru_cache\", "
+                       "lambda maxsize: lambda f: f)  # 2.7 has none\n", 1)
+
+
 def main():
     print(f"{'name':<8} {'version':<8} {'source':>8} {'marshal':>8}")
     builds = [(name, build(name, target)) for name, target in TARGETS.items()]
     builds.append(("straight", (straight("v1"), straight("v2"))))
+    builds.append(("legacy", tuple(legacy(src) for src in dict(builds)["medium"])))
     for name, sources in builds:
         os.makedirs(os.path.join(HERE, name), exist_ok=True)
         for version, src in zip(("v1", "v2"), sources):
