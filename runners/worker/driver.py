@@ -212,6 +212,7 @@ class PycEntry(object):
         self.path = self.cache_path()
         self.loader = None if PY2 else bootstrap.SourceFileLoader(name, self.source_path)
         self.sources, self.images, self.stamps, self.codes = [], [], [], []
+        self.last_code = None      # what the last accepted read unmarshalled to
         for v, path in enumerate(paths.split(",")[:WORKER_MAX_VERSIONS]):
             with open(path, "rb") as f:
                 source = f.read()
@@ -226,6 +227,13 @@ class PycEntry(object):
 
     def cache_path(self):
         return importlib.util.cache_from_source(self.source_path)
+
+    def damaged(self, data):
+        """Did the reader accept something none of the writers wrote? The
+        bytes first (the hot path's cost); before 3.11 marshal's output
+        may differ between processes (its references follow refcounts), so
+        bytes that differ are then compared as code, as the judge does."""
+        return data not in self.images and self.last_code not in self.codes
 
     def image(self, code, mtime, source, pyc_mode):
         if pyc_mode == "timestamp":
@@ -267,8 +275,8 @@ class PycEntry(object):
     def unmarshal(self, data, version):
         """The body, as importlib's _compile_bytecode reads it."""
         try:
-            bootstrap._compile_bytecode(memoryview(data)[self.header_size:], self.name,
-                                        self.path, self.source_path)
+            self.last_code = bootstrap._compile_bytecode(
+                memoryview(data)[self.header_size:], self.name, self.path, self.source_path)
         except EOFError as e:
             return EOF, exception_line(e), version
         except ValueError as e:
@@ -392,6 +400,7 @@ class Pyc27Entry(PycEntry):
             return OTHER_ERROR, exception_line(e), versions[0]
         if not hasattr(code, "co_code"):
             return OTHER_ERROR, "ImportError: Non-code object in %s" % self.path, versions[0]
+        self.last_code = code
         return OK, "", versions[0]
 
 
@@ -898,7 +907,7 @@ class Driver:
             outcome, error, version = entry.judge(data)
         latency = monotonic_ns() - t0
         # a reader's latency is the read; the run step comes after it
-        if outcome == OK and entry.kind == "pyc" and data not in entry.images:
+        if outcome == OK and entry.kind == "pyc" and entry.damaged(data):
             outcome, error = self.run_step(entry, version, data)
         evidence = ""
         if outcome in EVIDENCE_OUTCOMES:
