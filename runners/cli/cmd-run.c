@@ -79,7 +79,7 @@ static const char run_usage[] =
 	"                           e.g. short-write:p=0.05 (see 'pycstorm list faults')\n"
 	"      --preload            load the inject library even with no fault armed\n"
 	"      --until-reproduced   stop at the first outcome the scenario's 'reproduced' names\n"
-	"      --python PATH        run the workers as that real interpreter binary (2.7, 3.6+)\n"
+	"      --python PATH        run the workers as that interpreter (2.7, 3.6+); repeat: a matrix\n"
 	"                           (default: the embedded worker, built against %s)\n"
 	"      --shard I/N          run slice I of N of the worker space (default: from\n"
 	"                           CI_NODE_INDEX / CI_NODE_TOTAL); merge with 'pycstorm merge'\n"

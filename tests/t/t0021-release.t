@@ -97,4 +97,22 @@ else
 	skip "repro eof --python 3.6" "no pyenv 3.6.15 at $PY36"
 fi
 
+# One run, a row per strategy and interpreter, in every format.
+matrix() {
+	exits 0 "$PYCSTORM" run lp1010077-py27 -s native,py33-atomic -j 2 -n 30 --seed 5 -q \
+		--python "$PY36" --python "$PY311" -o "$SCRATCH/mx"
+	json_true "$SCRATCH/mx/summary.json" 'sorted(r["strategy"] for r in j["results"]) == ["native@3.11.7", "native@3.6.15", "py33-atomic@3.11.7", "py33-atomic@3.6.15"]'
+	json_true "$SCRATCH/mx/summary.json" 'all(r["reads"] > 0 for r in j["results"])'
+	for k in 1 2; do
+		json_true "$SCRATCH/mx/py-$k/summary.json" 'len(j["results"]) == 2'
+	done
+	exits 0 "$PYCSTORM" report "$SCRATCH/mx" --format csv -o "$SCRATCH/mx.csv"
+	test "$(grep -c ',native@3\.' "$SCRATCH/mx.csv")" -eq 2
+}
+if [ -x "$PY36" ] && [ -x "$PY311" ]; then
+	test_ok "run --python A --python B: a row per strategy and interpreter, each run in its own folder" matrix
+else
+	skip "the version matrix" "no pyenv 3.6.15 or 3.11.7"
+fi
+
 done_testing
