@@ -660,10 +660,10 @@ static int check_python(const char *python)
 	answer[n > 0 ? n : 0] = '\0';
 	/* Exiting 0 is not enough (/bin/true does): it must say it is ready. */
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) != 0 || strncmp(answer, "pycstorm-driver-ready ", 22) != 0)
+	    WEXITSTATUS(status) != 0 || strncmp(answer, "pycstorm-driver-ready", 21) != 0)
 		die(EXIT_SKIP, "run: --python '%s' is not a Python 2.7, or 3.6 or later, that can "
 			       "run the driver (ctypes, marshal, imp or importlib)", python);
-	return answer[22] == '2';
+	return strncmp(answer + 21, " 2", 2) == 0;
 }
 
 /* Each --strategy-file becomes one more strategy, named after its file. */
