@@ -162,3 +162,15 @@ const char *pyc_magic_release(uint32_t magic_word)
 			found = magic_table[i].release;
 	return found;
 }
+
+size_t pyc_mtime_offset(const uint8_t *data, size_t len)
+{
+	const char *release = len >= 16 ? pyc_magic_release(pyc_le32(data)) : NULL;
+	size_t offset = 0;
+
+	if (release && (!strcmp(release, "2.7") || (data[0] | data[1] << 8) < 3390))
+		offset = 4;
+	else if (release && pyc_le32(data + 4) == 0)
+		offset = 8;
+	return offset;
+}

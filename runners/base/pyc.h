@@ -61,4 +61,9 @@ void pyc_put_le32(uint8_t *p, uint32_t v);
 /* The Python release a magic number belongs to ("3.11"), or NULL. */
 const char *pyc_magic_release(uint32_t magic_word);
 
+/* Where a timestamp pyc keeps its source mtime, by the layout its magic
+ * names: 4 for 2.7 and 3.0-3.6 (magic, mtime[, size]), 8 for 3.7 and later
+ * with flags 0. 0 for a hash-based pyc, an unknown magic or a short file. */
+size_t pyc_mtime_offset(const uint8_t *data, size_t len);
+
 #endif

@@ -15,6 +15,7 @@
 #include "fault.h"
 #include "inject-env.h"
 #include "summary.h"
+#include "pythons.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -38,22 +39,26 @@ struct target {
 				      the safe controls would only slow the reproduction */
 	enum outcome outcome;
 	const char *error;         /* the error as the report quotes it */
+	const char *scenario_py27; /* the scenario under --python 2.7 (its modules in 2.7 syntax) */
 };
 
 static const struct target targets[] = {
 	{ "bad-marshal", "lp1010077", "py27-import,py27-pycompile", OUTCOME_BAD_MARSHAL,
-	  "ValueError: bad marshal data (unknown type code)" },
+	  "ValueError: bad marshal data (unknown type code)", "lp1010077-py27" },
 	{ "eof", "gh126606", "py33-atomic,native", OUTCOME_EOF, "EOFError: marshal data too short" },
 	{ "permission-error", "mypy3215", NULL, OUTCOME_PERMISSION_ERROR,
 	  "PermissionError: [WinError 5] Access is denied (here: [Errno 13])" },
 	{ "module-not-found", "portage663324", "merge-direct", OUTCOME_MODULE_NOT_FOUND,
 	  "ModuleNotFoundError: No module named '...'" },
+	{ "interpreter-crash", "zero-block", "py33-atomic,native", OUTCOME_INTERPRETER_CRASH,
+	  "Fatal Python error: Segmentation fault (a zero block in the bytecode)" },
 };
 
 #define NTARGETS (sizeof(targets) / sizeof(targets[0]))
 
 struct repro_options {
 	const struct target *target;
+	const char *scenario;      /* the target's, or its 2.7 one */
 	const char *python;
 	const char *timeout;
 	const char *seed;
@@ -69,7 +74,8 @@ static const char repro_usage[] =
 	"  bad-marshal       ValueError: bad marshal data (scenario lp1010077)\n"
 	"  eof               EOFError: marshal data too short (scenario gh126606)\n"
 	"  permission-error  PermissionError on os.replace (scenario mypy3215)\n"
-	"  module-not-found  ModuleNotFoundError during a merge (scenario portage663324)\n\n"
+	"  module-not-found  ModuleNotFoundError during a merge (scenario portage663324)\n"
+	"  interpreter-crash a segfault from a zero block in the bytecode (scenario zero-block)\n\n"
 	"  --python PATH   run the workers as that interpreter and prove with it\n"
 	"                  (default: the embedded worker, proved with %s)\n"
 	"  --timeout TIME  give up after TIME (default 60s)\n"
@@ -120,13 +126,13 @@ static void parse_repro(int argc, char **argv, struct repro_options *o)
 	}
 	if (optind >= argc)
 		die(EXIT_USAGE, "repro: which report? (valid: bad-marshal, eof, permission-error, "
-				"module-not-found)");
+				"module-not-found, interpreter-crash)");
 	for (i = 0; i < NTARGETS; i++)
 		if (!strcmp(argv[optind], targets[i].name))
 			o->target = &targets[i];
 	if (!o->target)
 		die(EXIT_USAGE, "repro: unknown target '%s' (valid: bad-marshal, eof, "
-				"permission-error, module-not-found)", argv[optind]);
+				"permission-error, module-not-found, interpreter-crash)", argv[optind]);
 	if (optind + 1 < argc)
 		die(EXIT_USAGE, "repro: unexpected argument '%s'", argv[optind + 1]);
 }
@@ -138,7 +144,7 @@ static int run_until_reproduced(const struct repro_options *o, struct summary *s
 	int argc = 0;
 
 	argv[argc++] = "run";
-	argv[argc++] = o->target->scenario;
+	argv[argc++] = o->scenario;
 	argv[argc++] = "--until-reproduced";
 	argv[argc++] = "-q";
 	argv[argc++] = "-d";
@@ -274,19 +280,25 @@ static void print_indented(const char *text)
 	}
 }
 
-/* Import one kept file in a fresh real interpreter: 0 if it fails the same way. */
-static int confirm_evidence(const char *python, const char *folder)
+/* Import one kept file in a fresh real interpreter: 0 if it fails the same
+ * way (for a crash: if a signal ends it, whatever it managed to print). */
+static int confirm_evidence(const char *python, const char *folder, enum outcome outcome)
 {
 	char *check = readme_field(folder, "check"), *want = readme_field(folder, "error");
 	char *err = NULL;
-	int rc = -1;
+	int rc = -1, status;
 
 	if (check && want) {
 		(void)printf("  $ cd %s && %s -B -c \"import sys; sys.path.insert(0, '.'); %s\"\n",
 			     folder, python, check);
-		(void)run_python(python, folder, check, &err, NULL);
+		status = run_python(python, folder, check, &err, NULL);
 		print_indented(err);
-		rc = same_error(last_line(err), want) ? 0 : -1;
+		if (outcome == OUTCOME_INTERPRETER_CRASH) {
+			if (status != -1 && WIFSIGNALED(status))
+				(void)printf("    (killed by signal %d)\n", WTERMSIG(status));
+			rc = status != -1 && WIFSIGNALED(status) ? 0 : -1;
+		} else
+			rc = same_error(last_line(err), want) ? 0 : -1;
 		if (rc < 0)
 			(void)printf("  (the interpreter's error differs from the one recorded: %s)\n",
 				     want);
@@ -365,10 +377,22 @@ static int confirm_any(const struct repro_options *o, const char *python, const 
 		if (!strstr(r->evidence[i], cls))
 			continue;
 		folder = xasprintf("%s/%s", run_dir, r->evidence[i]);
-		rc = confirm_evidence(python, folder);
+		rc = confirm_evidence(python, folder, o->target->outcome);
 		free(folder);
 	}
 	return rc;
+}
+
+/* Is python a 2.7, whose scenarios need modules in 2.7 syntax? */
+static int is_python27(const char *python)
+{
+	struct python_list list;
+	char err[512];
+	int found = pythons_find_release(&list, &python, 1, "2.7", err, sizeof(err)) == 0 &&
+		    list.count && !strcmp(list.items[0].release, "2.7");
+
+	pythons_free(&list);
+	return found;
 }
 
 static int repro_main(int argc, char **argv)
@@ -384,8 +408,11 @@ static int repro_main(int argc, char **argv)
 
 	parse_repro(argc, argv, &o);
 	python = o.python ? o.python : PYTHON_EXE;
+	o.scenario = o.target->scenario;
+	if (o.python && o.target->scenario_py27 && is_python27(o.python))
+		o.scenario = o.target->scenario_py27;
 	(void)printf("pycstorm repro %s: scenario %s, up to %s%s%s\n", o.target->name,
-		     o.target->scenario, o.timeout, o.python ? ", workers run as " : "",
+		     o.scenario, o.timeout, o.python ? ", workers run as " : "",
 		     o.python ? o.python : "");
 	(void)fflush(stdout);
 	rc = run_until_reproduced(&o, &s, &run_dir);

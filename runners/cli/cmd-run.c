@@ -79,7 +79,7 @@ static const char run_usage[] =
 	"                           e.g. short-write:p=0.05 (see 'pycstorm list faults')\n"
 	"      --preload            load the inject library even with no fault armed\n"
 	"      --until-reproduced   stop at the first outcome the scenario's 'reproduced' names\n"
-	"      --python PATH        run the workers as that real interpreter binary\n"
+	"      --python PATH        run the workers as that interpreter (2.7, 3.6+); repeat: a matrix\n"
 	"                           (default: the embedded worker, built against %s)\n"
 	"      --shard I/N          run slice I of N of the worker space (default: from\n"
 	"                           CI_NODE_INDEX / CI_NODE_TOTAL); merge with 'pycstorm merge'\n"
@@ -616,16 +616,22 @@ static void resolve_faults(const struct run_options *o, const struct scenario *s
 }
 
 /*
- * The interpreter runner needs a Python 3 that can run the driver: check
- * once, up front, so a wrong path is one clear line and not dying workers.
+ * The interpreter runner needs a Python that can run the driver (2.7, or
+ * 3.6 and later): check once, up front, so a wrong path is one clear line
+ * and not dying workers. Returns 1 for 2.7, which has no -I.
  */
-static void check_python(const char *python)
+static int check_python(const char *python)
 {
 	static const char probe[] =
-		"import sys, ctypes, marshal, importlib._bootstrap_external as b; "
-		"b._classify_pyc; b._validate_timestamp_pyc; b._compile_bytecode; "
-		"sys.version_info >= (3, 7) and print('pycstorm-driver-ready')";
-	char *const argv[] = { (char *)python, "-I", "-c", (char *)probe, NULL };
+		"import sys, ctypes, marshal\n"
+		"if sys.version_info[0] == 2:\n"
+		"    import imp; imp.load_source\n"
+		"else:\n"
+		"    import importlib._bootstrap_external as b; b._compile_bytecode\n"
+		"if sys.version_info[:2] == (2, 7) or sys.version_info >= (3, 6):\n"
+		"    sys.stdout.write('pycstorm-driver-ready %d\\n' % sys.version_info[0])\n";
+	char *const argv[] = { (char *)python, (char *)"-E", (char *)"-s", (char *)"-c",
+			       (char *)probe, NULL };
 	char answer[64] = "", why[256];
 	int status = -1, devnull, fds[2];
 	ssize_t n = 0;
@@ -655,8 +661,9 @@ static void check_python(const char *python)
 	/* Exiting 0 is not enough (/bin/true does): it must say it is ready. */
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) != 0 || strncmp(answer, "pycstorm-driver-ready", 21) != 0)
-		die(EXIT_SKIP, "run: --python '%s' is not a Python 3.7 or later that can run the "
-			       "driver (ctypes, importlib)", python);
+		die(EXIT_SKIP, "run: --python '%s' is not a Python 2.7, or 3.6 or later, that can "
+			       "run the driver (ctypes, marshal, imp or importlib)", python);
+	return strncmp(answer + 21, " 2", 2) == 0;
 }
 
 /* Each --strategy-file becomes one more strategy, named after its file. */
@@ -752,7 +759,7 @@ static void build_plan(const struct run_options *o, const struct scenario *sc,
 	plan->until_reproduced = o->until_reproduced;
 	plan->trace = o->trace;
 	if (o->python) {
-		check_python(o->python);
+		plan->python_legacy = check_python(o->python);
 		plan->python = o->python;
 		plan->driver = cli_program_file("pycstorm-driver.py");
 		plan->strategies_lib = cli_program_file("libpycstorm-strategies.so");
@@ -870,8 +877,156 @@ int cmd_run_with(int argc, char **argv, struct summary *out, char **run_dir_out)
 	return rc;
 }
 
+/* The option at argv[i] and its value: "--python X" or "--python=X". */
+static const char *option_value(int argc, char **argv, int *i, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (!strncmp(argv[*i], name, len) && argv[*i][len] == '=')
+		return argv[*i] + len + 1;
+	if (!strcmp(argv[*i], name) && *i + 1 < argc)
+		return argv[++*i];
+	return NULL;
+}
+
+/*
+ * run --python A --python B ...: the version matrix. Each interpreter runs
+ * the whole plan with the same seed, one after the other (they never
+ * compete for the cores), in a run folder of its own inside this one
+ * (py-1/, py-2/, ...: its evidence, events and replay). This folder's
+ * summary holds every strategy once per interpreter, named
+ * STRATEGY@VERSION, so every report format has a row per interpreter.
+ */
+static int run_matrix(int argc, char **argv, size_t npythons)
+{
+	const char **pythons = xcalloc(npythons, sizeof(*pythons)), *out = NULL, *seed_text = NULL;
+	char **sub = xcalloc((size_t)argc + 8, sizeof(*sub)), *top, *id = NULL, *seed_buf, *table = NULL;
+	struct summary *sums = xcalloc(npythons, sizeof(*sums)), all;
+	struct strbuf versions = STRBUF_INIT, exes = STRBUF_INIT;
+	struct owned own;
+	size_t i, j, k, nsub = 0, np = 0, total = 0, table_len = 0;
+	uint64_t seed;
+	int a, rc = EXIT_OK, quiet = 0;
+	const char *v;
+
+	for (a = 0; a < argc; a++) {
+		if ((v = option_value(argc, argv, &a, "--python")) != NULL)
+			pythons[np++] = v;
+		else if ((v = option_value(argc, argv, &a, "--out")) || (v = option_value(argc, argv, &a, "-o")))
+			out = v;
+		else {
+			if ((v = option_value(argc, argv, &a, "--seed")) != NULL) {
+				seed_text = v;
+				sub[nsub++] = (char *)"--seed";
+			} else if (!strcmp(argv[a], "-q") || !strcmp(argv[a], "--quiet"))
+				quiet = 1;
+			sub[nsub++] = seed_text == v && v ? (char *)v : argv[a];
+		}
+	}
+	if (seed_text && parse_u64(seed_text, &seed) < 0)
+		die(EXIT_USAGE, "run: --seed '%s' is not a number", seed_text);
+	if (!seed_text)
+		seed = rundir_random_seed();
+	seed_buf = xasprintf("%" PRIu64, seed);
+	if (!seed_text) {
+		sub[nsub++] = (char *)"--seed";
+		sub[nsub++] = seed_buf;
+	}
+	top = rundir_create("run", out, seed, &id, &own);
+	for (i = 0; i < npythons && rc == EXIT_OK; i++) {
+		char *dir = xasprintf("%s/py-%zu", top, i + 1), *sub_dir = NULL;
+		/* a copy each time: getopt reorders the vector it is given */
+		char **one = xcalloc(nsub + 5, sizeof(*one));
+
+		memcpy(one, sub, nsub * sizeof(*one));
+		one[nsub] = (char *)"--python";
+		one[nsub + 1] = (char *)pythons[i];
+		one[nsub + 2] = (char *)"-o";
+		one[nsub + 3] = dir;
+		if (!quiet)
+			(void)printf("pycstorm run: interpreter %zu of %zu, %s\n", i + 1, npythons, pythons[i]);
+		(void)fflush(stdout);
+		optind = 0;
+		rc = cmd_run_with((int)nsub + 4, one, &sums[i], &sub_dir);
+		free(sub_dir);
+		free(one);
+		free(dir);
+		total += sums[i].nresults;
+	}
+	if (rc == EXIT_OK) {
+		all = sums[0];
+		all.results = xcalloc(total ? total : 1, sizeof(*all.results));
+		all.nresults = 0;
+		for (i = 0; i < npythons; i++) {
+			const char *ver = sums[i].python_version ? sums[i].python_version : "?";
+			char *version = xstrndup(ver, strcspn(ver, " "));
+
+			strbuf_addf(&versions, "%s%s", i ? ", " : "", version);
+			strbuf_addf(&exes, "%s%s", i ? ", " : "",
+				    sums[i].python_executable ? sums[i].python_executable : pythons[i]);
+			for (j = 0; j < sums[i].nresults; j++) {
+				struct strategy_result *r = &all.results[all.nresults++];
+				char *name;
+
+				*r = sums[i].results[j];
+				name = xasprintf("%s@%s", r->strategy, version);
+				free(r->strategy);
+				r->strategy = name;
+				for (k = 0; k < r->nevidence; k++) {
+					name = xasprintf("py-%zu/%s", i + 1, r->evidence[k]);
+					free(r->evidence[k]);
+					r->evidence[k] = name;
+				}
+			}
+			free(sums[i].results);
+			sums[i].results = NULL;
+			sums[i].nresults = 0;
+			free(version);
+		}
+		free(all.python_version);
+		free(all.python_executable);
+		all.python_version = strbuf_detach(&versions);
+		all.python_executable = strbuf_detach(&exes);
+		free(all.command);
+		all.command = joined_argv(argc, argv);
+		free(all.replay);
+		all.replay = xasprintf("%s --seed %" PRIu64, all.command, seed);
+		memset(&sums[0], 0, sizeof(sums[0]));
+		if (format_write_defaults(top, &all) < 0) {
+			warn("cannot write the results into '%s'", top);
+			rc = EXIT_SKIP;
+		}
+		rundir_point_latest(id);
+		if (!quiet && format_render(&format_md, &all, &table, &table_len) == 0) {
+			(void)printf("\n%s\nResults: %s\n", table, top);
+			free(table);
+		}
+		summary_free(&all);
+	}
+	for (i = 0; i < npythons; i++)
+		summary_free(&sums[i]);
+	strbuf_release(&versions);
+	strbuf_release(&exes);
+	owned_release(&own);
+	free(sums);
+	free(sub);
+	free(pythons);
+	free(seed_buf);
+	free(top);
+	free(id);
+	return rc;
+}
+
 static int run_main(int argc, char **argv)
 {
+	size_t npythons = 0;
+	int a;
+
+	for (a = 0; a < argc; a++)
+		if (option_value(argc, argv, &a, "--python"))
+			npythons++;
+	if (npythons > 1)
+		return run_matrix(argc, argv, npythons);
 	return cmd_run_with(argc, argv, NULL, NULL);
 }
 

@@ -415,7 +415,7 @@ static char *module_spec(const struct run_plan *plan, const char *name)
 	return strbuf_detach(&spec);
 }
 
-/* python -I driver.py <the worker's options, --strategies-lib among them> */
+/* python -I -s driver.py <the worker's options, --strategies-lib among them> */
 static char **interpreter_argv(const struct run_plan *plan, const struct worker_args *a)
 {
 	struct worker_args d = *a;
@@ -426,11 +426,13 @@ static char **interpreter_argv(const struct run_plan *plan, const struct worker_
 	inner = worker_build_argv(plan->driver, &d);
 	while (inner[n])
 		n++;
-	argv = xcalloc(n + 3, sizeof(char *));
+	argv = xcalloc(n + 4, sizeof(char *));
 	argv[0] = xstrdup(plan->python);
-	argv[1] = xstrdup("-I");   /* no environment, no user site, no cwd on the path */
-	memcpy(argv + 2, inner, n * sizeof(char *));
-	argv[n + 2] = NULL;
+	/* no environment, no user site, no cwd on the path; 2.7 has no -I */
+	argv[1] = xstrdup(plan->python_legacy ? "-E" : "-I");
+	argv[2] = xstrdup("-s");
+	memcpy(argv + 3, inner, n * sizeof(char *));
+	argv[n + 3] = NULL;
 	free(inner);
 	return argv;
 }
@@ -1098,7 +1100,8 @@ static void power_rounds(struct run *r, struct pollfd *pfd, size_t *map)
 	rng_init(&rng, derive_seed(plan->seed, 0x706f776572ull, 0, 0));
 	r->no_restart = 1;
 	r->deadline_ns = 0;          /* writers run until the cut kills them */
-	for (round = 0; !interrupts && !r->fatal; round++) {
+	for (round = 0; !interrupts && !r->fatal && !(plan->until_reproduced && r->reproduced);
+	     round++) {
 		if (plan->iterations ? round >= plan->iterations : now_ns() >= r->run_deadline_ns)
 			break;
 		writers_round(r, pfd, map, rng_range(&rng, r->power->u.power_cut.at.lo, r->power->u.power_cut.at.hi));

@@ -53,6 +53,7 @@ struct run_plan {
 	const char *fiu_preload;     /* libfiu's POSIX preload, for the fiu fault */
 	int preload;                 /* preload the inject library even with no faults */
 	const char *python;          /* interpreter runner: this binary runs driver.py */
+	int python_legacy;           /* it is 2.7: -E -s, for it has no -I */
 	char *driver;                /* pycstorm-driver.py */
 	char *strategies_lib;        /* libpycstorm-strategies.so, for the driver */
 	int trace;                   /* workers write trace/<strategy>-w<k>.log */

@@ -1,6 +1,8 @@
 /*
- * py27-import: Python 2.7 Python/import.c write_compiled_module, moved to
- * the 16-byte header. unlink the old pyc, create the new one with
+ * py27-import: Python 2.7 Python/import.c write_compiled_module, on the
+ * layout of the image it is given (2.7's 8-byte header, or the 12- and
+ * 16-byte ones of Python 3, the mtime where pyc_mtime_offset finds it).
+ * unlink the old pyc, create the new one with
  * O_EXCL|O_CREAT, write magic, a zero where the mtime goes and the body
  * through a 4 KiB stdio buffer, and only then patch the real mtime in, so a
  * reader never trusts a half-written file. No rename, no fsync, and every
@@ -17,7 +19,7 @@
 static enum write_status py27_import_write(struct write_req *req)
 {
 	uint8_t header[PYC_HEADER_SIZE];
-	int timestamp = req->len >= PYC_HEADER_SIZE && pyc_le32(req->data + 4) == 0;
+	size_t at = pyc_mtime_offset(req->data, req->len);   /* 0: no mtime to patch */
 	int fd, rc;
 
 	if (req->len < PYC_HEADER_SIZE) {
@@ -32,15 +34,15 @@ static enum write_status py27_import_write(struct write_req *req)
 		return WRITE_SWALLOWED;
 	}
 	memcpy(header, req->data, req->len < sizeof(header) ? req->len : sizeof(header));
-	if (timestamp)
-		memset(header + 8, 0, 4);             /* the dummy mtime */
+	if (at)
+		memset(header + at, 0, 4);            /* the dummy mtime */
 	rc = strategy_write_chunked(fd, header, sizeof(header));
 	if (rc == 0)
 		rc = strategy_write_chunked(fd, req->data + sizeof(header),
 					    req->len - sizeof(header));
-	if (rc == 0 && timestamp) {
+	if (rc == 0 && at) {
 		errno = 0;
-		if (pwrite(fd, req->data + 8, 4, 8) != 4)
+		if (pwrite(fd, req->data + at, 4, (off_t)at) != 4)
 			rc = errno ? -errno : -EIO;
 	}
 	if (rc < 0) {

@@ -23,10 +23,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 
 struct version {
@@ -581,6 +585,163 @@ out:
 	free(path);
 }
 
+/* ---- the run step ---------------------------------------------------- */
+
+/* NAME beside this program (bin/ or the install's lib folder); malloc'd. */
+static char *program_file(const char *name)
+{
+	char exe[4096], *slash;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	exe[n > 0 ? n : 0] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	return xasprintf("%s/%s", exe, name);
+}
+
+/* The hot path's whole cost: is data one of the module's own images? */
+static int is_an_image(const struct module *m, const uint8_t *data, size_t len)
+{
+	size_t v;
+
+	for (v = 0; v < m->nversions; v++)
+		if (m->versions[v].image_len == len && !memcmp(m->versions[v].image, data, len))
+			return 1;
+	return 0;
+}
+
+/* Our environment without the inject library and pycstorm's variables:
+ * the judge must read the file as a user's interpreter would. */
+static char **judge_environment(void)
+{
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	env = xcalloc(n + 1, sizeof(*env));
+	for (n = 0; environ[n]; n++)
+		if (strncmp(environ[n], "LD_PRELOAD=", 11) && strncmp(environ[n], "PYCSTORM_", 9))
+			env[k++] = environ[n];
+	return env;
+}
+
+/* "class: X" and "error: Y" from the judge's report. */
+static enum outcome judge_report(char *report, char *error, size_t size)
+{
+	char *line, *save = NULL;
+	int found = -1;
+
+	for (line = strtok_r(report, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "class: ", 7))
+			found = outcome_from_name(line + 7);
+		else if (!strncmp(line, "error: ", 7))
+			(void)snprintf(error, size, "%s", line + 7);
+	}
+	if (found < 0)
+		(void)snprintf(error, size, "the judge gave no verdict (%s)", error[0] ? error : "no output");
+	return found < 0 ? OUTCOME_OTHER_ERROR : (enum outcome)found;
+}
+
+/* The judge names its scratch copy; the user knows the cache by its place. */
+static void name_the_cache(char *error, size_t size, const char *scratch)
+{
+	char *at = strstr(error, scratch), *rest;
+
+	if (!at)
+		return;
+	rest = xstrdup(at + strlen(scratch));
+	(void)snprintf(at, size - (size_t)(at - error), "%s%s", W.args.cache_dir, rest);
+	free(rest);
+}
+
+/*
+ * The run step. A reader accepted bytes that are none of the module's
+ * images: damage that unmarshalled (a zero block in the bytecode, a torn
+ * v1/v2 mix). Only running the code tells whether an import survives it,
+ * and running it can take an interpreter down, so the file goes to the
+ * judge (pycstorm-judge.py --run) in a fresh process of the interpreter
+ * this worker embeds, started with posix_spawn: the embedded interpreter
+ * is never forked. The file is laid out with the source version its
+ * header names in a scratch folder under the cache root's .state, out of
+ * the faults' reach. Returns the judge's class (ok when the code runs),
+ * with its evidence in error.
+ */
+static enum outcome judge_run(const struct module *m, int version, const uint8_t *data,
+			      size_t len, char *error, size_t size)
+{
+	const struct version *src = &m->versions[version < 0 ? 0 : version];
+	uint32_t mtime = m->stamps[version < 0 ? 0 : version].mtime;
+	char *root = xstrdup(W.args.cache_dir), *slash = strrchr(root, '/');
+	char *dir, *sub, *py, *pyc, *judge = program_file("pycstorm-judge.py");
+	char **env = judge_environment(), report[8192];
+	posix_spawn_file_actions_t fa;
+	enum outcome outcome = OUTCOME_OTHER_ERROR;
+	size_t got = 0;
+	ssize_t n;
+	int pipefd[2] = { -1, -1 }, status = 0, rc;
+	pid_t pid;
+
+	if (slash)
+		*slash = '\0';
+	dir = xasprintf("%s/.state/judge-%s-w%u", root, W.strategy->name, W.args.worker);
+	sub = xasprintf("%s/__pycache__", dir);
+	py = xasprintf("%s/%s.py", dir, m->name);
+	pyc = xasprintf("%s/%s.%s.pyc", sub, m->name, W.cache_tag);
+	error[0] = '\0';
+	if (mkdir_p(sub, 0755) < 0 || write_evidence_file(py, src->source, src->source_len, mtime) < 0 ||
+	    write_evidence_file(pyc, data, len, mtime) < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
+		(void)snprintf(error, size, "cannot lay out '%s' for the judge: %s", dir, strerror(errno));
+		goto out;
+	}
+	{
+		char *const argv[] = { (char *)PYTHON_EXE, (char *)"-E", (char *)"-s", judge,
+				       (char *)"--run", pyc, NULL };
+
+		(void)posix_spawn_file_actions_init(&fa);
+		(void)posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+		(void)posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+		if (W.args.event_fd > 2)
+			(void)posix_spawn_file_actions_addclose(&fa, W.args.event_fd);
+		rc = posix_spawn(&pid, PYTHON_EXE, &fa, NULL, argv, env);
+		(void)posix_spawn_file_actions_destroy(&fa);
+	}
+	(void)close(pipefd[1]);
+	if (rc != 0) {
+		(void)snprintf(error, size, "cannot start the judge %s: %s", PYTHON_EXE, strerror(rc));
+		goto out;
+	}
+	while ((n = read(pipefd[0], report + got, sizeof(report) - 1 - got)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || (got += (size_t)n) == sizeof(report) - 1)
+			break;
+	}
+	report[got] = '\0';
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) > 1)
+		(void)snprintf(error, size, "the judge %s exited with status %d", judge,
+			       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	else if ((outcome = judge_report(report, error, size)) == OUTCOME_OK)
+		error[0] = '\0';   /* it runs: nothing to report */
+	else
+		name_the_cache(error, size, dir);
+out:
+	if (pipefd[0] >= 0)
+		(void)close(pipefd[0]);
+	(void)remove_tree(dir);
+	free(env);
+	free(judge);
+	free(pyc);
+	free(py);
+	free(sub);
+	free(dir);
+	free(root);
+	return outcome;
+}
+
 static enum outcome read_cycle(enum op op, size_t mi, uint64_t cycle)
 {
 	struct module *m = &W.modules[mi];
@@ -616,6 +777,9 @@ static enum outcome read_cycle(enum op op, size_t mi, uint64_t cycle)
 				  : OUTCOME_STALE;
 	}
 	latency = now_ns() - t0;
+	/* a reader's latency is the read; the run step comes after it */
+	if (outcome == OUTCOME_OK && !is_an_image(m, data, len))
+		outcome = judge_run(m, check.version, data, len, error, sizeof(error));
 	if (outcome_leaves_evidence(outcome))
 		keep_evidence(outcome, m, check.version, data, len, cycle, error,
 			      evidence, sizeof(evidence));
@@ -691,17 +855,11 @@ static void run_cycles(void)
  */
 static int run_driver(int argc, char **argv)
 {
-	char exe[4096], why[512], error[1024];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *driver, *slash;
+	char why[512], error[1024];
+	char *driver = program_file("pycstorm-driver.py");
 	PyObject *runpy = NULL, *globals = NULL, *args = NULL, *result = NULL;
 	int i, rc = EXIT_INTERNAL;
 
-	exe[n > 0 ? n : 0] = '\0';
-	slash = strrchr(exe, '/');
-	if (slash)
-		*slash = '\0';
-	driver = xasprintf("%s/pycstorm-driver.py", exe);
 	if (embed_start(why, sizeof(why)) < 0) {
 		send_fatal("%s", why);
 		free(driver);

@@ -70,7 +70,7 @@ out_of_time() {
 }
 test_ok "repro that runs out of time exits 1 and says so" out_of_time
 test_ok "unknown repro target: one line naming the valid ones, exit 2" \
-	one_line_exit 2 "unknown target 'segfault' \(valid: bad-marshal, eof, permission-error, module-not-found\)" \
+	one_line_exit 2 "unknown target 'segfault' \(valid: bad-marshal, eof, permission-error, module-not-found, interpreter-crash\)" \
 	"$PYCSTORM" repro segfault
 
 # --- the interpreter runner ---------------------------------------------------------
@@ -98,7 +98,7 @@ interp_evidence() {
 }
 test_ok "files kept by the interpreter runner fail the same way in /usr/bin/python3" interp_evidence
 test_ok "--python that is not a usable Python: one line, exit 77" \
-	one_line_exit 77 "--python '/bin/true' is not a Python 3.7 or later" "$PYCSTORM" run -n 1 --python /bin/true
+	one_line_exit 77 "--python '/bin/true' is not a Python 2.7, or 3.6 or later" "$PYCSTORM" run -n 1 --python /bin/true
 
 # --- candidate fixes as files ---------------------------------------------------------
 FIXES="$REPO/scenarios/fixes"
