@@ -923,7 +923,7 @@ class Driver:
         deadline = int(self.a["deadline-ns"])
         if not deadline and int(self.a["duration-ns"]):
             # -d counts from the hello on, as in the embedded worker
-            deadline = time.monotonic_ns() + int(self.a["duration-ns"])
+            deadline = monotonic_ns() + int(self.a["duration-ns"])
         compile_role = self.a["role"] == "compile"
         if self.a["role"] == "recover":
             # after a power cut: every cache file once, writing nothing
