@@ -150,6 +150,8 @@ static void meta_items_run(FILE *f, const struct summary *s)
 	meta_item(f, "pyc mode", s->pyc_mode);
 	if (s->shard)
 		meta_item(f, "Shard", s->shard);
+	if (s->shared_cache)
+		meta_item(f, "One cache shared by", s->shared_cache);
 }
 
 static void put_parts(FILE *f, const struct summary *s)

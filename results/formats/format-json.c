@@ -172,6 +172,7 @@ static int write_json(FILE *f, const struct summary *s)
 	(void)fputs(", \"cache_tag\": ", f);
 	json_put_string(f, s->cache_tag ? s->cache_tag : "");
 	(void)fprintf(f, ", \"magic\": %u},\n", s->magic);
+	put_key_string(f, "shared_cache", s->shared_cache, 1);
 	put_key_string(f, "cache_dir", s->cache_dir, 1);
 	put_key_string(f, "cache_fs", s->cache_fs, 1);
 	put_key_string(f, "kernel", s->kernel, 1);

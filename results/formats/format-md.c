@@ -51,6 +51,10 @@ static int write_md(FILE *f, const struct summary *s)
 	md_put_text(f, s->python_executable ? s->python_executable : "?");
 	(void)fputs(") | cache ", f);
 	md_put_text(f, s->cache_fs ? s->cache_fs : "?");
+	if (s->shared_cache) {
+		(void)fputs(" | one cache shared by ", f);
+		md_put_text(f, s->shared_cache);
+	}
 	(void)fprintf(f, " | %.1f s%s\n\n", s->elapsed_s, s->interrupted ? " | INTERRUPTED" : "");
 	(void)fprintf(f, "| %-15s | %9s | %9s | %7s | %-10s | %-21s | %-16s | %-15s | %8s | %s |\n",
 		      "strategy", "cycles", "reads", "corrupt", "rate", "95% CI",

@@ -432,6 +432,7 @@ static int load_metadata(const struct loader *L, const struct json *root, struct
 		{ "host", offsetof(struct summary, host), 0 },
 		{ "pyc", offsetof(struct summary, pyc_mode), 0 },
 		{ "shard", offsetof(struct summary, shard), 0 },
+		{ "shared_cache", offsetof(struct summary, shared_cache), 0 },
 	};
 	size_t i;
 	int rc = 0;

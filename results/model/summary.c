@@ -164,6 +164,7 @@ void summary_free(struct summary *s)
 	free(s->python_version);
 	free(s->python_executable);
 	free(s->cache_tag);
+	free(s->shared_cache);
 	free(s->cache_dir);
 	free(s->cache_fs);
 	free(s->kernel);

@@ -75,6 +75,7 @@ struct summary {
 	char *python_executable;
 	char *cache_tag;
 	uint32_t magic;
+	char *shared_cache;     /* the interpreters that shared one cache, "EXE (VERSION, ROLE); ...", or NULL */
 	char *cache_dir;
 	char *cache_fs;
 	char *kernel;

@@ -17,6 +17,8 @@
 #include "markup.h"
 #include "matrix.h"
 #include "proc.h"
+#include "pythons.h"
+#include "scenario.h"
 #include "rundir.h"
 #include "strbuf.h"
 #include "summary.h"
@@ -41,8 +43,10 @@ static const char gate_usage[] =
 	"The first form gates on the fault matrix of each STRATEGY (default: native),\n"
 	"exact cell by cell: a cell that turns corrupt or leaves a temporary file is a\n"
 	"regression, one that gets better a fix, safe -> stale a note. Then the race\n"
-	"scenarios (default gh126606,enospc,mypy3215) run with their faults, NEW and OLD\n"
-	"side by side, compared with the Newcombe interval. --baseline DIR holds a\n"
+	"scenarios (default gh126606,enospc,mypy3215,upgrade) run with their faults, NEW\n"
+	"and OLD side by side, compared with the Newcombe interval; an upgrade scenario\n"
+	"(pythons = upgrade) runs NEW compiling and OLD importing on one shared cache,\n"
+	"compared with OLD alone, and only with --against and one cache tag. --baseline DIR holds a\n"
 	"matrix.json and race-SCENARIO.json summaries. Writes DIR/gate.md, gate.xml and\n"
 	"gate.json. The second form runs one 'pycstorm run' and compares it with a\n"
 	"stored summary.json. Exit 0 no regression, 1 regression, 2 bad input or\n"
@@ -153,7 +157,7 @@ static int write_junit(const char *path, const struct summary *base, const struc
 
 /* ---- the matrix gate ------------------------------------------------------ */
 
-#define GATE_RACES_DEFAULT "gh126606,enospc,mypy3215"
+#define GATE_RACES_DEFAULT "gh126606,enospc,mypy3215,upgrade"
 #define GATE_MAX_RACES 8
 
 /* What the matrix gate found, cell by cell and race by race. */
@@ -342,8 +346,57 @@ static uint64_t race_corrupt(const struct strategy_result *r)
 	return n;
 }
 
+/* Does the scenario share one cache between interpreters (pythons =
+ * shared or upgrade)? */
+static int gate_race_shared(const char *scenario)
+{
+	char err[1024], *path = cli_find_scenario(scenario, err, sizeof(err));
+	struct scenario sc;
+	int shared;
+
+	if (!path)
+		die(EXIT_USAGE, "gate: --races: %s", err);
+	if (scenario_load(path, &sc, err, sizeof(err)) < 0)
+		die(EXIT_USAGE, "gate: %s", err);
+	shared = sc.pythons_mode != SCENARIO_PYTHONS_SEPARATE;
+	scenario_free(&sc);
+	free(path);
+	return shared;
+}
+
+/* Why NEW and OLD cannot share one cache (a missing OLD, differing cache
+ * tags), or NULL when they can. Malloc'd. */
+static char *gate_cannot_share(const char *new_py, const char *old_py)
+{
+	struct python n, o;
+	char *why = NULL;
+
+	if (!old_py)
+		return xstrdup("it needs two interpreters (--against OLD), not a stored baseline");
+	if (pythons_probe(new_py, &n) < 0)
+		return xasprintf("cannot read the cache tag of %s", new_py);
+	if (pythons_probe(old_py, &o) < 0)
+		why = xasprintf("cannot read the cache tag of %s", old_py);
+	else if (strcmp(n.cache_tag, o.cache_tag) != 0)
+		why = xasprintf("the cache tags differ (%s, %s): nothing is shared", n.cache_tag,
+				o.cache_tag);
+	if (!why) {
+		free(o.path);
+		free(o.version);
+		free(o.release);
+		free(o.cache_tag);
+	}
+	free(n.path);
+	free(n.version);
+	free(n.release);
+	free(n.cache_tag);
+	return why;
+}
+
 /* One race scenario: NEW (and OLD, at the same time) run with its faults;
- * compared with OLD's run or the stored race-SCENARIO.json. */
+ * compared with OLD's run or the stored race-SCENARIO.json. A shared
+ * scenario (upgrade) runs NEW and OLD together on one cache, NEW first
+ * (it compiles), compared with OLD run alone. */
 static void gate_race(struct gate_result *g, const char *out, const char *scenario,
 		      const char *strategies, const char *new_py, const char *old_py,
 		      const char *baseline_dir, const char *duration, double tolerance)
@@ -351,19 +404,22 @@ static void gate_race(struct gate_result *g, const char *out, const char *scenar
 	char *new_out = xasprintf("%s/race-%s-new", out, scenario), *base_path = NULL;
 	char *old_out = old_py ? xasprintf("%s/race-%s-old", out, scenario) : NULL, err[1024];
 	const char *args[] = { scenario, "-s", strategies, "-d", duration, "-j", "2", "--seed",
-			       "20261201", "--python", new_py };
+			       "20261201", "--python", new_py, "--python", old_py };
+	const size_t nargs = 11;
 	struct summary base, cand, one_base, one_cand;
 	const struct strategy_result *other;
 	pid_t pids[2];
-	int status[2] = { 0, 0 }, bad;
+	int status[2] = { 0, 0 }, bad, shared = gate_race_shared(scenario);
 	size_t i;
 	FILE *sink;
+	char *label = shared ? xasprintf("%s compiling, %s importing, one cache", new_py, old_py)
+			     : xstrdup(new_py);
 
 	/* Both at once, so the machine's load hits both alike. */
-	pids[0] = gate_start_run(args, sizeof(args) / sizeof(args[0]), new_out);
+	pids[0] = gate_start_run(args, shared ? nargs + 2 : nargs, new_out);
 	if (old_py) {
 		args[10] = old_py;
-		pids[1] = gate_start_run(args, sizeof(args) / sizeof(args[0]), old_out);
+		pids[1] = gate_start_run(args, nargs, old_out);
 	}
 	if (wait_run(pids[0], &status[0]) < 0 || (old_py && wait_run(pids[1], &status[1]) < 0))
 		die(EXIT_INTERNAL, "gate: cannot wait for a race run: %s", strerror(errno));
@@ -371,7 +427,7 @@ static void gate_race(struct gate_result *g, const char *out, const char *scenar
 		if (!WIFEXITED(status[i]) || (WEXITSTATUS(status[i]) != 0 && WEXITSTATUS(status[i]) != 1))
 			die(WIFEXITED(status[i]) ? WEXITSTATUS(status[i]) : EXIT_INTERNAL,
 			    "gate: the race run of %s under %s failed (exit %d)", scenario,
-			    i ? old_py : new_py, WIFEXITED(status[i]) ? WEXITSTATUS(status[i]) : -1);
+			    i ? old_py : label, WIFEXITED(status[i]) ? WEXITSTATUS(status[i]) : -1);
 	base_path = old_py ? xasprintf("%s/summary.json", old_out)
 			   : xasprintf("%s/race-%s.json", baseline_dir, scenario);
 	if (!old_py && access(base_path, R_OK) != 0) {
@@ -387,8 +443,9 @@ static void gate_race(struct gate_result *g, const char *out, const char *scenar
 	base_path = xasprintf("%s/summary.json", new_out);
 	if (summary_load(base_path, &cand, err, sizeof(err)) < 0)
 		die(EXIT_INTERNAL, "gate: the race run's own summary: %s", err);
-	(void)fprintf(g->md, "\n### Race %s (with its faults)\n\n", scenario);
-	(void)compare_summaries(g->md, old_py ? old_py : "baseline", &base, new_py, &cand, tolerance);
+	(void)fprintf(g->md, "\n### Race %s (with its faults)%s\n\n", scenario,
+		      shared ? ": an upgrade in progress, against the old interpreter alone" : "");
+	(void)compare_summaries(g->md, old_py ? old_py : "baseline", &base, label, &cand, tolerance);
 	(void)fputs("\nGated: a strategy that never corrupted in the baseline and now corrupts "
 		    "significantly. A rate that moves where both sides corrupt, or where errors are "
 		    "timing-bound, is a note: cycles under a race are not independent trials, so the "
@@ -423,6 +480,7 @@ static void gate_race(struct gate_result *g, const char *out, const char *scenar
 	free(base_path);
 	free(new_out);
 	free(old_out);
+	free(label);
 }
 
 /* The interpreter's magic number and cache tag, "3495 cpython-311". */
@@ -534,7 +592,7 @@ static int gate_matrix_main(int argc, char **argv)
 	const struct matrix_set *old_set;
 	struct gate_result g = { .first_item = 1 };
 	char *dir, *id = NULL, *path, *baseline_dir = NULL, err[1024], *items = NULL, *cases = NULL;
-	char *list, *tok, *save, *strats;
+	char *list, *tok, *save, *strats, *why;
 	size_t items_len = 0, cases_len = 0;
 	struct owned own;
 	struct stat st;
@@ -640,6 +698,13 @@ static int gate_matrix_main(int argc, char **argv)
 		strats = gate_race_strategies(tok, strategies, nstrategies);
 		if (!strats) {
 			(void)fprintf(g.md, "\n### Race %s: runs none of the gated strategies\n", tok);
+			continue;
+		}
+		if (gate_race_shared(tok) && (why = gate_cannot_share(new_py, old_py)) != NULL) {
+			(void)fprintf(g.md, "\n### Race %s: not run: %s\n", tok, why);
+			(void)printf("gate: race %s not run: %s\n", tok, why);
+			free(why);
+			free(strats);
 			continue;
 		}
 		rundir_own("gate", &own, xasprintf("race-%s-new", tok));

@@ -12,6 +12,7 @@
 #include "fsinfo.h"
 #include "orchestrator.h"
 #include "proc.h"
+#include "pythons.h"
 #include "rundir.h"
 #include "scenario.h"
 #include "strbuf.h"
@@ -52,7 +53,10 @@ struct run_options {
 	int trace;
 	int until_reproduced;
 	unsigned shard_index, shard_count;     /* --shard I/N, 0-based index */
-	const char *python;                    /* --python: the interpreter runner */
+	const char *python;                    /* --python: the interpreter runner (the last) */
+	const char *pythons[PLAN_MAX_PYTHONS]; /* every --python, in order */
+	size_t npythons;
+	int shared_cache;                      /* --shared-cache */
 	const char *strategy_files[PLAN_MAX_STRATEGIES];   /* --strategy-file */
 	size_t nstrategy_files;
 	const char *faults[FAULT_MAX_SPECS];   /* --fault, in order */
@@ -81,6 +85,9 @@ static const char run_usage[] =
 	"      --until-reproduced   stop at the first outcome the scenario's 'reproduced' names\n"
 	"      --python PATH        run the workers as that interpreter (2.7, 3.6+); repeat: a matrix\n"
 	"                           (default: the embedded worker, built against %s)\n"
+	"      --shared-cache       with two or more --python of one cache tag: each strategy's\n"
+	"                           workers are split between them, all at once, on one cache\n"
+	"                           (the scenario's 'pythons = upgrade': the first compiles)\n"
 	"      --shard I/N          run slice I of N of the worker space (default: from\n"
 	"                           CI_NODE_INDEX / CI_NODE_TOTAL); merge with 'pycstorm merge'\n"
 	"      --keep-cache         do not delete the fresh cache folder afterwards\n"
@@ -91,7 +98,7 @@ static const char run_usage[] =
 
 static const char run_valid[] =
 	"-s/--strategy, --strategy-file, -j/--jobs, -d/--duration, -n/--iterations, --seed, "
-	"--cache-dir, -o/--out, -f/--fault, --preload, --until-reproduced, --python, --shard, --cycle-timeout, --keep-cache, "
+	"--cache-dir, -o/--out, -f/--fault, --preload, --until-reproduced, --python, --shared-cache, --shard, --cycle-timeout, --keep-cache, "
 	"--trace, -q/--quiet, -h/--help";
 
 static void bad_value(const char *option, const char *value, const char *want)
@@ -150,6 +157,7 @@ static void parse_options(int argc, char **argv, struct run_options *o)
 		{ "preload", no_argument, NULL, 'P' },
 		{ "shard", required_argument, NULL, 'H' },
 		{ "python", required_argument, NULL, 'Y' },
+		{ "shared-cache", no_argument, NULL, 'X' },
 		{ "strategy-file", required_argument, NULL, 'F' },
 		{ "until-reproduced", no_argument, NULL, 'U' },
 		{ "trace", no_argument, NULL, 'R' },
@@ -192,7 +200,13 @@ static void parse_options(int argc, char **argv, struct run_options *o)
 			break;
 		case 'K': o->keep_cache = 1; break;
 		case 'P': o->preload = 1; break;
-		case 'Y': o->python = optarg; break;
+		case 'Y':
+			if (o->npythons == PLAN_MAX_PYTHONS)
+				die(EXIT_USAGE, "run: more than %d --python options", PLAN_MAX_PYTHONS);
+			o->pythons[o->npythons++] = optarg;
+			o->python = optarg;
+			break;
+		case 'X': o->shared_cache = 1; break;
 		case 'U': o->until_reproduced = 1; break;
 		case 'R': o->trace = 1; break;
 		case 'F':
@@ -466,8 +480,13 @@ static struct replay_words replay_words(const char *scenario, const struct run_p
 		word(&w, xstrdup("--preload"));
 	if (plan->shard_count > 1)
 		option(&w, "--shard", "%u/%u", plan->shard_index + 1, plan->shard_count);
-	if (plan->python)
+	if (plan->nshared) {
+		for (i = 0; i < plan->nshared; i++)
+			option(&w, "--python", "%s", plan->shared[i]);
+		word(&w, xstrdup("--shared-cache"));
+	} else if (plan->python) {
 		option(&w, "--python", "%s", plan->python);
+	}
 	return w;
 }
 
@@ -666,6 +685,91 @@ static int check_python(const char *python)
 	return strncmp(answer + 21, " 2", 2) == 0;
 }
 
+/* Does this run share one cache between its interpreters? */
+static int run_shares_cache(const struct run_options *o, const struct scenario *sc)
+{
+	return o->shared_cache || (o->npythons > 1 && sc->pythons_mode != SCENARIO_PYTHONS_SEPARATE);
+}
+
+/*
+ * A shared cache: every --python runs workers of every strategy at once on
+ * one cache folder. They must share a cache tag, or each would read and
+ * write only its own NAME.<tag>.pyc and nothing would be shared: refused,
+ * exit 2. Each must get a worker (an upgrade needs a compile worker and an
+ * import worker per old interpreter).
+ */
+static void shared_plan(const struct run_options *o, const struct scenario *sc,
+			struct run_plan *plan)
+{
+	struct python first = { 0 }, py;
+	unsigned imports = plan->jobs - plan->compile_jobs;
+	size_t i;
+
+	if (!run_shares_cache(o, sc))
+		return;
+	if (o->npythons < 2)
+		die(EXIT_USAGE, "run: --shared-cache needs two or more --python (the interpreters "
+				"that share the cache)");
+	plan->python = o->pythons[0];
+	plan->python_legacy = check_python(o->pythons[0]);
+	plan->shared_by_role = sc->pythons_mode == SCENARIO_PYTHONS_UPGRADE;
+	for (i = 0; i < o->npythons; i++) {
+		if (check_python(o->pythons[i]))
+			die(EXIT_USAGE, "run: --shared-cache: '%s' is a Python 2.7, which has no cache "
+					"tag and no __pycache__ to share", o->pythons[i]);
+		if (pythons_probe(o->pythons[i], i ? &py : &first) < 0)
+			die(EXIT_SKIP, "run: --shared-cache: cannot read the cache tag of '%s'",
+			    o->pythons[i]);
+		if (i && strcmp(py.cache_tag, first.cache_tag) != 0)
+			die(EXIT_USAGE, "run: --shared-cache: '%s' has cache tag %s but '%s' has %s: "
+					"they would not share one cache file", o->pythons[i],
+			    py.cache_tag, o->pythons[0], first.cache_tag);
+		if (i) {
+			free(py.path);
+			free(py.version);
+			free(py.release);
+			free(py.cache_tag);
+		}
+		plan->shared[plan->nshared++] = o->pythons[i];
+	}
+	free(first.path);
+	free(first.version);
+	free(first.release);
+	free(first.cache_tag);
+	if (plan->shared_by_role && (!plan->compile_jobs || imports < o->npythons - 1))
+		die(EXIT_USAGE, "run: scenario '%s' (pythons = upgrade) with %u compile and %u import "
+				"workers cannot give the first --python a compile worker and each other "
+				"an import worker: raise -j", sc->name, plan->compile_jobs, imports);
+	if (!plan->shared_by_role && plan->jobs < o->npythons)
+		die(EXIT_USAGE, "run: --shared-cache with %zu interpreters needs -j %zu or more (a "
+				"worker each)", o->npythons, o->npythons);
+}
+
+/* Which interpreters shared the cache, for the summary and its reports:
+ * "EXE (VERSION, compile); EXE (VERSION, import)", or NULL. */
+static char *shared_description(const struct run_plan *plan)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct python py;
+	size_t i;
+
+	for (i = 0; i < plan->nshared; i++) {
+		const char *role = !plan->shared_by_role ? "compile and import"
+				   : i ? "import" : "compile";
+		if (pythons_probe(plan->shared[i], &py) == 0) {
+			strbuf_addf(&sb, "%s%s (%s, %s)", i ? "; " : "", plan->shared[i], py.version,
+				    role);
+			free(py.path);
+			free(py.version);
+			free(py.release);
+			free(py.cache_tag);
+		} else {
+			strbuf_addf(&sb, "%s%s (%s)", i ? "; " : "", plan->shared[i], role);
+		}
+	}
+	return sb.len ? strbuf_detach(&sb) : NULL;
+}
+
 /* Each --strategy-file becomes one more strategy, named after its file. */
 static void add_strategy_files(const struct run_options *o, struct run_plan *plan)
 {
@@ -761,6 +865,7 @@ static void build_plan(const struct run_options *o, const struct scenario *sc,
 	if (o->python) {
 		plan->python_legacy = check_python(o->python);
 		plan->python = o->python;
+		shared_plan(o, sc, plan);
 		plan->driver = cli_program_file("pycstorm-driver.py");
 		plan->strategies_lib = cli_program_file("libpycstorm-strategies.so");
 		if (access(plan->driver, R_OK) != 0 || access(plan->strategies_lib, R_OK) != 0)
@@ -815,6 +920,7 @@ int cmd_run_with(int argc, char **argv, struct summary *out, char **run_dir_out)
 	plan.cache_root = cache_root;
 	plan.run_dir = run_dir;
 	fill_metadata(&s, &sc, &plan, cache_root);
+	s.shared_cache = shared_description(&plan);
 	s.command = joined_argv(argc, argv);
 	s.replay = replay_command(o.scenario ? o.scenario : "default", scenario_path, &plan);
 	if (!o.quiet) {
@@ -1017,6 +1123,33 @@ static int run_matrix(int argc, char **argv, size_t npythons)
 	return rc;
 }
 
+/* With several --python: --shared-cache, or a scenario that says pythons =
+ * shared or upgrade, runs them on one cache; otherwise the version matrix. */
+static int run_args_share_cache(int argc, char **argv)
+{
+	char **copy = xcalloc((size_t)argc + 1, sizeof(*copy)), *path, err[2048];
+	struct run_options o;
+	struct scenario sc;
+	int shares;
+
+	memcpy(copy, argv, (size_t)argc * sizeof(*copy));
+	optind = 0;
+	parse_options(argc, copy, &o);
+	optind = 0;
+	free(copy);
+	if (o.shared_cache)
+		return 1;
+	path = cli_find_scenario(o.scenario ? o.scenario : "default", err, sizeof(err));
+	if (!path)
+		die(EXIT_USAGE, "run: %s", err);
+	if (scenario_load(path, &sc, err, sizeof(err)) < 0)
+		die(EXIT_USAGE, "%s", err);
+	shares = run_shares_cache(&o, &sc);
+	scenario_free(&sc);
+	free(path);
+	return shares;
+}
+
 static int run_main(int argc, char **argv)
 {
 	size_t npythons = 0;
@@ -1025,7 +1158,7 @@ static int run_main(int argc, char **argv)
 	for (a = 0; a < argc; a++)
 		if (option_value(argc, argv, &a, "--python"))
 			npythons++;
-	if (npythons > 1)
+	if (npythons > 1 && !run_args_share_cache(argc, argv))
 		return run_matrix(argc, argv, npythons);
 	return cmd_run_with(argc, argv, NULL, NULL);
 }
@@ -1059,7 +1192,7 @@ static const struct replay_option {
 } replay_options[] = {
 	{ "--seed", 1, 0 }, { "-j", 1, 0 }, { "-n", 1, 0 }, { "-d", 1, 0 }, { "-s", 1, 0 },
 	{ "--strategy-file", 1, 0 }, { "--cycle-timeout", 1, 0 }, { "--fault", 1, 0 },
-	{ "--preload", 0, 0 }, { "--shard", 1, 0 }, { "--python", 1, 0 },
+	{ "--preload", 0, 0 }, { "--shard", 1, 0 }, { "--python", 1, 0 }, { "--shared-cache", 0, 0 },
 	{ "-o", 1, 1 }, { "--out", 1, 1 }, { "--cache-dir", 1, 1 },
 };
 

@@ -223,6 +223,12 @@ static void search_pyenv(struct python_list *list, const char *release)
 	free(root);
 }
 
+int pythons_probe(const char *path, struct python *py)
+{
+	memset(py, 0, sizeof(*py));
+	return access(path, X_OK) == 0 ? probe(path, py) : -1;
+}
+
 int pythons_find(struct python_list *out, const char *const *given, size_t ngiven,
 		 char *err, size_t errlen)
 {

@@ -35,6 +35,9 @@ int pythons_find(struct python_list *out, const char *const *given, size_t ngive
 int pythons_find_release(struct python_list *out, const char *const *given, size_t ngiven,
 			 const char *release, char *err, size_t errlen);
 void pythons_free(struct python_list *list);
+/* Probe the one interpreter at path into py (its strings malloc'd, the
+ * caller's to free); -1 when it does not answer the probe. */
+int pythons_probe(const char *path, struct python *py);
 /* The interpreter that judges a release ("3.12"), or NULL. */
 const struct python *pythons_for_release(const struct python_list *list, const char *release);
 

@@ -105,6 +105,25 @@ static double run_time_s(const struct run *r)
 	return (double)(now_ns() - r->start_ns) / 1e9;
 }
 
+/*
+ * The interpreter a slot's worker runs: plan->python, or with a shared
+ * cache one of plan->shared: by role for an upgrade (compile workers the
+ * first, import workers the others in turn), else worker k the k-th in
+ * turn. Recover readers keep their slot's usual interpreter.
+ */
+static const char *slot_python(const struct run_plan *plan, const struct slot *sl)
+{
+	unsigned w = sl->worker % plan->jobs;
+
+	if (plan->nshared < 2)
+		return plan->python;
+	if (!plan->shared_by_role)
+		return plan->shared[w % plan->nshared];
+	if (sl->usual_role == ROLE_COMPILE)
+		return plan->shared[0];
+	return plan->shared[1 + (w - plan->compile_jobs) % (plan->nshared - 1)];
+}
+
 static void event_prefix(struct run *r, const struct slot *sl, const char *type)
 {
 	(void)fprintf(r->events, "{\"t\": %.6f, \"type\": \"%s\", \"worker\": %u, "
@@ -224,10 +243,22 @@ static void on_hello(struct run *r, struct slot *sl, const char *text, size_t le
 	if (r->deadline_ns && !sl->deadline_ns)
 		sl->deadline_ns = now_ns() + r->plan->duration_ns;
 	event_prefix(r, sl, "start");
-	(void)fprintf(r->events, ", \"pid\": %ld, \"role\": \"%s\", \"generation\": %u}\n",
+	(void)fprintf(r->events, ", \"pid\": %ld, \"role\": \"%s\", \"generation\": %u",
 		      (long)sl->pid, sl->role == ROLE_COMPILE ? "compile"
 				     : sl->role == ROLE_IMPORT ? "import" : "recover",
 		      sl->generation);
+	if (r->plan->nshared) {
+		(void)fputs(", \"python\": ", r->events);
+		json_put_string(r->events, slot_python(r->plan, sl));
+		(void)fputs(", \"cache_dir\": ", r->events);
+		{
+			char *dir = xasprintf("%s/%s", r->plan->cache_root,
+					      r->plan->strategies[sl->strategy]->name);
+			json_put_string(r->events, dir);
+			free(dir);
+		}
+	}
+	(void)fputs("}\n", r->events);
 	for (line = strtok_r(copy, "\n", &save); line && !r->have_hello;
 	     line = strtok_r(NULL, "\n", &save)) {
 		eq = strchr(line, '=');
@@ -416,7 +447,8 @@ static char *module_spec(const struct run_plan *plan, const char *name)
 }
 
 /* python -I -s driver.py <the worker's options, --strategies-lib among them> */
-static char **interpreter_argv(const struct run_plan *plan, const struct worker_args *a)
+static char **interpreter_argv(const struct run_plan *plan, const char *python,
+			       const struct worker_args *a)
 {
 	struct worker_args d = *a;
 	char **inner, **argv;
@@ -427,7 +459,7 @@ static char **interpreter_argv(const struct run_plan *plan, const struct worker_
 	while (inner[n])
 		n++;
 	argv = xcalloc(n + 4, sizeof(char *));
-	argv[0] = xstrdup(plan->python);
+	argv[0] = xstrdup(python);
 	/* no environment, no user site, no cwd on the path; 2.7 has no -I */
 	argv[1] = xstrdup(plan->python_legacy ? "-E" : "-I");
 	argv[2] = xstrdup("-s");
@@ -515,7 +547,8 @@ static int spawn(struct run *r, struct slot *sl)
 	a.trace = trace;
 	a.evidence_max = WORKER_EVIDENCE_MAX;
 	a.event_fd = EVENT_FD;
-	argv = plan->python ? interpreter_argv(plan, &a) : worker_build_argv(plan->worker_program, &a);
+	argv = plan->python ? interpreter_argv(plan, slot_python(plan, sl), &a)
+			    : worker_build_argv(plan->worker_program, &a);
 	env = worker_env(r, sl);
 	free(cache_dir);
 	free(evidence_dir);

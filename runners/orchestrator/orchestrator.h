@@ -15,6 +15,7 @@
 #include "summary.h"
 
 #define PLAN_MAX_STRATEGIES 32
+#define PLAN_MAX_PYTHONS 8
 
 /* A --strategy-file as one more strategy: info's name, source and file
  * point into path, which the plan owns. */
@@ -54,6 +55,12 @@ struct run_plan {
 	int preload;                 /* preload the inject library even with no faults */
 	const char *python;          /* interpreter runner: this binary runs driver.py */
 	int python_legacy;           /* it is 2.7: -E -s, for it has no -I */
+	/* A shared cache (run --shared-cache, pythons = shared | upgrade): the
+	 * interpreters that split each strategy's workers, one cache folder for
+	 * all; shared[0] is python. 0 when each run has one interpreter. */
+	const char *shared[PLAN_MAX_PYTHONS];
+	size_t nshared;
+	int shared_by_role;          /* upgrade: shared[0] compiles, the others import */
 	char *driver;                /* pycstorm-driver.py */
 	char *strategies_lib;        /* libpycstorm-strategies.so, for the driver */
 	int trace;                   /* workers write trace/<strategy>-w<k>.log */

@@ -236,6 +236,21 @@ static int k_tmp_id(struct scenario *sc, const char *v, struct at *at)
 	return 0;
 }
 
+static int k_pythons(struct scenario *sc, const char *v, struct at *at)
+{
+	if (!strcmp(v, "separate"))
+		sc->pythons_mode = SCENARIO_PYTHONS_SEPARATE;
+	else if (!strcmp(v, "shared"))
+		sc->pythons_mode = SCENARIO_PYTHONS_SHARED;
+	else if (!strcmp(v, "upgrade"))
+		sc->pythons_mode = SCENARIO_PYTHONS_UPGRADE;
+	else {
+		(void)snprintf(at->why, at->n, "'%s' is not separate, shared or upgrade", v);
+		return -1;
+	}
+	return 0;
+}
+
 static int k_retry_budget(struct scenario *sc, const char *v, struct at *at)
 {
 	if (parse_duration_ns(v, &sc->retry_budget_ns) < 0) {
@@ -313,6 +328,7 @@ static const struct { const char *key; key_parser parse; int repeats; } keys[] =
 	{ "pyc", k_pyc, 0 },
 	{ "import-writes", k_import_writes, 0 },
 	{ "tmp-id", k_tmp_id, 0 },
+	{ "pythons", k_pythons, 0 },
 	{ "retry-budget", k_retry_budget, 0 },
 	{ "reproduced", k_reproduced, 0 },
 	{ "cache", k_cache, 0 },

@@ -42,10 +42,19 @@ struct scenario {
 	enum pyc_mode pyc_mode;
 	int import_writes;
 	int shared_tmp_id;         /* all workers use one "id(path)", as forked ones do */
+	int pythons_mode;          /* with several --python: SCENARIO_PYTHONS_* */
 	uint64_t retry_budget_ns;
 	int reproduced[OUTCOME_COUNT];  /* outcomes that count as reproduced */
 	char *cache_kind;          /* "pyc", or a comma list of pyc, json, pickle; or package */
 };
+
+/*
+ * pythons = separate (each interpreter runs the plan in turn, the version
+ * matrix), shared (every strategy's workers split between the
+ * interpreters, one cache) or upgrade (shared: the first interpreter's
+ * workers compile, the others' import, as during an apt upgrade).
+ */
+enum { SCENARIO_PYTHONS_SEPARATE, SCENARIO_PYTHONS_SHARED, SCENARIO_PYTHONS_UPGRADE };
 
 /* Parse path; on error fill err ("file:line: problem") and return -1. */
 int scenario_load(const char *path, struct scenario *sc, char *err, size_t errlen);

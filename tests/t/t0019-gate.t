@@ -28,7 +28,7 @@ gate_fixed() {
 	t0=$(date +%s)
 	"$PYCSTORM" gate --python "$CHECKED" --against "$PY" -o "$SCRATCH/fixed" >"$SCRATCH/fixed.out"
 	t1=$(date +%s)
-	diag "default gate (matrix + 3 race scenarios, both interpreters): $((t1 - t0)) s"
+	diag "default gate (matrix + 4 race scenarios, both interpreters): $((t1 - t0)) s"
 	test $((t1 - t0)) -le 60
 }
 test_ok "gate PATCHED --against $PY (matrix and races) exits 0 within 60 s" gate_fixed
@@ -36,8 +36,8 @@ test_ok "it reports the gh-126606 cell fixed" json_true "$SCRATCH/fixed/gate.jso
 	'j["regressions"] == 0 and j["race_regressions"] == 0 and
 	 any(i["kind"] == "fix" and i["op"] == "write temp" and i["fault"] == "short write keep=half"
 	     and i["was"] == "eof" for i in j["items"])'
-test_ok "the races ran with their faults: gh126606, enospc, mypy3215" json_true "$SCRATCH/fixed/gate.json" \
-	'j["race_checks"] == 3'
+test_ok "the races ran with their faults: gh126606, enospc, mypy3215, upgrade" json_true "$SCRATCH/fixed/gate.json" \
+	'j["race_checks"] == 4'
 junit_ok() {
 	"$JSON_PY" - "$SCRATCH/fixed/gate.xml" "$SCRATCH/fixed/matrix.json" <<'PY'
 import json, sys, xml.etree.ElementTree as ET
@@ -45,7 +45,7 @@ cases = ET.parse(sys.argv[1]).getroot().findall(".//testcase")
 cells = len(json.load(open(sys.argv[2]))["matrices"][0]["cells"])
 matrix = [c for c in cases if c.get("classname").startswith("pycstorm.gate.matrix.")]
 races = [c for c in cases if c.get("classname") == "pycstorm.gate.race"]
-assert len(matrix) == cells and len(races) == 3, (len(matrix), cells, len(races))
+assert len(matrix) == cells and len(races) == 4, (len(matrix), cells, len(races))
 assert not any(c.find("failure") is not None for c in cases)
 PY
 }
