@@ -51,7 +51,6 @@ struct cp {
 	char *work;            /* where crash states are built and judged */
 	char *modules_dir;
 	char *worker;
-	char *self;            /* this program, to run `pycstorm classify` */
 	char *inject;
 	char *pyc_rel;         /* <strategy>/__pycache__/<module>.<tag>.pyc */
 	char *baseline;        /* the old, durable pyc */
@@ -72,8 +71,7 @@ static int run_worker(struct cp *c, unsigned worker_index, int trace)
 	struct inject_env ie = INJECT_ENV_INIT;
 	struct worker_args a = { 0 };
 	char **argv, **base, **env, *dirs = NULL, *cache_dir, *module;
-	int devnull, status = -1;
-	pid_t pid;
+	int status = -1;
 
 	a.strategy = c->strategy->name;
 	a.role = ROLE_COMPILE;
@@ -103,22 +101,12 @@ static int run_worker(struct cp *c, unsigned worker_index, int trace)
 	env = inject_env_build(base, &ie);
 	inject_env_free(base);
 	free(dirs);
-	pid = proc_fork();
-	if (pid == 0) {
-		devnull = open("/dev/null", O_WRONLY);
-		(void)dup2(devnull, EVENT_FD);  /* the worker's records are not needed here */
-		(void)dup2(devnull, 1);
-		proc_unblock();
-		execve(argv[0], argv, env);
-		_exit(127);
-	}
-	if (pid > 0)
-		(void)waitpid(pid, &status, 0);
+	status = inject_env_run_quiet(argv, env, 0);
 	inject_env_free(env);
 	worker_free_argv(argv);
 	free(cache_dir);
 	free(module);
-	return pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+	return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 static int copy_file(const char *from, const char *to)
@@ -322,31 +310,11 @@ static char *build_state(struct cp *c, const char *state_root, size_t k, long ke
  * from its source's. */
 static char *judge(struct cp *c, const char *path)
 {
-	char *out = xasprintf("%s.verdict", c->work), *text = NULL, *cls = NULL, *p;
-	size_t len;
-	int status = -1, fd;
-	pid_t pid;
+	char *report = xasprintf("%s.verdict", c->work), *cls;
 
-	if (access(path, F_OK) != 0)
-		return xstrdup("missing");
-	pid = proc_fork();
-	if (pid == 0) {
-		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		(void)dup2(fd, 1);
-		fd = open("/dev/null", O_WRONLY);
-		(void)dup2(fd, 2);
-		proc_unblock();
-		execl(c->self, c->self, "classify", path, (char *)NULL);
-		_exit(127);
-	}
-	if (pid > 0)
-		(void)waitpid(pid, &status, 0);
-	if (read_file(out, &text, &len) == 0 && (p = strstr(text, "\nclass: ")) != NULL)
-		cls = xstrndup(p + 8, strcspn(p + 8, "\n"));
-	free(text);
-	(void)unlink(out);
-	free(out);
-	return cls ? cls : xstrdup("unknown");
+	cls = classify_class_of(NULL, path, report);
+	free(report);
+	return cls;
 }
 
 static int is_corrupt_class(const char *cls)
@@ -458,7 +426,6 @@ static int crashpoints_main(int argc, char **argv)
 		free(probe);
 	}
 	c.worker = cli_worker_program();
-	c.self = cli_self_program();
 	c.inject = cli_program_file("libpycstorm-inject.so");
 	/* Scratch folders of crashpoints that were killed go first. */
 	parent = tmp && *tmp ? tmp : "/tmp";
@@ -486,7 +453,6 @@ static int crashpoints_main(int argc, char **argv)
 	free(c.work);
 	free(c.modules_dir);
 	free(c.worker);
-	free(c.self);
 	free(c.inject);
 	free(c.pyc_rel);
 	free(c.baseline);

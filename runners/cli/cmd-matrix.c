@@ -103,9 +103,8 @@ static int mx_worker(struct mx_path *p, unsigned worker_index, const char *fault
 	struct inject_env ie = INJECT_ENV_INIT;
 	struct worker_args a = { 0 };
 	char **inner, **argv, **base, **env, *module;
-	int devnull, status = -1;
+	int status = -1;
 	size_t n = 0;
-	pid_t pid;
 
 	worker_args_defaults(&a);
 	a.strategy = p->strategy;
@@ -143,24 +142,13 @@ static int mx_worker(struct mx_path *p, unsigned worker_index, const char *fault
 	base = inject_env_fixed_base();
 	env = inject_env_build(base, &ie);
 	inject_env_free(base);
-	pid = proc_fork();
-	if (pid == 0) {
-		devnull = open("/dev/null", O_RDWR);
-		(void)dup2(devnull, EVENT_FD);  /* the records are not needed here */
-		(void)dup2(devnull, 1);
-		(void)dup2(devnull, 2);
-		proc_unblock();
-		execve(argv[0], argv, env);
-		_exit(127);
-	}
-	if (pid > 0)
-		(void)waitpid(pid, &status, 0);
+	status = inject_env_run_quiet(argv, env, 1);
 	inject_env_free(env);
 	worker_free_argv(argv);
 	free(module);
-	if (pid > 0 && WIFSIGNALED(status))
+	if (status >= 0 && WIFSIGNALED(status))
 		return 1;
-	return pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+	return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 /* The cache folder as the old durable state: only the old pyc in it. */
@@ -220,37 +208,11 @@ static unsigned mx_leftovers(const struct mx_path *p)
  * interpreter under test when there is one). */
 static char *mx_classify(const struct mx_path *p)
 {
-	char *out = xasprintf("%s/verdict", p->env->state), *text = NULL, *cls = NULL, *s;
-	size_t len;
-	int status = -1, fd;
-	pid_t pid;
+	char *report = xasprintf("%s/verdict", p->env->state), *cls;
 
-	if (access(p->pyc, F_OK) != 0) {
-		free(out);
-		return xstrdup("missing");
-	}
-	pid = proc_fork();
-	if (pid == 0) {
-		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		(void)dup2(fd, 1);
-		fd = open("/dev/null", O_WRONLY);
-		(void)dup2(fd, 2);
-		proc_unblock();
-		if (p->python)
-			execl(p->env->self, p->env->self, "classify", "--python", p->python, p->pyc,
-			      (char *)NULL);
-		else
-			execl(p->env->self, p->env->self, "classify", p->pyc, (char *)NULL);
-		_exit(127);
-	}
-	if (pid > 0)
-		(void)waitpid(pid, &status, 0);
-	if (read_file(out, &text, &len) == 0 && (s = strstr(text, "\nclass: ")) != NULL)
-		cls = xstrndup(s + 8, strcspn(s + 8, "\n"));
-	free(text);
-	(void)unlink(out);
-	free(out);
-	return cls ? cls : xstrdup("unknown");
+	cls = classify_class_of(p->python, p->pyc, report);
+	free(report);
+	return cls;
 }
 
 /* mx_classify, asked once per distinct file: the same bytes beside the

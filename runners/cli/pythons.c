@@ -351,3 +351,42 @@ char *cli_judge_program(void)
 	free(worker);
 	return path;
 }
+
+char *classify_class_of(const char *python, const char *path, const char *report)
+{
+	char *self = cli_self_program(), *text = NULL, *cls = NULL, *p;
+	const char *argv[6];
+	size_t len, n = 0;
+	int status = -1, fd;
+	pid_t pid = -1;
+
+	argv[n++] = self;
+	argv[n++] = "classify";
+	if (python) {
+		argv[n++] = "--python";
+		argv[n++] = python;
+	}
+	argv[n++] = path;
+	argv[n] = NULL;
+	if (access(path, F_OK) == 0)
+		pid = proc_fork();
+	if (pid == 0) {
+		fd = open(report, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		(void)dup2(fd, 1);
+		fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		(void)dup2(fd, 2);
+		proc_unblock();
+		execv(self, (char *const *)argv);
+		_exit(127);
+	}
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (pid > 0 && read_file(report, &text, &len) == 0 &&
+	    (p = strstr(text, "\nclass: ")) != NULL)
+		cls = xstrndup(p + 8, strcspn(p + 8, "\n"));
+	if (pid > 0)
+		(void)unlink(report);
+	free(text);
+	free(self);
+	return cls ? cls : xstrdup(pid < 0 && access(path, F_OK) != 0 ? "missing" : "unknown");
+}

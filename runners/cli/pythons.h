@@ -55,6 +55,10 @@ const char *pythons_tag_release(const char *tag);
 /* This program's own path, for running `pycstorm classify` as a child: the
  * one way every command judges a cache (by the release that reads it). */
 char *cli_self_program(void);
+/* The class `pycstorm classify [--python PYTHON] path` gives path ("eof",
+ * "stale", ...), its report written to the scratch file report and removed;
+ * "missing" when there is no file, "unknown" when classify said nothing. */
+char *classify_class_of(const char *python, const char *path, const char *report);
 /* pycstorm-judge.py beside the program, or where it is installed. Malloc'd. */
 char *cli_judge_program(void);
 

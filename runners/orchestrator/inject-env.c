@@ -6,12 +6,17 @@
 #include "common.h"
 #include "event.h"
 #include "fault.h"
+#include "proc.h"
 #include "rollback.h"
 #include "strbuf.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define PRELOAD_VAR "LD_PRELOAD"
 
@@ -124,4 +129,24 @@ char **inject_env_fixed_base(void)
 			env[k++] = xasprintf("%s=%s", passed[i], getenv(passed[i]));
 	env[k] = NULL;
 	return env;
+}
+
+int inject_env_run_quiet(char *const *argv, char **env, int quiet_stderr)
+{
+	int status = -1, devnull;
+	pid_t pid = proc_fork();
+
+	if (pid == 0) {
+		devnull = open("/dev/null", O_RDWR);
+		(void)dup2(devnull, EVENT_FD);  /* the records are not needed here */
+		(void)dup2(devnull, 1);
+		if (quiet_stderr)
+			(void)dup2(devnull, 2);
+		proc_unblock();
+		execve(argv[0], argv, env);
+		_exit(127);
+	}
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return pid > 0 ? status : -1;
 }

@@ -51,4 +51,9 @@ void inject_env_free(char **env);
  * inject_env_build; free with inject_env_free. */
 char **inject_env_fixed_base(void);
 
+/* Run argv (a worker, for one write) with env, its records and stdout (and
+ * stderr when quiet_stderr) going nowhere; its wait status, or -1 when it
+ * could not start. */
+int inject_env_run_quiet(char *const *argv, char **env, int quiet_stderr);
+
 #endif

@@ -142,12 +142,13 @@ twisted() {
 test_ok "twisted-dropin: unlink then rename meets delete-pending and PermissionError" twisted
 # A replace refused by a held lock raises, names the temporary file and the
 # JSON cache file it was to replace, and writes nothing over that file:
-# every read of the caches still finds a whole one. A count of cycles, not a
+# every read of the caches still finds a whole one. A count of cycles (enough
+# for the holders to hold JSON files too, under load), not a
 # duration, so that a slow start cannot leave the run without any.
 mypy() {
 	local S="$SCRATCH/mypy/summary.json"
-	"$PYCSTORM" run mypy3215 -n 200 --seed 4 -o "$SCRATCH/mypy" -q
-	result_true "$S" py33-atomic 'r["cycles"] == 800 and r["faults_fired"].get("pycstorm/lock/held", 0) > 0 and
+	"$PYCSTORM" run mypy3215 -n 600 --seed 4 -o "$SCRATCH/mypy" -q
+	result_true "$S" py33-atomic 'r["cycles"] == 2400 and r["faults_fired"].get("pycstorm/lock/held", 0) > 0 and
 r["outcomes"].get("permission_error", 0) > 0'
 	grep '"type": "cycle".*"strategy": "py33-atomic".*"outcome": "permission_error"' \
 		"$SCRATCH/mypy/events.jsonl" >"$SCRATCH/mypy-refused"
@@ -157,7 +158,7 @@ r["outcomes"].get("permission_error", 0) > 0'
 	grep -qE "^PermissionError: \[Errno 13\] Permission denied: '[^']*/\.mypy_cache/3\.[0-9]+/[a-z]+\.data\.json\.[0-9]+' -> '[^']*/\.mypy_cache/3\.[0-9]+/[a-z]+\.data\.json'$" \
 		"$SCRATCH/mypy-errors"
 	# nothing torn: a refused replace left the old file whole, in every strategy
-	json_true "$S" 'all(r["corrupt"] == 0 and r["cycles"] == 800 for r in j["results"])'
+	json_true "$S" 'all(r["corrupt"] == 0 and r["cycles"] == 2400 for r in j["results"])'
 }
 test_ok "mypy3215 refuses replaces of mypy-style JSON cache files too" mypy
 test_ok "a package strategy on a .pyc scenario: one line, exit 2" \

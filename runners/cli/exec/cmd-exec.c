@@ -24,6 +24,7 @@
 #include "format.h"
 #include "fsinfo.h"
 #include "proc.h"
+#include "pythons.h"
 #include "scope.h"
 #include "strbuf.h"
 
@@ -391,46 +392,18 @@ static char *shebang_python(const char *script)
 	return found;
 }
 
-/* Ask python for sys.executable and its version, in CMD's environment. */
-static int probe_python(const char *python, char **env, struct exec_python *out)
+/* What the interpreter at python says it is (pythons.c's probe, the one
+ * classify and list pythons use). */
+static int probe_python(const char *python, struct exec_python *out)
 {
-	const char *argv[] = { python, "-c",
-			       "import sys; print(sys.executable); "
-			       "print('%d.%d.%d' % tuple(sys.version_info[:3]))", NULL };
-	char buf[4096], *nl;
-	size_t n = 0;
-	ssize_t got;
-	int fds[2], status = -1, rc = -1;
-	pid_t pid;
+	struct python py;
+	int rc = pythons_probe(python, &py);
 
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return -1;
-	pid = proc_fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		(void)dup2(fds[1], 1);
-		if (null >= 0) {
-			(void)dup2(null, 0);
-			(void)dup2(null, 2);
-		}
-		proc_unblock();
-		execve(python, (char *const *)argv, env);
-		_exit(127);
-	}
-	(void)close(fds[1]);
-	while (pid > 0 && n < sizeof(buf) - 1 &&
-	       ((got = read(fds[0], buf + n, sizeof(buf) - 1 - n)) > 0 || (got < 0 && errno == EINTR)))
-		n += got > 0 ? (size_t)got : 0;
-	buf[n] = '\0';
-	(void)close(fds[0]);
-	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	nl = strchr(buf, '\n');
-	if (pid > 0 && WIFEXITED(status) && !WEXITSTATUS(status) && nl && nl > buf && buf[0] == '/') {
-		*nl = '\0';
-		out->path = xstrdup(buf);
-		out->version = xstrndup(nl + 1, strcspn(nl + 1, "\n"));
-		rc = 0;
+	if (rc == 0) {
+		out->path = py.path;
+		out->version = py.version;
+		free(py.release);
+		free(py.cache_tag);
 	}
 	return rc;
 }
@@ -449,7 +422,7 @@ static void find_python(struct exec_run *x)
 	} else if (exe && (python = shebang_python(exe)) != NULL) {
 		x->python.how = "the command's #! line";
 	}
-	if (python && probe_python(python, x->env, &x->python) < 0)
+	if (python && probe_python(python, &x->python) < 0)
 		x->python.how = NULL;
 	free(python);
 	free(exe);
