@@ -73,19 +73,10 @@ static int run_worker(struct cp *c, unsigned worker_index, int trace)
 	char **argv, **base, **env, *dirs = NULL, *cache_dir, *module;
 	int status = -1;
 
-	a.strategy = c->strategy->name;
-	a.role = ROLE_COMPILE;
-	a.cache_dir = cache_dir = xasprintf("%s/%s", c->root, c->strategy->name);
-	a.modules[a.nmodules++] = module = xasprintf("%s:%s/%s/v1.py,%s/%s/v2.py", c->module,
-						     c->modules_dir, c->module, c->modules_dir,
-						     c->module);
-	a.cache_kind = "pyc";
-	a.seed = 1;
-	a.worker = worker_index;          /* worker 0 writes version 1, worker 1 version 2 */
-	a.iterations = 1;
-	a.tmp_id = 0x7f0000001000ull;
-	a.retry_budget_ns = 100000000ull;
-	a.event_fd = EVENT_FD;
+	cache_dir = xasprintf("%s/%s", c->root, c->strategy->name);
+	module = xasprintf("%s:%s/%s/v1.py,%s/%s/v2.py", c->module, c->modules_dir, c->module,
+			   c->modules_dir, c->module);
+	worker_args_one_write(&a, c->strategy->name, cache_dir, module, worker_index);
 	argv = worker_build_argv(c->worker, &a);
 	if (trace) {
 		dirs = xasprintf("%s/%s", c->root, c->strategy->name);

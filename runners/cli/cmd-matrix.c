@@ -106,20 +106,9 @@ static int mx_worker(struct mx_path *p, unsigned worker_index, const char *fault
 	int status = -1;
 	size_t n = 0;
 
-	worker_args_defaults(&a);
-	a.strategy = p->strategy;
-	a.role = ROLE_COMPILE;
-	a.cache_dir = p->dir;
-	a.modules[a.nmodules++] = module = xasprintf(MX_MODULE ":%s/" MX_MODULE "/v1.py,%s/"
-						     MX_MODULE "/v2.py", e->modules_dir,
-						     e->modules_dir);
-	a.cache_kind = "pyc";
-	a.seed = 1;
-	a.worker = worker_index;  /* worker 0 writes version 1, worker 1 version 2 */
-	a.iterations = 1;
-	a.tmp_id = 0x7f0000001000ull;
-	a.retry_budget_ns = 100000000ull;
-	a.event_fd = EVENT_FD;
+	module = xasprintf(MX_MODULE ":%s/" MX_MODULE "/v1.py,%s/" MX_MODULE "/v2.py",
+			   e->modules_dir, e->modules_dir);
+	worker_args_one_write(&a, p->strategy, p->dir, module, worker_index);
 	a.trace = trace;
 	if (p->python) {
 		a.strategies_lib = e->stratlib;

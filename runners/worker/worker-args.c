@@ -7,6 +7,7 @@
 #include "worker.h"
 
 #include "common.h"
+#include "event.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -279,4 +280,20 @@ void worker_free_argv(char **argv)
 	for (i = 0; argv && argv[i]; i++)
 		free(argv[i]);
 	free(argv);
+}
+
+void worker_args_one_write(struct worker_args *a, const char *strategy, const char *cache_dir,
+			   const char *module_spec, unsigned worker_index)
+{
+	worker_args_defaults(a);
+	a->strategy = strategy;
+	a->role = ROLE_COMPILE;
+	a->cache_dir = cache_dir;
+	a->modules[a->nmodules++] = module_spec;
+	a->cache_kind = "pyc";
+	a->seed = 1;
+	a->worker = worker_index;
+	a->iterations = 1;
+	a->tmp_id = 0x7f0000001000ull;
+	a->event_fd = EVENT_FD;
 }

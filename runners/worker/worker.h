@@ -106,6 +106,11 @@ static inline uint32_t worker_source_mtime(size_t v)
 
 /* Every option at its default (required ones unset, event_fd -1). */
 void worker_args_defaults(struct worker_args *args);
+/* The defaults plus one compile cycle of module_spec through strategy into
+ * cache_dir, seed 1, records on EVENT_FD: the single write crashpoints and
+ * matrix trace and replay (worker 0 writes version 1, worker 1 version 2). */
+void worker_args_one_write(struct worker_args *a, const char *strategy, const char *cache_dir,
+			   const char *module_spec, unsigned worker_index);
 /* Defaults, then argv (program first); 0, or -1 with a line on stderr. */
 int worker_parse_args(int argc, char **argv, struct worker_args *out);
 /* A NULL-terminated argv (program first) for args; free with worker_free_argv. */
