@@ -77,9 +77,17 @@ exact_error() {
 test_ok "events.jsonl keeps the exact error text of a corrupt read" exact_error
 test_ok "ok cycles are summarised in batch lines" \
 	grep -q '"type": "batch".*"counts": {"import/ok": [0-9]' "$RUN/events.jsonl"
+# (a worker killed as hung and replaced starts twice: count workers, not lines)
 all_started() {
 	local starts
-	starts=$(grep -c '"type": "start"' "$RUN/events.jsonl")
+	starts=$("$JSON_PY" -c '
+import json, sys
+seen = set()
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e.get("type") == "start" and e.get("seed"):
+        seen.add((e["strategy"], e["worker"]))
+print(len(seen))' "$RUN/events.jsonl")
 	[ "$starts" -eq 16 ]
 }
 test_ok "events.jsonl records the start of all 16 workers with their seeds" all_started
