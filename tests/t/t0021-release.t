@@ -72,7 +72,9 @@ refuses_py3_fixture() {
 repro_27() {
 	exits 0 "$PYCSTORM" repro bad-marshal --python "$PY27" --timeout 120s -o "$SCRATCH/rp27" >"$SCRATCH/out"
 	grep -q '^pycstorm repro bad-marshal: scenario lp1010077-py27' "$SCRATCH/out"
-	grep -qx '    ValueError: bad marshal data (unknown type code)' "$SCRATCH/out"
+	# LP #1010077's text is "(unknown type code)"; a torn file can also end
+	# in another of 2.7's bad-marshal texts ("(string size out of range)")
+	grep -qxE '    ValueError: bad marshal data \([a-z ]+\)' "$SCRATCH/out"
 	grep -q '^confirmed' "$SCRATCH/out"
 }
 if [ -x "$PY27" ]; then
