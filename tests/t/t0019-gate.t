@@ -4,6 +4,7 @@
 # the other way round; a dropped temp cleanup caught; a gate that compared
 # nothing fails; the default gate within 60 s.
 . "$(dirname "$0")/lib.sh"
+skip_if_asan_preload "gate"
 
 PY=/usr/bin/python3
 if [ ! -x "$PY" ] || ! "$PY" -c 'import venv' 2>/dev/null; then

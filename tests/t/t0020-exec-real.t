@@ -4,6 +4,7 @@
 # reader reads it, leftover temporary files named, the verdict as the exit
 # status, and nothing of ours left where the project's tools look.
 . "$(dirname "$0")/lib.sh"
+skip_if_asan_preload "exec on real programs"
 
 PY=/usr/bin/python3
 if [ ! -x "$PY" ]; then

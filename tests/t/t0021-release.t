@@ -6,6 +6,7 @@
 # import.c write under 2.7, repro bad-marshal and eof by their own
 # interpreters).
 . "$(dirname "$0")/lib.sh"
+skip_if_asan_preload "runs under real 2.7, 3.6 and 3.x interpreters"
 
 PYENV_VERSIONS=$( (pyenv root 2>/dev/null || echo "$HOME/.pyenv") | sed 's|$|/versions|')
 PY27=$PYENV_VERSIONS/2.7.18/bin/python

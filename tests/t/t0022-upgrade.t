@@ -4,6 +4,7 @@
 # upgrade scenario: the new one compiles, the old one imports); differing
 # cache tags are refused; gate --against runs the upgrade as a race check.
 . "$(dirname "$0")/lib.sh"
+skip_if_asan_preload "shared-cache runs of real interpreters"
 
 PYENV_VERSIONS=$( (pyenv root 2>/dev/null || echo "$HOME/.pyenv") | sed 's|$|/versions|')
 OLD=/usr/bin/python3
