@@ -21,6 +21,7 @@ import importlib
 import json
 import os
 import pickle
+import select
 import shutil
 import signal
 import struct
@@ -82,6 +83,7 @@ if "WORKER_OPTIONS" not in globals():
 # struct event_hdr and struct event_sample, little endian, as in event.h.
 HDR = struct.Struct("<HBBBBBBIIQQ")
 SAMPLE = struct.Struct("<IHBB")
+HEARTBEAT_S = 1.0   # while waiting on the judge, a sign of life this often
 assert HDR.size == EVENT_HDR_SIZE and SAMPLE.size == EVENT_SAMPLE_SIZE
 SAMPLES_MAX = (EVENT_MAX - HDR.size) // SAMPLE.size
 MASK64 = (1 << 64) - 1
@@ -146,6 +148,11 @@ class Channel:
         record = HDR.pack(HDR.size + len(text), EVENT_MAGIC, kind, op, outcome, module, 0,
                           count, 0, cycle, latency) + text
         self.lib.pycstorm_event_write(self.fd, record, len(record))
+
+    def heartbeat(self):
+        """An empty batch: a record that says this worker is alive."""
+        self.flush()
+        self.send(EV_SAMPLES, count=0)
 
     def flush(self):
         if self.samples:
@@ -866,8 +873,9 @@ class Driver:
         if not hasattr(os, "posix_spawn"):
             child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=open(os.devnull, "w"),
                                      close_fds=True, env=env)
-            out = child.communicate()[0]
-            return child.returncode, out.decode("utf-8", "replace")
+            out = self.read_judge(child.stdout.fileno())
+            child.wait()
+            return child.returncode, out
         r, w = os.pipe()
         actions = [(os.POSIX_SPAWN_DUP2, w, 1), (os.POSIX_SPAWN_CLOSE, r),
                    (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)]
@@ -877,16 +885,32 @@ class Driver:
             pid = os.posix_spawn(argv[0], argv, env, file_actions=actions)
         finally:
             os.close(w)
-        chunks = []
-        while True:
-            chunk = os.read(r, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
+        out = self.read_judge(r)
         os.close(r)
         status = os.waitpid(pid, 0)[1]
         code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)
-        return code, b"".join(chunks).decode("utf-8", "replace")
+        return code, out
+
+    def read_judge(self, fd):
+        """All the judge prints on fd. It may take seconds (a slow or hanging
+        import, up to the judge's own bound): meanwhile this worker says it
+        is alive, or the orchestrator would kill it as hung."""
+        chunks = []
+        while True:
+            try:
+                ready = select.select([fd], [], [], HEARTBEAT_S)[0]
+            except select.error as e:   # EINTR on 2.7 and 3.4
+                if e.args[0] != errno.EINTR:
+                    raise
+                continue
+            if not ready:
+                self.chan.heartbeat()
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks).decode("utf-8", "replace")
 
     # ---- reads ---------------------------------------------------------------
 

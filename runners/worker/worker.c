@@ -22,6 +22,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
@@ -656,6 +657,39 @@ static void name_the_cache(char *error, size_t size, const char *scratch)
 	free(rest);
 }
 
+/* An empty batch: a record that says this worker is alive. */
+static void send_heartbeat(void)
+{
+	struct event_hdr hdr = { .kind = EV_SAMPLES };
+
+	flush_samples();
+	send_record(EV_SAMPLES, &hdr, NULL, 0);
+}
+
+/* All the judge prints on fd, NUL-terminated in buf. The judge may take
+ * seconds (a slow or hanging import, up to its own bound): meanwhile
+ * this worker says it is alive, or the orchestrator kills it as hung. */
+static size_t read_judge(int fd, char *buf, size_t size)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	size_t got = 0;
+	ssize_t n = 1;
+	int ready;
+
+	while (n != 0 && got < size - 1) {
+		ready = poll(&pfd, 1, WORKER_HEARTBEAT_MS);
+		if (ready == 0)
+			send_heartbeat();
+		n = ready > 0 ? read(fd, buf + got, size - 1 - got) : -1;
+		if (n < 0 && errno != EINTR && ready != 0)
+			break;
+		if (n > 0)
+			got += (size_t)n;
+	}
+	buf[got] = '\0';
+	return got;
+}
+
 /*
  * The run step. A reader accepted bytes that are none of the module's
  * images: damage that unmarshalled (a zero block in the bytecode, a torn
@@ -678,8 +712,6 @@ static enum outcome judge_run(const struct module *m, int version, const uint8_t
 	char **env = judge_environment(), report[8192];
 	posix_spawn_file_actions_t fa;
 	enum outcome outcome = OUTCOME_OTHER_ERROR;
-	size_t got = 0;
-	ssize_t n;
 	int pipefd[2] = { -1, -1 }, status = 0, rc;
 	pid_t pid;
 
@@ -712,13 +744,7 @@ static enum outcome judge_run(const struct module *m, int version, const uint8_t
 		(void)snprintf(error, size, "cannot start the judge %s: %s", PYTHON_EXE, strerror(rc));
 		goto out;
 	}
-	while ((n = read(pipefd[0], report + got, sizeof(report) - 1 - got)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 || (got += (size_t)n) == sizeof(report) - 1)
-			break;
-	}
-	report[got] = '\0';
+	(void)read_judge(pipefd[0], report, sizeof(report));
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) > 1)

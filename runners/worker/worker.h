@@ -35,6 +35,7 @@ enum worker_role {
 #define WORKER_MAX_VERSIONS 8            /* source versions per module */
 #define WORKER_EVIDENCE_MAX 5            /* files kept per strategy and class */
 #define WORKER_FLUSH_NS 20000000ull      /* send a sample batch at least this often */
+#define WORKER_HEARTBEAT_MS 1000         /* a sign of life while waiting on the judge */
 #define WORKER_MTIME_BASE 1700000000u    /* mtime of source version 1 */
 #define WORKER_MTIME_STEP 86400u         /* and one day more per version */
 
