@@ -451,7 +451,12 @@ int write_file_atomic(const char *path, const void *data, size_t len)
 
 	if (!tmp)
 		return -ENOMEM;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* A new file, never one that is there: a symlink planted at the
+	 * temporary name must not send our bytes elsewhere. A leftover of an
+	 * earlier process with our pid is ours to replace. */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		rc = -errno;
 		goto out;

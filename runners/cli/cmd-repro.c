@@ -78,7 +78,7 @@ static const char repro_usage[] =
 	"  interpreter-crash a segfault from a zero block in the bytecode (scenario zero-block)\n\n"
 	"  --python PATH   run the workers as that interpreter and prove with it\n"
 	"                  (default: the embedded worker, proved with %s)\n"
-	"  --timeout TIME  give up after TIME (default 60s)\n"
+	"  --timeout TIME  give up after TIME of cycling, from each worker's start (default 60s)\n"
 	"  --seed N        the seed (default: random, printed)\n"
 	"  -j N            workers per strategy (default: the scenario's)\n"
 	"  -o DIR          run folder (default: results/runs/<id>)\n\n"

@@ -2,7 +2,9 @@
  * libFuzzer target: the summary.json reader behind merge, compare, gate and
  * report. Any bytes must give a summary or one message, never a crash.
  */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE   /* memfd_create; the Makefile defines it too */
+#endif
 #include "summary.h"
 
 #include <stdint.h>
