@@ -67,16 +67,22 @@ int matrix_write_md(FILE *f, const struct matrix_set *set)
 	return ferror(f) ? -1 : 0;
 }
 
-/* The distinct faults of m in their first order: the heat map's columns. */
+/* The distinct faults of m in their first order, the power cuts last (a
+ * block of their own, to the right): the heat map's columns. */
 static size_t fault_columns(const struct matrix *m, const char **cols)
 {
 	size_t n = 0, k, j;
+	int cuts;
 
-	for (k = 0; k < m->ncells; k++) {
-		for (j = 0; j < n && strcmp(cols[j], m->cells[k].fault); j++)
-			;
-		if (j == n)
-			cols[n++] = m->cells[k].fault;
+	for (cuts = 0; cuts <= 1; cuts++) {
+		for (k = 0; k < m->ncells; k++) {
+			if (matrix_is_power_cut(&m->cells[k]) != cuts)
+				continue;
+			for (j = 0; j < n && strcmp(cols[j], m->cells[k].fault); j++)
+				;
+			if (j == n)
+				cols[n++] = m->cells[k].fault;
+		}
 	}
 	return n;
 }
