@@ -27,7 +27,7 @@ struct matrix_cell {
 	unsigned call;          /* its place in the trace, from 1 */
 	char *op;               /* "write temp": the call, no names or sizes that vary */
 	char *fault;            /* "short keep=half", "EIO", "crash-before" ... */
-	char *writer;           /* success, swallowed, raised, killed */
+	char *writer;           /* success, swallowed, raised, killed, power cut */
 	char *cache;            /* new, old, truncated, other, missing */
 	char *import;           /* the class the next import gets */
 	unsigned leftover;      /* temporary files left beside the cache file */

@@ -8,7 +8,8 @@
  *    (version 2), as in `crashpoints`.
  * 2. One worker writes the new .pyc with the exact fault in trace mode
  *    (inject/faults/fault-exact.c): every call on the cache folder, in
- *    order, is the trace.
+ *    order, is the trace. The power-cut journal records the same write
+ *    with its bytes, as `crashpoints` does.
  * 3. For every call of the trace and every fault that applies to it (short
  *    writes, ENOSPC/EIO/EDQUOT on write, close and fsync, EACCES/EPERM on
  *    rename, a crash just before and just after it), the old cache is put
@@ -18,6 +19,9 @@
  *    against the old and the new image, leftover temporary files, and the
  *    class the next import gets, from `pycstorm classify` with the same
  *    interpreter (results/model/matrix.h).
+ * 4. Every power-cut state of the journal (crash-states.c: crashpoints'
+ *    states, writeback model, 512-byte sectors) is built and judged the
+ *    same way, a cell at the call the cut follows.
  *
  * No timing and no chance enter a cell: two runs give the same
  * matrix.json byte for byte. matrix_run() is what `gate` calls.

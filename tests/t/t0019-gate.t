@@ -2,7 +2,7 @@
 # The matrix gate: a patched interpreter (a venv of Debian's python3 whose
 # .pth replaces importlib's _write_atomic) gated against the stock one and
 # the other way round; a dropped temp cleanup caught; a gate that compared
-# nothing fails; the default gate within 60 s.
+# nothing fails; a stored matrix from before power cuts were cells.
 . "$(dirname "$0")/lib.sh"
 skip_if_asan_preload "gate"
 
@@ -24,15 +24,15 @@ test_ok "the fixtures: venvs of $PY with a patched _write_atomic, loaded under -
 CHECKED="$SCRATCH/checked/bin/python"
 NOCLEAN="$SCRATCH/noclean/bin/python"
 
+# Its time is make bench's gate_s (a median, with the load); here only said.
 gate_fixed() {
 	local t0 t1
 	t0=$(date +%s)
-	"$PYCSTORM" gate --python "$CHECKED" --against "$PY" -o "$SCRATCH/fixed" >"$SCRATCH/fixed.out"
+	"$PYCSTORM" gate --python "$CHECKED" --against "$PY" -o "$SCRATCH/fixed" >"$SCRATCH/fixed.out" || return
 	t1=$(date +%s)
 	diag "default gate (matrix + 4 race scenarios, both interpreters): $((t1 - t0)) s"
-	test $((t1 - t0)) -le 60
 }
-test_ok "gate PATCHED --against $PY (matrix and races) exits 0 within 60 s" gate_fixed
+test_ok "gate PATCHED --against $PY (matrix and races) exits 0" gate_fixed
 test_ok "it reports the gh-126606 cell fixed" json_true "$SCRATCH/fixed/gate.json" \
 	'j["regressions"] == 0 and j["race_regressions"] == 0 and
 	 any(i["kind"] == "fix" and i["op"] == "write temp" and i["fault"] == "short write keep=half"
