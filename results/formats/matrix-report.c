@@ -12,6 +12,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The power-cut cells' share, for the text above each write path's table. */
+static void put_cut_counts(FILE *f, const struct matrix *m)
+{
+	struct matrix_cut_counts cut;
+
+	matrix_cut_counts(m, &cut);
+	if (cut.cells)
+		(void)fprintf(f, " Power cuts (crashpoints' states, writeback, 512-byte sectors): "
+			      "%zu cells, %zu corrupt, %zu missing, %zu leftover-temp.", cut.cells,
+			      cut.corrupt, cut.missing, cut.leftover);
+}
+
 int matrix_write_md(FILE *f, const struct matrix_set *set)
 {
 	size_t i, k;
@@ -30,7 +42,9 @@ int matrix_write_md(FILE *f, const struct matrix_set *set)
 		(void)fprintf(f, "\n\n%zu cells: %zu corrupt, %zu leftover-temp; with no fault the "
 			      "next import gets ", m->ncells, matrix_corrupt(m), matrix_leftover(m));
 		md_put_text(f, m->baseline_import);
-		(void)fputs(".\n\n| call | operation | fault | writer | cache file | next import "
+		(void)fputs(".", f);
+		put_cut_counts(f, m);
+		(void)fputs("\n\n| call | operation | fault | writer | cache file | next import "
 			    "| leftover temp | verdict |\n|---:|---|---|---|---|---|---:|---|\n", f);
 		for (k = 0; k < m->ncells; k++) {
 			const struct matrix_cell *c = &m->cells[k];
@@ -53,16 +67,22 @@ int matrix_write_md(FILE *f, const struct matrix_set *set)
 	return ferror(f) ? -1 : 0;
 }
 
-/* The distinct faults of m in their first order: the heat map's columns. */
+/* The distinct faults of m in their first order, the power cuts last (a
+ * block of their own, to the right): the heat map's columns. */
 static size_t fault_columns(const struct matrix *m, const char **cols)
 {
 	size_t n = 0, k, j;
+	int cuts;
 
-	for (k = 0; k < m->ncells; k++) {
-		for (j = 0; j < n && strcmp(cols[j], m->cells[k].fault); j++)
-			;
-		if (j == n)
-			cols[n++] = m->cells[k].fault;
+	for (cuts = 0; cuts <= 1; cuts++) {
+		for (k = 0; k < m->ncells; k++) {
+			if (matrix_is_power_cut(&m->cells[k]) != cuts)
+				continue;
+			for (j = 0; j < n && strcmp(cols[j], m->cells[k].fault); j++)
+				;
+			if (j == n)
+				cols[n++] = m->cells[k].fault;
+		}
 	}
 	return n;
 }
@@ -108,9 +128,10 @@ int matrix_write_html(FILE *f, const struct matrix_set *set)
 		xml_put_text(f, m->python);
 		(void)fputs(" ", f);
 		xml_put_text(f, m->version);
-		(void)fprintf(f, "</h2>\n<p>%zu cells, %zu corrupt, %zu leftover-temp</p>\n"
-				 "<table><tr><th>call</th>", m->ncells, matrix_corrupt(m),
-			      matrix_leftover(m));
+		(void)fprintf(f, "</h2>\n<p>%zu cells, %zu corrupt, %zu leftover-temp.", m->ncells,
+			      matrix_corrupt(m), matrix_leftover(m));
+		put_cut_counts(f, m);
+		(void)fputs("</p>\n<table><tr><th>call</th>", f);
 		for (j = 0; j < ncols; j++) {
 			(void)fputs("<th>", f);
 			xml_put_text(f, cols[j]);

@@ -67,10 +67,38 @@ size_t matrix_leftover(const struct matrix *m)
 	return n;
 }
 
+int matrix_is_power_cut(const struct matrix_cell *c)
+{
+	return !strncmp(c->fault, MATRIX_POWER_CUT, strlen(MATRIX_POWER_CUT));
+}
+
+void matrix_cut_counts(const struct matrix *m, struct matrix_cut_counts *n)
+{
+	size_t i;
+
+	memset(n, 0, sizeof(*n));
+	for (i = 0; i < m->ncells; i++) {
+		const struct matrix_cell *c = &m->cells[i];
+		if (!matrix_is_power_cut(c))
+			continue;
+		n->cells++;
+		n->corrupt += c->verdict == VERDICT_CORRUPT;
+		n->missing += !strcmp(c->import, "missing");
+		n->leftover += c->leftover > 0;
+	}
+}
+
 void matrix_summary_line(FILE *f, const struct matrix *m)
 {
-	(void)fprintf(f, "%s under %s %s: %zu cells, %zu corrupt, %zu leftover-temp\n", m->strategy,
+	struct matrix_cut_counts cut;
+
+	matrix_cut_counts(m, &cut);
+	(void)fprintf(f, "%s under %s %s: %zu cells, %zu corrupt, %zu leftover-temp", m->strategy,
 		      m->python, m->version, m->ncells, matrix_corrupt(m), matrix_leftover(m));
+	if (cut.cells)
+		(void)fprintf(f, "; power cut: %zu cells, %zu corrupt, %zu missing, %zu leftover-temp",
+			      cut.cells, cut.corrupt, cut.missing, cut.leftover);
+	(void)fputc('\n', f);
 }
 
 const struct matrix_cell *matrix_find(const struct matrix *m, const struct matrix_cell *c)
@@ -93,6 +121,7 @@ static void put_member(FILE *f, const char *key, const char *value, const char *
 
 int matrix_write_json(FILE *f, const struct matrix_set *set)
 {
+	struct matrix_cut_counts cut;
 	size_t i, k;
 
 	(void)fprintf(f, "{\n  \"schema\": \"%s\",\n  \"matrices\": [", MATRIX_SCHEMA);
@@ -103,8 +132,11 @@ int matrix_write_json(FILE *f, const struct matrix_set *set)
 		put_member(f, "python", m->python, ", ");
 		put_member(f, "version", m->version, ",\n     ");
 		put_member(f, "no_fault", m->baseline_import, ", ");
+		matrix_cut_counts(m, &cut);
 		(void)fprintf(f, "\"cells_total\": %zu, \"corrupt\": %zu, \"leftover_temp\": %zu,\n"
-				 "     \"cells\": [", m->ncells, matrix_corrupt(m), matrix_leftover(m));
+				 "     \"power_cut\": {\"cells\": %zu, \"corrupt\": %zu, \"missing\": %zu, "
+				 "\"leftover_temp\": %zu},\n     \"cells\": [", m->ncells, matrix_corrupt(m),
+			      matrix_leftover(m), cut.cells, cut.corrupt, cut.missing, cut.leftover);
 		for (k = 0; k < m->ncells; k++) {
 			const struct matrix_cell *c = &m->cells[k];
 			(void)fprintf(f, "%s\n      {\"call\": %u, ", k ? "," : "", c->call);

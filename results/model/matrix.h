@@ -16,6 +16,9 @@
 #include <stdio.h>
 
 #define MATRIX_SCHEMA "pycstorm-matrix/1"
+/* How the fault of every power-cut cell begins ("power cut after,
+ * metadata 1/2 kept, torn"): a crashpoints state at the call it follows. */
+#define MATRIX_POWER_CUT "power cut"
 
 /* How bad a cell is, in order: the gate compares these. */
 enum matrix_verdict { VERDICT_SAFE, VERDICT_STALE, VERDICT_CORRUPT };
@@ -24,7 +27,7 @@ struct matrix_cell {
 	unsigned call;          /* its place in the trace, from 1 */
 	char *op;               /* "write temp": the call, no names or sizes that vary */
 	char *fault;            /* "short keep=half", "EIO", "crash-before" ... */
-	char *writer;           /* success, swallowed, raised, killed */
+	char *writer;           /* success, swallowed, raised, killed, power cut */
 	char *cache;            /* new, old, truncated, other, missing */
 	char *import;           /* the class the next import gets */
 	unsigned leftover;      /* temporary files left beside the cache file */
@@ -54,7 +57,14 @@ void matrix_add(struct matrix *m, const struct matrix_cell *cell);
 /* Cells whose verdict is corrupt, and cells that left a temporary file. */
 size_t matrix_corrupt(const struct matrix *m);
 size_t matrix_leftover(const struct matrix *m);
-/* "native under 3.11.2: 31 cells, 5 corrupt, 0 leftover-temp" */
+/* Is c a power-cut state (its fault begins with MATRIX_POWER_CUT)? */
+int matrix_is_power_cut(const struct matrix_cell *c);
+/* The power-cut cells of m: how many, corrupt, missing, leaving a temp. */
+struct matrix_cut_counts { size_t cells, corrupt, missing, leftover; };
+void matrix_cut_counts(const struct matrix *m, struct matrix_cut_counts *n);
+/* "native under 3.11.2: 45 cells, 4 corrupt, 7 leftover-temp; power cut:
+ * 24 cells, 1 corrupt, 0 missing, 1 leftover-temp" (no power-cut part for
+ * a matrix without such cells: one stored before they were cells) */
 void matrix_summary_line(FILE *f, const struct matrix *m);
 /* The cell of m with the same call text and fault as c, or NULL. */
 const struct matrix_cell *matrix_find(const struct matrix *m, const struct matrix_cell *c);

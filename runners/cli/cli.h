@@ -50,6 +50,11 @@ char *cli_inject_library(void);
 /* libfiu's POSIX preload, for the fiu fault: exit 77 with one line when it
  * is missing. */
 const char *cli_fiu_preload(void);
+/* A fresh scratch folder for command, marked as a temporary cache folder
+ * and held in own (owned_remove it at the end); its path, malloc'd. Exit
+ * 77 with one line when it cannot be made. */
+struct owned;
+char *cli_scratch_folder(const char *command, struct owned *own);
 /* Resolve a scenario name or file to a path; NULL with a message if unknown. */
 char *cli_find_scenario(const char *name_or_path, char *err, size_t errlen);
 /* "a, b, c": the scenario names in the scenarios folder. Malloc'd. */

@@ -20,6 +20,7 @@
 #include "cli.h"
 
 #include "common.h"
+#include "crash-states.h"
 #include "event.h"
 #include "proc.h"
 #include "fault.h"
@@ -55,7 +56,8 @@ struct cp {
 	char *pyc_rel;         /* <strategy>/__pycache__/<module>.<tag>.pyc */
 	char *baseline;        /* the old, durable pyc */
 	unsigned sector;
-	struct journal trace;
+	struct crash_write write; /* the traced write, its crash states */
+	unsigned corrupt, missing;
 };
 
 static const char crashpoints_usage[] =
@@ -100,28 +102,6 @@ static int run_worker(struct cp *c, unsigned worker_index, int trace)
 	return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
-static int copy_file(const char *from, const char *to)
-{
-	char *data = NULL;
-	size_t len;
-	struct stat st;
-	struct timespec times[2];
-	int rc = read_file(from, &data, &len);
-
-	if (rc == 0 && stat(from, &st) == 0) {
-		int fd = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		rc = fd < 0 ? -errno : write_all(fd, data, len);
-		times[0] = st.st_atim;
-		times[1] = st.st_mtim;
-		if (fd >= 0) {
-			(void)futimens(fd, times);
-			(void)close(fd);
-		}
-	}
-	free(data);
-	return rc;
-}
-
 /* The pyc the worker wrote names the cache tag of the Python it embeds. */
 static int find_pyc(struct cp *c, const char *dir)
 {
@@ -150,7 +130,7 @@ static int prepare(struct cp *c)
 	if (rc == 0)
 		rc = mkdir_p(c->state, 0755);
 	if (rc == 0)
-		rc = copy_file(src, dst);
+		rc = crash_copy_file(src, dst);
 	if (rc == 0 && utimensat(AT_FDCWD, dst, times, 0) < 0)
 		rc = -errno;
 	if (rc == 0 && (run_worker(c, 0, 0) < 0 || find_pyc(c, dir) < 0))
@@ -159,7 +139,7 @@ static int prepare(struct cp *c)
 		/* the old cache, as every crash state starts from it */
 		char *pyc = xasprintf("%s/%s", c->root, c->pyc_rel);
 		c->baseline = xasprintf("%s/baseline.pyc", c->root);
-		rc = copy_file(pyc, c->baseline);
+		rc = crash_copy_file(pyc, c->baseline);
 		free(pyc);
 	}
 	free(dir);
@@ -188,114 +168,6 @@ static const char *op_text(const struct journal_entry *e, char *buf, size_t size
 	return buf;
 }
 
-/* Replay one traced operation for real under root, keeping backups as the
- * preload library does; the entry's inode is updated to the replayed file's. */
-static void replay(struct cp *c, const char *root, struct journal_entry *e, int data_fd)
-{
-	char *abs = e->path ? xasprintf("%s/%s", root, e->path) : NULL;
-	char *dst = e->dst ? xasprintf("%s/%s", root, e->dst) : NULL;
-	char backup[4200], *buf;
-	struct stat st;
-	int fd;
-
-	switch (e->op) {
-	case 'C': case 'T':
-		fd = open(abs, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fd >= 0 && fstat(fd, &st) == 0)
-			e->ino = (unsigned long long)st.st_ino;
-		if (fd >= 0)
-			(void)close(fd);
-		break;
-	case 'W':
-		buf = xmalloc((size_t)e->len);
-		fd = open(abs, O_WRONLY);
-		if (fd >= 0 && pread(data_fd, buf, (size_t)e->len, e->data) == e->len)
-			(void)!pwrite(fd, buf, (size_t)e->len, e->off);
-		if (fd >= 0 && fstat(fd, &st) == 0)
-			e->ino = (unsigned long long)st.st_ino;
-		if (fd >= 0)
-			(void)close(fd);
-		free(buf);
-		break;
-	case 'R':
-		e->replaced = 0;
-		if (lstat(dst, &st) == 0) {
-			e->replaced = (unsigned long long)st.st_ino;
-			rollback_backup_path(backup, sizeof(backup), c->state, e->replaced);
-			(void)link(dst, backup);
-		}
-		if (lstat(abs, &st) == 0)
-			e->ino = (unsigned long long)st.st_ino;
-		(void)rename(abs, dst);
-		break;
-	case 'S': case 'D':
-		if (abs && lstat(abs, &st) == 0)
-			e->ino = (unsigned long long)st.st_ino;
-		break;
-	case 'U':
-		if (lstat(abs, &st) == 0) {
-			e->ino = (unsigned long long)st.st_ino;
-			rollback_backup_path(backup, sizeof(backup), c->state, e->ino);
-			(void)link(abs, backup);
-		}
-		(void)unlink(abs);
-		break;
-	default:
-		break;
-	}
-	free(abs);
-	free(dst);
-}
-
-/* W and S entries name the file by inode only: give them its path. */
-static void name_writes(struct journal *j)
-{
-	size_t i, k;
-
-	for (i = 0; i < j->n; i++) {
-		if ((j->e[i].op != 'W' && j->e[i].op != 'S') || j->e[i].path)
-			continue;
-		for (k = 0; k < i; k++)
-			if ((j->e[k].op == 'C' || j->e[k].op == 'T') && j->e[k].ino == j->e[i].ino)
-				j->e[i].path = xstrdup(j->e[k].path);
-	}
-}
-
-/* Build one crash state in folder `state_dir`/<strategy>; returns the pyc path. */
-static char *build_state(struct cp *c, const char *state_root, size_t k, long keep_meta,
-			 enum data_policy data, int data_fd, struct rollback_report *rep)
-{
-	struct journal prefix = { .e = xcalloc(k + 1, sizeof(struct journal_entry)), .n = k };
-	char *dir = xasprintf("%s/%s/__pycache__", state_root, c->strategy->name);
-	char *src = xstrdup(c->baseline), *dst = xasprintf("%s/%s", state_root, c->pyc_rel);
-	char *srcpy = xasprintf("%s/%s/%s.py", c->root, c->strategy->name, c->module);
-	char *dstpy = xasprintf("%s/%s/%s.py", state_root, c->strategy->name, c->module);
-	struct rollback_plan plan = {
-		.cache_root = state_root, .state_dir = c->state, .scope = c->strategy->name,
-		.model = c->model, .sector = c->sector, .persist = 0.5, .seed = 1,
-		.keep_meta = keep_meta, .data = data,
-	};
-	size_t i;
-
-	(void)remove_tree(state_root);
-	(void)mkdir_p(dir, 0755);
-	(void)copy_file(src, dst);
-	(void)copy_file(srcpy, dstpy);
-	rollback_clear(c->state);
-	for (i = 0; i < k; i++) {
-		prefix.e[i] = c->trace.e[i];
-		replay(c, state_root, &prefix.e[i], data_fd);
-	}
-	memset(rep, 0, sizeof(*rep));
-	(void)rollback_apply(&plan, &prefix, rep);
-	free(prefix.e);      /* its strings belong to the trace */
-	free(dir);
-	free(src);
-	free(srcpy);
-	free(dstpy);
-	return dst;
-}
-
 /* The class of the pyc at path, from `pycstorm classify`: judged by an
  * interpreter of the release that reads it, the code run when it differs
  * from its source's. */
@@ -315,47 +187,32 @@ static int is_corrupt_class(const char *cls)
 	return (o >= 0 && outcome_is_corrupt((enum outcome)o)) || o == OUTCOME_OTHER_ERROR;
 }
 
+/* One crash state: judged, counted, printed. */
+static void print_state(const struct crash_state *s, void *ctx)
+{
+	struct cp *c = ctx;
+	char *cls = judge(c, s->pyc), what[160];
+
+	c->corrupt += is_corrupt_class(cls);
+	c->missing += !strcmp(cls, "missing");
+	(void)printf("%-4zu %-52.52s %ld/%-7ld %-14s %s%s\n", s->after,
+		     s->after ? op_text(&c->write.trace.e[s->after - 1], what, sizeof(what))
+			      : "(nothing yet)",
+		     s->kept, s->pending, s->data, cls, is_corrupt_class(cls) ? "   <- CORRUPT" : "");
+	free(cls);
+}
+
 /* Walk every crash state; print a line each; return the number corrupt. */
 static unsigned walk(struct cp *c)
 {
-	static const struct { enum data_policy data; const char *name; } variants[] = {
-		{ DATA_ALL_LOST, "unsynced lost" }, { DATA_TORN, "torn" },
-		{ DATA_ALL_KEPT, "unsynced kept" },
-	};
-	char *data_path = xasprintf("%s/" ROLLBACK_TRACE_DATA, c->state), *pyc, *cls, what[160];
-	int data_fd = open(data_path, O_RDONLY);
-	struct rollback_report rep;
-	unsigned corrupt = 0, states = 0, missing = 0;
-	size_t k, v;
-	long keep, pending;
+	size_t states;
 
 	(void)printf("%-4s %-52s %-9s %-14s %s\n", "op", "crash after", "metadata", "data", "cache");
-	for (k = 0; k <= c->trace.n; k++) {
-		/* a first build only counts the uncommitted metadata */
-		free(build_state(c, c->work, k, -1, DATA_ALL_KEPT, data_fd, &rep));
-		pending = rep.meta_pending;
-		for (keep = 0; keep <= pending; keep++) {
-			for (v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
-				pyc = build_state(c, c->work, k, keep, variants[v].data, data_fd, &rep);
-				cls = judge(c, pyc);
-				states++;
-				corrupt += is_corrupt_class(cls);
-				missing += !strcmp(cls, "missing");
-				(void)printf("%-4zu %-52.52s %ld/%-7ld %-14s %s%s\n", k,
-					     k ? op_text(&c->trace.e[k - 1], what, sizeof(what)) : "(nothing yet)",
-					     keep, pending, variants[v].name, cls,
-					     is_corrupt_class(cls) ? "   <- CORRUPT" : "");
-				free(cls);
-				free(pyc);
-			}
-		}
-	}
-	(void)printf("\n%s under %s: %zu operations, %u crash states: %u corrupt, %u missing\n",
-		     c->strategy->name, crash_model_name(c->model), c->trace.n, states, corrupt, missing);
-	if (data_fd >= 0)
-		(void)close(data_fd);
-	free(data_path);
-	return corrupt;
+	states = crash_states_walk(&c->write, c->work, print_state, c);
+	(void)printf("\n%s under %s: %zu operations, %zu crash states: %u corrupt, %u missing\n",
+		     c->strategy->name, crash_model_name(c->model), c->write.trace.n, states,
+		     c->corrupt, c->missing);
+	return c->corrupt;
 }
 
 static int crashpoints_main(int argc, char **argv)
@@ -368,8 +225,7 @@ static int crashpoints_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cp c = { .model = MODEL_WRITEBACK, .module = "small", .sector = 512 };
-	char *scenarios, *names, *tmp = getenv("TMPDIR"), why[256];
-	const char *parent;
+	char *scenarios, *names, *source_rel;
 	int ch, rc, model, sector;
 
 	opterr = 0;
@@ -418,26 +274,25 @@ static int crashpoints_main(int argc, char **argv)
 	}
 	c.worker = cli_worker_program();
 	c.inject = cli_program_file("libpycstorm-inject.so");
-	/* Scratch folders of crashpoints that were killed go first. */
-	parent = tmp && *tmp ? tmp : "/tmp";
-	(void)owned_sweep(parent, "pycstorm-crashpoints-");
-	rc = owned_make_temp(&c.own, parent, "pycstorm-crashpoints-", OWNED_CACHE, OWNED_TEMPORARY);
-	if (rc < 0)
-		die(EXIT_SKIP, "crashpoints: cannot make a scratch folder: %s",
-		    owned_problem(&c.own, rc, why, sizeof(why)));
-	c.root = xstrdup(c.own.path);
+	c.root = cli_scratch_folder("crashpoints", &c.own);
 	c.state = xasprintf("%s/.state", c.root);
 	c.work = xasprintf("%s/.crash", c.root);
 	rc = prepare(&c);
 	if (rc < 0)
 		die(EXIT_SKIP, "crashpoints: cannot set up the old cache in '%s': %s", c.root, strerror(-rc));
-	if (run_worker(&c, 1, 1) < 0 || rollback_load(c.state, &c.trace) < 0 || c.trace.n == 0)
+	c.write = (struct crash_write){
+		.root = c.root, .scope = c.strategy->name, .pyc_rel = c.pyc_rel,
+		.old_pyc = c.baseline, .state_dir = c.state, .model = c.model, .sector = c.sector,
+		.data_fd = -1,
+	};
+	c.write.source_rel = source_rel = xasprintf("%s/%s.py", c.strategy->name, c.module);
+	if (run_worker(&c, 1, 1) < 0 || crash_write_load(&c.write) < 0)
 		die(EXIT_SKIP, "crashpoints: the traced write of %s recorded nothing", c.strategy->name);
-	name_writes(&c.trace);
 	(void)printf("%s: %zu operations traced writing %s (version 2 over version 1), model %s\n\n",
-		     c.strategy->name, c.trace.n, c.module, crash_model_name(c.model));
+		     c.strategy->name, c.write.trace.n, c.module, crash_model_name(c.model));
 	rc = walk(&c) ? EXIT_FAILED : EXIT_OK;
-	rollback_free(&c.trace);
+	crash_write_free(&c.write);
+	free(source_rel);
 	(void)owned_remove(&c.own);
 	free(c.root);
 	free(c.state);

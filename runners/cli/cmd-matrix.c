@@ -8,7 +8,8 @@
  *    (version 2), as in `crashpoints`.
  * 2. One worker writes the new .pyc with the exact fault in trace mode
  *    (inject/faults/fault-exact.c): every call on the cache folder, in
- *    order, is the trace.
+ *    order, is the trace. The power-cut journal records the same write
+ *    with its bytes, as `crashpoints` does.
  * 3. For every call of the trace and every fault that applies to it (short
  *    writes, ENOSPC/EIO/EDQUOT on write, close and fsync, EACCES/EPERM on
  *    rename, a crash just before and just after it), the old cache is put
@@ -18,6 +19,9 @@
  *    against the old and the new image, leftover temporary files, and the
  *    class the next import gets, from `pycstorm classify` with the same
  *    interpreter (results/model/matrix.h).
+ * 4. Every power-cut state of the journal (crash-states.c: crashpoints'
+ *    states, writeback model, 512-byte sectors) is built and judged the
+ *    same way, a cell at the call the cut follows.
  *
  * No timing and no chance enter a cell: two runs give the same
  * matrix.json byte for byte. matrix_run() is what `gate` calls.
@@ -27,6 +31,7 @@
 #include "cli.h"
 
 #include "common.h"
+#include "crash-states.h"
 #include "event.h"
 #include "fault.h"
 #include "inject-env.h"
@@ -43,6 +48,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -66,6 +72,7 @@ struct mx_call {
 	char op[16];              /* open, write, close, fsync, rename, unlink */
 	char what[96];            /* "write temp": no names or sizes that vary */
 	size_t bytes;             /* write: bytes asked */
+	char *path;               /* its file, relative to the cache root */
 };
 
 /* Shared by every write path of one command. */
@@ -92,12 +99,15 @@ struct mx_path {
 		size_t len;
 	} judged[MX_MAX_JUDGED];
 	size_t njudged;
+	struct crash_write cut;   /* the write under the power-cut journal */
+	unsigned *cut_call;       /* the call each journalled operation was */
+	struct matrix cuts;       /* its power-cut cells, merged in by call */
 };
 
 /* Start one worker writing version (index) 1 or 0; faults may be NULL.
  * 0 it exited 0, 1 it was killed, -1 anything else. */
 static int mx_worker(struct mx_path *p, unsigned worker_index, const char *faults,
-		     const char *trace)
+		     const char *trace, int journal)
 {
 	struct mx_env *e = p->env;
 	struct inject_env ie = INJECT_ENV_INIT;
@@ -128,6 +138,7 @@ static int mx_worker(struct mx_path *p, unsigned worker_index, const char *fault
 	ie.dirs = p->dir;
 	ie.cache_root = p->dir;
 	ie.state_dir = e->state;
+	ie.trace = journal;
 	base = inject_env_fixed_base();
 	env = inject_env_build(base, &ie);
 	inject_env_free(base);
@@ -179,9 +190,9 @@ static char *mx_find_pyc(const char *dir)
 }
 
 /* Files in __pycache__ other than the pyc: temporary files left behind. */
-static unsigned mx_leftovers(const struct mx_path *p)
+static unsigned mx_leftovers(const struct mx_path *p, const char *pycache)
 {
-	DIR *d = opendir(p->pycache);
+	DIR *d = opendir(pycache);
 	struct dirent *de;
 	unsigned n = 0;
 
@@ -195,11 +206,11 @@ static unsigned mx_leftovers(const struct mx_path *p)
 
 /* The class the next import gets, from `pycstorm classify` (with the
  * interpreter under test when there is one). */
-static char *mx_classify(const struct mx_path *p)
+static char *mx_classify(const struct mx_path *p, const char *pyc)
 {
 	char *report = xasprintf("%s/verdict", p->env->state), *cls;
 
-	cls = classify_class_of(p->python, p->pyc, report);
+	cls = classify_class_of(p->python, pyc, report);
 	free(report);
 	return cls;
 }
@@ -207,21 +218,23 @@ static char *mx_classify(const struct mx_path *p)
 /* mx_classify, asked once per distinct file: the same bytes beside the
  * same source get the same class, so most replays (the old or the new
  * image left in place) need no judge of their own. */
-static char *mx_judge(struct mx_path *p)
+static char *mx_judge(struct mx_path *p, const char *pyc)
 {
 	char *data = NULL, *cls;
 	size_t len = 0, i;
 
-	if (read_file(p->pyc, &data, &len) < 0) {
+	if (read_file(pyc, &data, &len) < 0) {
+		/* no file at all: one key of its own */
 		free(data);
-		return mx_classify(p);
+		data = NULL;
+		len = SIZE_MAX;
 	}
 	for (i = 0; i < p->njudged; i++)
-		if (p->judged[i].len == len && !memcmp(p->judged[i].data, data, len)) {
+		if (p->judged[i].len == len && (!data || !memcmp(p->judged[i].data, data, len))) {
 			free(data);
 			return xstrdup(p->judged[i].cls);
 		}
-	cls = mx_classify(p);
+	cls = mx_classify(p, pyc);
 	if (p->njudged < MX_MAX_JUDGED) {
 		p->judged[p->njudged].data = data;
 		p->judged[p->njudged].len = len;
@@ -233,11 +246,11 @@ static char *mx_judge(struct mx_path *p)
 }
 
 /* The cache file against the old and the new image. */
-static char *mx_cache_state(const struct mx_path *p)
+static char *mx_cache_state(const struct mx_path *p, const char *pyc)
 {
 	char *data = NULL, *state;
 	size_t len = 0;
-	int rc = read_file(p->pyc, &data, &len);
+	int rc = read_file(pyc, &data, &len);
 
 	if (rc == -ENOENT)
 		state = xstrdup("missing");
@@ -308,6 +321,7 @@ static int mx_load_calls(struct mx_path *p)
 			continue;
 		(void)snprintf(c->op, sizeof(c->op), "%s", op);
 		c->bytes = 0;
+		c->path = xstrdup(a);
 		if (!strcmp(op, "write") && k == 4) {
 			c->bytes = (size_t)strtoull(b, NULL, 10);
 			(void)snprintf(c->what, sizeof(c->what), "write %s", mx_target(p, a));
@@ -325,13 +339,92 @@ static int mx_load_calls(struct mx_path *p)
 	return rc < 0 ? rc : p->ncalls ? 0 : -ENODATA;
 }
 
+/* The kind of call a journalled operation is. */
+static const char *mx_journal_call(char op)
+{
+	switch (op) {
+	case 'C': case 'T': return "open";
+	case 'W': return "write";
+	case 'S': case 'D': return "fsync";
+	case 'R': return "rename";
+	default: return "unlink";
+	}
+}
+
+/* The power-cut journal of the traced write (crashpoints' trace), and the
+ * call of the exact trace each of its operations was: the next call of
+ * its kind on its file, since both logs follow the writer's order. */
+static int mx_cut_load(struct mx_path *p)
+{
+	const struct journal *j = &p->cut.trace;
+	int rc = crash_write_load(&p->cut);
+	size_t i, n = 0;
+
+	p->cut_call = xcalloc(j->n + 1, sizeof(*p->cut_call));
+	for (i = 0; rc == 0 && i < j->n; i++) {
+		while (n < p->ncalls && (strcmp(p->calls[n].op, mx_journal_call(j->e[i].op)) ||
+					 !j->e[i].path || strcmp(p->calls[n].path, j->e[i].path)))
+			n++;
+		if (n == p->ncalls)
+			rc = -EPROTO;
+		else
+			p->cut_call[i] = (unsigned)++n;
+	}
+	return rc;
+}
+
+/* One power-cut state: a cell at the call the cut follows (before the
+ * first call when nothing was done yet), judged like every other cell. */
+static void mx_cut_cell(const struct crash_state *s, void *ctx)
+{
+	struct mx_path *p = ctx;
+	unsigned n = s->after ? p->cut_call[s->after - 1] : 1;
+	char *fault = xasprintf(MATRIX_POWER_CUT " %s, metadata %ld/%ld kept, %s",
+				s->after ? "after" : "before", s->kept, s->pending, s->data);
+	struct matrix_cell c = { .call = n, .op = p->calls[n - 1].what, .fault = fault,
+				 .writer = (char *)"power cut" };
+
+	c.cache = mx_cache_state(p, s->pyc);
+	c.import = mx_judge(p, s->pyc);
+	c.leftover = mx_leftovers(p, s->pycache);
+	c.verdict = matrix_verdict_of(c.import);
+	matrix_add(&p->cuts, &c);
+	free(c.cache);
+	free(c.import);
+	free(fault);
+}
+
+/* Every power-cut state of the traced write into p->cuts, built in a
+ * folder beside the write path's own. */
+static void mx_power_cuts(struct mx_path *p)
+{
+	char *work = xasprintf("%s.cut", p->dir);
+	int rc = write_file_atomic(p->cut.old_pyc, p->old, p->oldlen);
+
+	if (rc < 0)
+		die(EXIT_SKIP, "matrix: cannot write '%s': %s", p->cut.old_pyc, strerror(-rc));
+	(void)crash_states_walk(&p->cut, work, mx_cut_cell, p);
+	(void)remove_tree(work);
+	free(work);
+}
+
+/* The power-cut cells that follow call n, after its other cells. */
+static void mx_merge_cuts(const struct mx_path *p, struct matrix *m, unsigned n)
+{
+	size_t i;
+
+	for (i = 0; i < p->cuts.ncells; i++)
+		if (p->cuts.cells[i].call == n)
+			matrix_add(m, &p->cuts.cells[i]);
+}
+
 /* Steps 1 and 2: the old pyc, the new image and the trace. */
 static int mx_prepare(struct mx_path *p)
 {
 	struct mx_env *e = p->env;
 	char *src = xasprintf("%s/" MX_MODULE "/v2.py", e->modules_dir);
 	char *dst = xasprintf("%s/" MX_MODULE ".py", p->dir);
-	char *data = NULL, *spec = xasprintf("%s:do=trace", fault_exact.name);
+	char *data = NULL, *spec = xasprintf("%s:do=trace;%s", fault_exact.name, fault_power_cut.name);
 	struct timespec t[2] = { { worker_source_mtime(1), 0 }, { worker_source_mtime(1), 0 } };
 	size_t len;
 	int rc = mkdir_p(p->pycache, 0755), fd;
@@ -345,7 +438,7 @@ static int mx_prepare(struct mx_path *p)
 			rc = -errno;
 	}
 	free(data);
-	if (rc == 0 && (mx_worker(p, 0, NULL, NULL) != 0 || !(p->pyc_name = mx_find_pyc(p->pycache))))
+	if (rc == 0 && (mx_worker(p, 0, NULL, NULL, 0) != 0 || !(p->pyc_name = mx_find_pyc(p->pycache))))
 		rc = -EIO;
 	if (rc == 0) {
 		p->pyc = xasprintf("%s/%s", p->pycache, p->pyc_name);
@@ -353,12 +446,15 @@ static int mx_prepare(struct mx_path *p)
 	}
 	if (rc == 0)
 		rc = mx_restore(p);
-	if (rc == 0 && mx_worker(p, 1, spec, NULL) != 0)
+	rollback_clear(e->state);
+	if (rc == 0 && mx_worker(p, 1, spec, NULL, 1) != 0)
 		rc = -EIO;
 	if (rc == 0)
 		rc = read_file(p->pyc, &p->img, &p->imglen);
 	if (rc == 0)
 		rc = mx_load_calls(p);
+	if (rc == 0)
+		rc = mx_cut_load(p);
 	free(src);
 	free(dst);
 	free(spec);
@@ -377,11 +473,11 @@ static void mx_cell(struct mx_path *p, struct matrix *m, unsigned n, const char 
 	(void)unlink(trace);
 	if (mx_restore(p) < 0)
 		die(EXIT_SKIP, "matrix: cannot restore the old cache in '%s'", p->dir);
-	rc = mx_worker(p, 1, spec, trace);
+	rc = mx_worker(p, 1, spec, trace, 0);
 	c.writer = mx_writer(trace, rc);
-	c.cache = mx_cache_state(p);
-	c.import = mx_judge(p);
-	c.leftover = mx_leftovers(p);
+	c.cache = mx_cache_state(p, p->pyc);
+	c.import = mx_judge(p, p->pyc);
+	c.leftover = mx_leftovers(p, p->pycache);
 	c.verdict = matrix_verdict_of(c.import);
 	matrix_add(m, &c);
 	free(c.writer);
@@ -462,11 +558,18 @@ static char *mx_version(const struct mx_env *e, const char *python)
 static void mx_one(struct mx_env *e, const char *python, const char *strategy, struct matrix *m)
 {
 	struct mx_path p = { .env = e, .python = python, .strategy = strategy };
+	char *old_pyc, *pyc_rel;
 	size_t n;
 	int rc;
 
 	p.dir = xasprintf("%s/%u", e->root, ++e->seq);
 	p.pycache = xasprintf("%s/__pycache__", p.dir);
+	p.cut = (struct crash_write){
+		.root = p.dir, .scope = "", .source_rel = MX_MODULE ".py",
+		.old_pyc = old_pyc = xasprintf("%s/old.pyc", e->state), .state_dir = e->state,
+		/* crashpoints' defaults */
+		.model = MODEL_WRITEBACK, .sector = 512, .data_fd = -1,
+	};
 	rc = mx_prepare(&p);
 	if (rc < 0)
 		die(EXIT_SKIP, "matrix: the recorded write of %s under %s failed: %s", strategy,
@@ -476,11 +579,22 @@ static void mx_one(struct mx_env *e, const char *python, const char *strategy, s
 	m->python = xstrdup(python ? python : "embedded");
 	m->version = mx_version(e, python);
 	(void)mx_restore(&p);
-	(void)mx_worker(&p, 1, NULL, NULL);
-	m->baseline_import = mx_judge(&p);
-	for (n = 1; n <= p.ncalls; n++)
+	(void)mx_worker(&p, 1, NULL, NULL, 0);
+	m->baseline_import = mx_judge(&p, p.pyc);
+	p.cut.pyc_rel = pyc_rel = xasprintf("__pycache__/%s", p.pyc_name);
+	mx_power_cuts(&p);
+	for (n = 1; n <= p.ncalls; n++) {
 		mx_call_cells(&p, m, (unsigned)n);
+		mx_merge_cuts(&p, m, (unsigned)n);
+	}
 	(void)remove_tree(p.dir);
+	crash_write_free(&p.cut);
+	matrix_free(&p.cuts);
+	free(p.cut_call);
+	free(old_pyc);
+	free(pyc_rel);
+	for (n = 0; n < p.ncalls; n++)
+		free(p.calls[n].path);
 	free(p.dir);
 	free(p.pycache);
 	free(p.pyc);
@@ -497,10 +611,8 @@ int matrix_run(const char *const *pythons, size_t npythons, const char *const *s
 	       size_t nstrategies, struct matrix_set *out)
 {
 	struct mx_env e = { 0 };
-	char *scenarios, *tmp = getenv("TMPDIR"), why[256];
-	const char *parent = tmp && *tmp ? tmp : "/tmp";
+	char *scenarios;
 	size_t i, k, np = npythons ? npythons : 1;
-	int rc;
 
 	scenarios = cli_scenarios_dir();
 	e.modules_dir = xasprintf("%s/modules", scenarios);
@@ -510,12 +622,7 @@ int matrix_run(const char *const *pythons, size_t npythons, const char *const *s
 	e.stratlib = cli_program_file("libpycstorm-strategies.so");
 	e.self = cli_self_program();
 	e.inject = cli_inject_library();
-	(void)owned_sweep(parent, "pycstorm-matrix-");
-	rc = owned_make_temp(&e.own, parent, "pycstorm-matrix-", OWNED_CACHE, OWNED_TEMPORARY);
-	if (rc < 0)
-		die(EXIT_SKIP, "matrix: cannot make a scratch folder: %s",
-		    owned_problem(&e.own, rc, why, sizeof(why)));
-	e.root = xstrdup(e.own.path);
+	e.root = cli_scratch_folder("matrix", &e.own);
 	e.state = xasprintf("%s/.state", e.root);
 	if (mkdir_p(e.state, 0755) < 0)
 		die(EXIT_SKIP, "matrix: cannot make '%s': %s", e.state, strerror(errno));

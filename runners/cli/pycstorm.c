@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include "common.h"
+#include "owned.h"
 #include "strbuf.h"
 #include "strategy.h"
 
@@ -123,6 +124,26 @@ char *cli_inject_library(void)
 			       "Debian: libfiu0)", dlerror());
 	(void)dlclose(handle);
 	return path;
+}
+
+/*
+ * A scratch folder of its own for command (crashpoints, matrix), under
+ * $TMPDIR or /tmp, marked temporary so a later command removes it when
+ * this one is killed; the ones such commands left behind go first.
+ */
+char *cli_scratch_folder(const char *command, struct owned *own)
+{
+	const char *tmp = getenv("TMPDIR"), *parent = tmp && *tmp ? tmp : "/tmp";
+	char *prefix = xasprintf("pycstorm-%s-", command), why[256];
+	int rc;
+
+	(void)owned_sweep(parent, prefix);
+	rc = owned_make_temp(own, parent, prefix, OWNED_CACHE, OWNED_TEMPORARY);
+	if (rc < 0)
+		die(EXIT_SKIP, "%s: cannot make a scratch folder: %s", command,
+		    owned_problem(own, rc, why, sizeof(why)));
+	free(prefix);
+	return xstrdup(own->path);
 }
 
 const char *cli_fiu_preload(void)

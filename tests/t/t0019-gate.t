@@ -2,7 +2,7 @@
 # The matrix gate: a patched interpreter (a venv of Debian's python3 whose
 # .pth replaces importlib's _write_atomic) gated against the stock one and
 # the other way round; a dropped temp cleanup caught; a gate that compared
-# nothing fails; the default gate within 60 s.
+# nothing fails; a stored matrix from before power cuts were cells.
 . "$(dirname "$0")/lib.sh"
 skip_if_asan_preload "gate"
 
@@ -24,15 +24,15 @@ test_ok "the fixtures: venvs of $PY with a patched _write_atomic, loaded under -
 CHECKED="$SCRATCH/checked/bin/python"
 NOCLEAN="$SCRATCH/noclean/bin/python"
 
+# Its time is make bench's gate_s (a median, with the load); here only said.
 gate_fixed() {
 	local t0 t1
 	t0=$(date +%s)
-	"$PYCSTORM" gate --python "$CHECKED" --against "$PY" -o "$SCRATCH/fixed" >"$SCRATCH/fixed.out"
+	"$PYCSTORM" gate --python "$CHECKED" --against "$PY" -o "$SCRATCH/fixed" >"$SCRATCH/fixed.out" || return
 	t1=$(date +%s)
 	diag "default gate (matrix + 4 race scenarios, both interpreters): $((t1 - t0)) s"
-	test $((t1 - t0)) -le 60
 }
-test_ok "gate PATCHED --against $PY (matrix and races) exits 0 within 60 s" gate_fixed
+test_ok "gate PATCHED --against $PY (matrix and races) exits 0" gate_fixed
 test_ok "it reports the gh-126606 cell fixed" json_true "$SCRATCH/fixed/gate.json" \
 	'j["regressions"] == 0 and j["race_regressions"] == 0 and
 	 any(i["kind"] == "fix" and i["op"] == "write temp" and i["fault"] == "short write keep=half"
@@ -69,6 +69,32 @@ test_ok "a writer that drops its temp cleanup is a leftover-temp regression" noc
 test_ok "a stored matrix of py33-atomic" quiet "$PYCSTORM" matrix py33-atomic --python "$PY" -o "$SCRATCH/base"
 test_ok "gate against the stored matrix compares it exactly (exit 0)" quiet \
 	"$PYCSTORM" gate --python "$PY" --baseline "$SCRATCH/base" --no-races py33-atomic -o "$SCRATCH/g1"
+every_cell_compared() {
+	"$JSON_PY" - "$SCRATCH/base/matrix.json" "$SCRATCH/g1/gate.json" <<'PY'
+import json, sys
+cells = json.load(open(sys.argv[1]))["matrices"][0]["cells"]
+gate = json.load(open(sys.argv[2]))
+assert any(c["fault"].startswith("power cut") for c in cells)
+assert (gate["cells_compared"], gate["cells_not_compared"]) == (len(cells), 0), gate
+PY
+}
+test_ok "every cell of it compared, power-cut cells too" every_cell_compared
+# A stored matrix from before power cuts were cells: the same without them.
+old_baseline() {
+	mkdir -p "$SCRATCH/old" &&
+	"$JSON_PY" - "$SCRATCH/base/matrix.json" "$SCRATCH/old/matrix.json" <<'PY' &&
+import json, sys
+j = json.load(open(sys.argv[1]))
+for m in j["matrices"]:
+    m["cells"] = [c for c in m["cells"] if not c["fault"].startswith("power cut")]
+    del m["power_cut"]
+json.dump(j, open(sys.argv[2], "w"))
+PY
+	"$PYCSTORM" gate --python "$PY" --baseline "$SCRATCH/old" --no-races py33-atomic -o "$SCRATCH/g4" >"$SCRATCH/g4.out" &&
+	grep -Eq "^gate: note: py33-atomic: [1-9][0-9]* power-cut cells not compared \(the baseline has none\)$" "$SCRATCH/g4.out" &&
+	json_true "$SCRATCH/g4/gate.json" 'j["regressions"] == 0 and j["cells_not_compared"] > 0 and j["cells_compared"] > 0'
+}
+test_ok "against a matrix without power-cut cells: they are a note, not compared, not a failure" old_baseline
 test_ok "a gate that compared nothing fails with one line" one_line_exit 2 "nothing compared" \
 	"$PYCSTORM" gate --python "$PY" --baseline "$SCRATCH/base/matrix.json" --no-races native -o "$SCRATCH/g2"
 test_ok "--against and --baseline together are bad usage" one_line_exit 2 "one of --against" \
