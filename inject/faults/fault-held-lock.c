@@ -5,6 +5,14 @@
  * (PermissionError, WinError 5), unlinking it fails too (share=none) or
  * leaves it delete-pending (share=delete), and a delete-pending name cannot
  * be opened or created until the holder lets go. See lockstate.h.
+ *
+ * A scanner also opens each new file as soon as its writer closes it, so a
+ * fresh cache is held too: with the chance grab=, the close of a file the
+ * program created hands a locked descriptor of it to the holders, and the
+ * program's rename of it a moment later meets a held source. Windows
+ * refuses that rename only when the holder does not share delete access
+ * (share=none); with share=delete it goes through and the file stays held
+ * under its new name.
  */
 #include "fault.h"
 
@@ -17,6 +25,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fiu-control.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define POINT_PENDING (fault_held_lock.extra_point)
@@ -53,13 +65,91 @@ static int pending_refuses(const struct fault_spec *spec, struct inject_call *ca
 	return 0;
 }
 
+/* Send fd, and the path it was opened by, to whichever holder reads next;
+ * 0 when one has it. Never waits: a full queue or no holder is a miss. */
+static int hand_over(int fd, const char *path)
+{
+	struct sockaddr_un addr;
+	socklen_t addr_len;
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct iovec iov = { .iov_base = (void *)path, .iov_len = strlen(path) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+			      .msg_controllen = sizeof(control.buf) };
+	struct cmsghdr *cm;
+	int sock, rc = -1;
+
+	if (iov.iov_len > LOCKSTATE_GRAB_PATH_MAX ||
+	    lockstate_grab_address(&addr, &addr_len, inject_state_dir()) < 0)
+		return -1;
+	msg.msg_name = &addr;
+	msg.msg_namelen = addr_len;
+	memset(&control, 0, sizeof(control));
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sock >= 0) {
+		rc = sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? -1 : 0;
+		(void)inject_real_close(sock);
+	}
+	return rc;
+}
+
+/*
+ * At the close of a file the program created for writing, as a scanner
+ * would: open it again (the very file, never through a link), take the
+ * read lock on that new open file description and hand it over. The lock
+ * lives with the description, so it stays with the holder after we close
+ * our descriptor; when no holder takes it, closing drops it.
+ */
+static void grab_at_close(const struct fault_spec *spec, const struct inject_call *call)
+{
+	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
+	struct stat mine, again;
+	int fd;
+
+	if (!(call->open_flags & O_CREAT) || (call->open_flags & O_ACCMODE) == O_RDONLY ||
+	    (double)(inject_random() >> 11) * 0x1.0p-53 >= spec->u.held_lock.grab)
+		return;
+	fd = inject_real_open(call->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY, 0);
+	if (fd < 0)
+		return;
+	if (fstat(call->fd, &mine) == 0 && fstat(fd, &again) == 0 && S_ISREG(again.st_mode) &&
+	    mine.st_dev == again.st_dev && mine.st_ino == again.st_ino &&
+	    fcntl(fd, F_OFD_SETLK, &fl) == 0)
+		(void)hand_over(fd, call->path);
+	(void)inject_real_close(fd);
+}
+
+/* A rename whose source or destination a holder has: refused, or 0. */
+static const char *rename_refusal(const struct fault_spec *spec, const struct inject_call *call)
+{
+	/* call->path is the destination when the source is outside the scope. */
+	int source_ours = call->path != call->dst;
+
+	if (held(call->dst))
+		return "refused: destination held";
+	if (source_ours && spec->u.held_lock.share == SHARE_NONE && held(call->path))
+		return "refused: source held";
+	return NULL;
+}
+
 static void held_lock_before(const struct fault_spec *spec, struct inject_call *call)
 {
 	char marker[4200];
 	const char *target = call->op == IOP_RENAME ? call->dst : call->path;
+	const char *why;
 	int fd;
 
 	switch (call->op) {
+	case IOP_CLOSE:
+		grab_at_close(spec, call);
+		break;
 	case IOP_OPEN:
 		if (pending_refuses(spec, call, target))
 			call->fail_errno = EACCES;
@@ -67,8 +157,9 @@ static void held_lock_before(const struct fault_spec *spec, struct inject_call *
 	case IOP_RENAME:
 		if (pending_refuses(spec, call, target)) {
 			call->fail_errno = EACCES;
-		} else if (held(target) && inject_decide(spec, spec->info->point)) {
-			inject_fired(spec->info->point, call, "refused: destination held");
+		} else if ((why = rename_refusal(spec, call)) != NULL &&
+			   inject_decide(spec, spec->info->point)) {
+			inject_fired(spec->info->point, call, "%s", why);
 			call->fail_errno = EACCES;
 		}
 		break;
@@ -116,6 +207,9 @@ static const struct fault_param params[] = {
 	  "delete: unlinking a held file leaves it delete-pending; none: the unlink fails" },
 	{ "p", P_PROB, offsetof(struct fault_spec, p), "1", NULL,
 	  "probability that a call on a held file is refused" },
+	{ "grab", P_PROB, offsetof(struct fault_spec, u.held_lock.grab), "0.25", NULL,
+	  "probability that a file the program created is held from its close on, as a scanner "
+	  "does with new files (share=none: its rename is refused too)" },
 };
 
 const struct fault_info fault_held_lock = {
@@ -125,7 +219,8 @@ const struct fault_info fault_held_lock = {
 	.summary = "holder processes keep cache files open; rename/unlink onto them fail",
 	.detail = "Windows semantics with real OFD locks: rename onto a held file -> EACCES; "
 		  "unlink -> delete-pending (pycstorm/lock/delete-pending: opening or creating "
-		  "the name fails with EACCES until the holder lets go).",
+		  "the name fails with EACCES until the holder lets go). New files are held "
+		  "from their close on (grab=), so with share=none their rename fails too.",
 	.params = params,
 	.nparams = sizeof(params) / sizeof(params[0]),
 	.hooks = HOOKS,
