@@ -105,16 +105,35 @@ static char *pick_file(const char *top, struct rng *rng)
 	return chosen;
 }
 
+/*
+ * The name the held file has now, as the kernel resolves it, which is how
+ * the inject library names it too: a new file is usually renamed while
+ * held. What it was called when taken when the kernel cannot say.
+ */
+static const char *name_now(const struct held *h, char *buf, size_t size)
+{
+	char link[64];
+	ssize_t n;
+
+	(void)snprintf(link, sizeof(link), "/proc/self/fd/%d", h->fd);
+	n = readlink(link, buf, size - 1);
+	if (n <= 0 || buf[0] != '/')
+		return h->path;
+	buf[n] = '\0';
+	return buf;
+}
+
 /* Let go of one: if someone deleted it meanwhile, the delete completes now. */
 static void release(struct held *h, const char *state_dir)
 {
-	char marker[4200];
+	char marker[4200], buf[4200];
+	const char *path = name_now(h, buf, sizeof(buf));
 	struct stat held, now;
 
-	lockstate_marker(marker, sizeof(marker), state_dir, h->path);
-	if (access(marker, F_OK) == 0 && fstat(h->fd, &held) == 0 && stat(h->path, &now) == 0 &&
+	lockstate_marker(marker, sizeof(marker), state_dir, path);
+	if (access(marker, F_OK) == 0 && fstat(h->fd, &held) == 0 && stat(path, &now) == 0 &&
 	    held.st_ino == now.st_ino && held.st_dev == now.st_dev) {
-		(void)unlink(h->path);
+		(void)unlink(path);
 		(void)unlink(marker);
 	}
 	(void)close(h->fd);
