@@ -25,10 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fiu-control.h>
-#include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #define POINT_PENDING (fault_held_lock.extra_point)
@@ -65,41 +62,6 @@ static int pending_refuses(const struct fault_spec *spec, struct inject_call *ca
 	return 0;
 }
 
-/* Send fd, and the path it was opened by, to whichever holder reads next;
- * 0 when one has it. Never waits: a full queue or no holder is a miss. */
-static int hand_over(int fd, const char *path)
-{
-	struct sockaddr_un addr;
-	socklen_t addr_len;
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} control;
-	struct iovec iov = { .iov_base = (void *)path, .iov_len = strlen(path) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-			      .msg_controllen = sizeof(control.buf) };
-	struct cmsghdr *cm;
-	int sock, rc = -1;
-
-	if (iov.iov_len > LOCKSTATE_GRAB_PATH_MAX ||
-	    lockstate_grab_address(&addr, &addr_len, inject_state_dir()) < 0)
-		return -1;
-	msg.msg_name = &addr;
-	msg.msg_namelen = addr_len;
-	memset(&control, 0, sizeof(control));
-	cm = CMSG_FIRSTHDR(&msg);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (sock >= 0) {
-		rc = sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? -1 : 0;
-		(void)inject_real_close(sock);
-	}
-	return rc;
-}
-
 /*
  * At the close of a file the program created for writing, as a scanner
  * would: open it again (the very file, never through a link), take the
@@ -122,7 +84,7 @@ static void grab_at_close(const struct fault_spec *spec, const struct inject_cal
 	if (fstat(call->fd, &mine) == 0 && fstat(fd, &again) == 0 && S_ISREG(again.st_mode) &&
 	    mine.st_dev == again.st_dev && mine.st_ino == again.st_ino &&
 	    fcntl(fd, F_OFD_SETLK, &fl) == 0)
-		(void)hand_over(fd, call->path);
+		(void)lockstate_hand_over(fd, call->path, inject_state_dir());
 	(void)inject_real_close(fd);
 }
 

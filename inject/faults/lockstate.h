@@ -35,5 +35,12 @@ void lockstate_marker(char *buf, size_t size, const char *state_dir, const char 
  * made for it. 0, or -1 when state_dir cannot be resolved.
  */
 int lockstate_grab_address(struct sockaddr_un *addr, socklen_t *len, const char *state_dir);
+/*
+ * Send fd (locked by the caller), and the path it was opened by, to
+ * whichever holder of state_dir's run reads next; 0 when it was sent.
+ * Never waits: a full queue or no holder is -1, and the caller's close
+ * then drops the lock.
+ */
+int lockstate_hand_over(int fd, const char *path, const char *state_dir);
 
 #endif
