@@ -264,10 +264,23 @@ held_fresh_no_grab() {
 	local F="$SCRATCH/fresh0" R="$SCRATCH/fresh0-run"
 	fresh_tree "$F"
 	exits 0 in_dir "$F" "$PYCSTORM" exec -q --seed 3 --fault held-lock:share=none,grab=0 \
-		-o "$R" -- "$PY" -m compileall -q pkg >/dev/null
+		-o "$R" -- "$PY" -m compileall -q pkg >/dev/null 2>"$SCRATCH/fresh0.err"
 	json_true "$R/summary.json" 'not j["results"][0]["faults_fired"]'
+	grep -q '^pycstorm: warning: exec: no armed fault fired: nothing the command did in .* met a held file$' \
+		"$SCRATCH/fresh0.err"
 }
 test_ok "the same with grab=0: nothing held is in the way, nothing fires" held_fresh_no_grab
+held_fresh_shared() {
+	local F="$SCRATCH/fresh-delete" R="$SCRATCH/fresh-delete-run"
+	fresh_tree "$F"
+	exits 0 in_dir "$F" "$PYCSTORM" exec -q --seed 3 --fault held-lock \
+		-o "$R" -- "$PY" -m compileall -q pkg >/dev/null 2>"$SCRATCH/fresh-delete.err"
+	grep -q '^pycstorm: warning: exec: no armed fault fired: nothing the command did in .* met a held file (with share=delete' \
+		"$SCRATCH/fresh-delete.err"
+	[ "$(ls "$F"/pkg/__pycache__/m*.cpython-*.pyc | wc -l)" -eq 8 ]
+}
+test_ok "the same with share=delete (the default): every rename goes through, and exec says why nothing fired" \
+	held_fresh_shared
 
 # --- pytest keeps two caches -------------------------------------------------------------
 pytest_caches() {
