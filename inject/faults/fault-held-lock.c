@@ -166,7 +166,8 @@ static const struct fault_param params[] = {
 	{ "gap", P_RANGE, offsetof(struct fault_spec, u.held_lock.gap), "0..5ms", NULL,
 	  "how long a holder waits before taking the next file" },
 	{ "share", P_CHOICE, offsetof(struct fault_spec, u.held_lock.share), "delete", share_choices,
-	  "delete: unlinking a held file leaves it delete-pending; none: the unlink fails" },
+	  "delete: unlinking a held file leaves it delete-pending, renaming it away works; "
+	  "none: both fail" },
 	{ "p", P_PROB, offsetof(struct fault_spec, p), "1", NULL,
 	  "probability that a call on a held file is refused" },
 	{ "grab", P_PROB, offsetof(struct fault_spec, u.held_lock.grab), "0.25", NULL,
