@@ -60,7 +60,7 @@ struct inject_call {
 	int fd;                  /* write, close, fsync: the descriptor */
 	const char *path;        /* absolute; the source for rename */
 	const char *dst;         /* rename: the destination (absolute) */
-	int open_flags;          /* open: its flags */
+	int open_flags;          /* open: its flags; close: those it was opened with */
 	size_t count;            /* write: bytes asked; a hook may lower it */
 	int fail_errno;          /* set by a hook: fail the call with this */
 	int lock_fd;             /* held-lock: a lock held across the call */
@@ -127,6 +127,7 @@ struct held_lock_params {
 	struct ns_range hold;    /* how long a holder keeps a file */
 	struct ns_range gap;     /* how long it waits before the next one */
 	enum lock_share share;
+	double grab;             /* chance a file the program wrote is held at its close */
 };
 
 struct crash_params {

@@ -67,6 +67,7 @@ static struct {
 		char *path;          /* resolved */
 		dev_t dev;           /* which file it was, so a number closed */
 		ino_t ino;           /* behind our back and reused is not mistaken */
+		int flags;           /* how it was opened: close's hooks ask */
 	} fds[MAX_FDS];
 	void (*worker_flush)(void);
 } S;
@@ -405,7 +406,7 @@ static long refused(struct inject_call *call)
 
 /* ---- wrappers ------------------------------------------------------------ */
 
-static void remember_fd(int fd, const char *path)
+static void remember_fd(int fd, const char *path, int flags)
 {
 	struct stat st;
 
@@ -415,6 +416,7 @@ static void remember_fd(int fd, const char *path)
 	if (fstat(fd, &st) == 0 && (S.fds[fd].path = strdup(path)) != NULL) {
 		S.fds[fd].dev = st.st_dev;
 		S.fds[fd].ino = st.st_ino;
+		S.fds[fd].flags = flags;
 	}
 }
 
@@ -436,7 +438,7 @@ static int wrap_open(int dirfd, const char *path, int flags, mode_t mode)
 	fd = get_openat()(dirfd, path, flags, mode);
 	e = errno;
 	if (fd >= 0)
-		remember_fd(fd, abs);
+		remember_fd(fd, abs, flags);
 	run_after(&call, fd);
 	errno = e;
 	return fd;
@@ -474,6 +476,7 @@ static int wrap_close(int fd)
 
 	if (!call.path)
 		return get_close()(fd);
+	call.open_flags = S.fds[fd].flags;
 	run_before(&call);
 	rc = get_close()(fd);   /* even a failing close closes, as on Linux */
 	e = errno;

@@ -41,7 +41,7 @@ unsigned proc_cap(void)
 int proc_check_caps(const struct proc_budget *b, char *err, size_t len)
 {
 	unsigned cap = proc_cap();
-	uint64_t total = (uint64_t)b->groups * ((uint64_t)b->per_group + b->holders);
+	uint64_t total = (uint64_t)b->groups * ((uint64_t)b->per_group + b->holders) + b->grabbers;
 
 	if (b->per_group > cap)
 		(void)snprintf(err, len, "%u %s is over the cap of %u (%u per CPU, at least %u)",
@@ -52,8 +52,9 @@ int proc_check_caps(const struct proc_budget *b, char *err, size_t len)
 			       b->holders, PROC_HOLDERS_MAX);
 	else if (total > cap)
 		(void)snprintf(err, len, "%" PRIu64 " processes at once (%u x (%u %s + %u lock "
-					 "holders)) is over the cap of %u (%u per CPU, at least %u)",
-			       total, b->groups, b->per_group, b->per_group_what, b->holders, cap,
+					 "holders)%s) is over the cap of %u (%u per CPU, at least %u)",
+			       total, b->groups, b->per_group, b->per_group_what, b->holders,
+			       b->grabbers ? " + 1 holder of new files" : "", cap,
 			       PROC_CAP_PER_CPU, PROC_CAP_FLOOR);
 	else
 		return 0;

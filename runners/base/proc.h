@@ -36,6 +36,7 @@ struct proc_budget {
 	unsigned groups;              /* strategies; 1 for exec */
 	unsigned per_group;
 	unsigned holders;             /* lock holders per group */
+	unsigned grabbers;            /* holders of new files outside the groups (exec's one) */
 };
 
 /* 0 when the budget is within every cap; otherwise -1 and one line (no

@@ -972,7 +972,8 @@ static void make_slots(struct run *r)
 	}
 }
 
-/* Lock holders for held-lock: `holders` per strategy, each on its folder.
+/* Lock holders for held-lock: `holders` per strategy, each on its folder,
+ * all of them taking the new files the workers hand over (holder.h).
  * When one cannot be started the run stops; Ctrl-C or SIGTERM stops the
  * starting, and the run then winds down as usual. */
 static void start_holders(struct run *r)
@@ -983,6 +984,7 @@ static void start_holders(struct run *r)
 	size_t i, j, total;
 	unsigned h;
 	pid_t pid;
+	int grab;
 	char *dir, *state, why[256];
 
 	for (j = 0; j < plan->nfaults; j++)
@@ -993,10 +995,11 @@ static void start_holders(struct run *r)
 	total = plan->nstrategies * spec->u.held_lock.holders;
 	r->holders = xcalloc(total, sizeof(pid_t));
 	state = xasprintf("%s/.state", plan->cache_root);
+	grab = holder_grab_socket(state);
 	for (i = 0; i < plan->nstrategies && !r->fatal && !interrupts; i++) {
 		for (h = 0; h < spec->u.held_lock.holders && !r->fatal && !interrupts; h++) {
 			dir = xasprintf("%s/%s", plan->cache_root, plan->strategies[i]->name);
-			hp = (struct holder_plan){ .dir = dir, .state_dir = state,
+			hp = (struct holder_plan){ .dir = dir, .state_dir = state, .grab_fd = grab,
 				.seed = derive_seed(plan->seed, name_hash(plan->strategies[i]->name),
 						    PROC_HOLDER_SEED_BASE + h, 0),
 				.hold_lo_ns = spec->u.held_lock.hold.lo,
@@ -1015,6 +1018,8 @@ static void start_holders(struct run *r)
 			free(dir);
 		}
 	}
+	if (grab >= 0)
+		(void)close(grab);   /* the holders have it */
 	free(state);
 }
 

@@ -74,6 +74,23 @@ delete_pending() {
 	grep -q "point=pycstorm/lock/delete-pending .*refused: 'open' is delete-pending" "$R"/faults/py27-import-w*.log
 }
 test_ok "py27-import meets delete-pending: unlink then create is refused" delete_pending
+# A scanner opens each new file at its close: a holder that does not share
+# delete access (share=none) then refuses the rename of the temporary file
+# itself; one that does (share=delete) lets it through, as Windows does.
+source_held() { # source_held SHARE: the run's fault lines
+	"$PYCSTORM" run -s py33-atomic -j 2 -n 200 --seed 15 -o "$SCRATCH/grab-$1" -q \
+		--fault held-lock:holders=1,share=$1,grab=0.5
+	cat "$SCRATCH/grab-$1"/faults/py33-atomic-w*.log
+}
+new_files_held() {
+	source_held none >"$SCRATCH/grab-none.log"
+	grep -q 'point=pycstorm/lock/held path=py33-atomic/__pycache__/[^ ]* dst=py33-atomic/__pycache__/[a-z]*\.cpython-[0-9]*\.pyc refused: source held$' \
+		"$SCRATCH/grab-none.log"
+	result_true "$SCRATCH/grab-none/summary.json" py33-atomic 'r["outcomes"].get("permission_error", 0) > 0'
+	source_held delete >"$SCRATCH/grab-delete.log"
+	not grep -q 'refused: source held' "$SCRATCH/grab-delete.log"
+}
+test_ok "run: a new file is held from its close; share=none refuses its rename, share=delete does not" new_files_held
 
 # --- delays and crashes ---------------------------------------------------------
 delay_and_crash_runs() {

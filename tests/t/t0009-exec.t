@@ -237,6 +237,51 @@ EOS
 }
 test_ok "compileall under held locks fails with PermissionError on the rename, as on Windows" held_compileall
 
+# --- held locks on a brand-new tree: new files are held from their close on -------------
+# No __pycache__ yet: every cache file is written once, to a temporary name
+# renamed onto a name that does not exist, so only the new file itself can
+# be in the way, as a scanner that opens it at close without sharing delete.
+fresh_tree() { # fresh_tree DIR: a package never compiled
+	rm -rf "$1"
+	mkdir -p "$1/pkg"
+	for i in 1 2 3 4 5 6 7 8; do printf 'x = %d\n' "$i" >"$1/pkg/m$i.py"; done
+}
+held_fresh() {
+	local F="$SCRATCH/fresh" R="$SCRATCH/fresh-run"
+	fresh_tree "$F"
+	exits 1 in_dir "$F" "$PYCSTORM" exec -q --seed 3 --fault held-lock:share=none \
+		-o "$R" -- "$PY" -m compileall -q pkg >/dev/null
+	result_true "$R/summary.json" exec 'r["faults_fired"]["pycstorm/lock/held"] > 0'
+	grep -q 'dst=pkg/__pycache__/m[0-9]\.cpython-[0-9]*\.pyc refused: source held$' "$R/faults/exec-w0.log"
+	result "$R/summary.json" exec 'r["first_errors"]["permission_error"]' >"$SCRATCH/fresh-pe"
+	grep -q "^PermissionError: \[Errno 13\] Permission denied: '.*\.pyc\.[0-9]*' -> '.*\.pyc'$" "$SCRATCH/fresh-pe"
+	result_true "$R/summary.json" exec 'r["by_op"]["write"]["leftover_temp"] >= 1'
+	# The real consequence: importlib could not remove its temporary file either.
+	ls "$F"/pkg/__pycache__/m*.cpython-*.pyc.* >/dev/null
+}
+test_ok "a brand-new tree under held-lock:share=none: renames of new files refused, temporary files left" held_fresh
+held_fresh_no_grab() {
+	local F="$SCRATCH/fresh0" R="$SCRATCH/fresh0-run"
+	fresh_tree "$F"
+	exits 0 in_dir "$F" "$PYCSTORM" exec -q --seed 3 --fault held-lock:share=none,grab=0 \
+		-o "$R" -- "$PY" -m compileall -q pkg >/dev/null 2>"$SCRATCH/fresh0.err"
+	json_true "$R/summary.json" 'not j["results"][0]["faults_fired"]'
+	grep -q '^pycstorm: warning: exec: no armed fault fired: nothing the command did in .* met a held file$' \
+		"$SCRATCH/fresh0.err"
+}
+test_ok "the same with grab=0: nothing held is in the way, nothing fires" held_fresh_no_grab
+held_fresh_shared() {
+	local F="$SCRATCH/fresh-delete" R="$SCRATCH/fresh-delete-run"
+	fresh_tree "$F"
+	exits 0 in_dir "$F" "$PYCSTORM" exec -q --seed 3 --fault held-lock \
+		-o "$R" -- "$PY" -m compileall -q pkg >/dev/null 2>"$SCRATCH/fresh-delete.err"
+	grep -q '^pycstorm: warning: exec: no armed fault fired: nothing the command did in .* met a held file (with share=delete' \
+		"$SCRATCH/fresh-delete.err"
+	[ "$(ls "$F"/pkg/__pycache__/m*.cpython-*.pyc | wc -l)" -eq 8 ]
+}
+test_ok "the same with share=delete (the default): every rename goes through, and exec says why nothing fired" \
+	held_fresh_shared
+
 # --- pytest keeps two caches -------------------------------------------------------------
 pytest_caches() {
 	local T="$SCRATCH/pytest"

@@ -229,7 +229,8 @@ static void check_caps(const struct exec_run *x)
 {
 	const struct fault_spec *held = exec_armed(x, &fault_held_lock);
 	struct proc_budget b = { .per_group_what = "copies", .groups = 1,
-				 .per_group = x->o->jobs, .holders = held ? held->u.held_lock.holders : 0 };
+				 .per_group = x->o->jobs, .holders = held ? held->u.held_lock.holders : 0,
+				 .grabbers = held ? 1 : 0 };
 	char err[256];
 
 	if (proc_check_caps(&b, err, sizeof(err)) < 0)

@@ -158,7 +158,16 @@ static void report_faults(const struct exec_run *x, const struct round_facts *rd
 	/* Even with -q: a pass under faults that never fired means nothing. */
 	if (x->nfaults && !total) {
 		char *scope = exec_scope_text(x);
-		warn("exec: no armed fault fired: nothing the command did reached %s", scope);
+		const struct fault_spec *held = exec_armed(x, &fault_held_lock);
+		/* held-lock alone may well have reached the caches: say why it
+		 * still did nothing, and what would. */
+		if (x->nfaults == 1 && held)
+			warn("exec: no armed fault fired: nothing the command did in %s met a held "
+			     "file%s", scope, held->u.held_lock.share == SHARE_DELETE
+			     ? " (with share=delete a new file's own rename goes through, as on "
+			       "Windows; share=none refuses it)" : "");
+		else
+			warn("exec: no armed fault fired: nothing the command did reached %s", scope);
 		free(scope);
 	}
 	for (k = 0; k < x->o->jobs; k++) {

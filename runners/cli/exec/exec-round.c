@@ -36,6 +36,7 @@
 #define MAX_HOLDERS PROC_HOLDERS_MAX
 
 struct holders {
+	pid_t grabber;               /* takes the files the copies hand over, or 0 */
 	pid_t pids[MAX_HOLDERS];     /* the current holder of each slot, or 0 */
 	char *dirs[MAX_HOLDERS];     /* the folder it holds files of */
 	pid_t retired[MAX_HOLDERS * 8];  /* told to stop, not yet reaped */
@@ -310,7 +311,7 @@ static void start_holder(const struct exec_round_plan *plan, struct holders *hs,
 {
 	const struct fault_spec *spec = plan->held_lock;
 	struct holder_plan hp = {
-		.dir = dir, .state_dir = plan->state_dir,
+		.dir = dir, .state_dir = plan->state_dir, .grab_fd = -1,
 		.seed = derive_seed(plan->seed, PROC_HOLDER_SEED_BASE + slot, hs->rotation, 0),
 		.hold_lo_ns = spec->u.held_lock.hold.lo, .hold_hi_ns = spec->u.held_lock.hold.hi,
 		.gap_lo_ns = spec->u.held_lock.gap.lo, .gap_hi_ns = spec->u.held_lock.gap.hi,
@@ -356,6 +357,34 @@ static void rotate_holders(const struct exec_round_plan *plan, struct holders *h
 	exec_snapshot_free(&snap);
 }
 
+/*
+ * The holder that takes the new files the inject library hands over at
+ * their close (holder.h). It picks no files of its own and never moves, so
+ * it is there from before the first copy starts: on a fresh tree the first
+ * files are written before any cache folder exists for the others.
+ */
+static void start_grabber(const struct exec_round_plan *plan, struct holders *hs)
+{
+	const struct fault_spec *spec = plan->held_lock;
+	struct holder_plan hp = {
+		.dir = NULL, .state_dir = plan->state_dir,
+		.grab_fd = spec ? holder_grab_socket(plan->state_dir) : -1,
+		.seed = derive_seed(plan->seed, PROC_HOLDER_SEED_BASE + MAX_HOLDERS, 0, 0),
+		.hold_lo_ns = spec ? spec->u.held_lock.hold.lo : 0,
+		.hold_hi_ns = spec ? spec->u.held_lock.hold.hi : 0,
+	};
+	pid_t pid;
+
+	if (hp.grab_fd < 0)
+		return;
+	pid = proc_fork();
+	if (pid == 0)
+		holder_run(&hp);
+	if (pid > 0)
+		hs->grabber = pid;
+	(void)close(hp.grab_fd);   /* the grabber has it */
+}
+
 static void reap_retired(struct holders *hs)
 {
 	size_t i, kept = 0;
@@ -373,6 +402,13 @@ static void stop_holders(struct holders *hs)
 
 	for (slot = 0; slot < hs->n; slot++)
 		retire_holder(hs, slot);
+	if (hs->grabber > 0 && hs->nretired < sizeof(hs->retired) / sizeof(hs->retired[0])) {
+		(void)proc_signal(hs->grabber, SIGTERM);
+		hs->retired[hs->nretired++] = hs->grabber;
+	} else if (hs->grabber > 0) {
+		proc_stop(&hs->grabber, 1);
+	}
+	hs->grabber = 0;
 	proc_stop(hs->retired, hs->nretired);
 	hs->nretired = 0;
 }
@@ -499,6 +535,7 @@ int exec_round(const struct exec_round_plan *plan, struct exec_copy *copies,
 		copies[k].tee_fd[0] = copies[k].tee_fd[1] = -1;
 		copies[k].file_fd[0] = copies[k].file_fd[1] = -1;
 	}
+	start_grabber(plan, &hs);
 	for (k = 0; k < plan->copies && rc == 0 && !*interrupts; k++)
 		rc = spawn_copy(plan, &copies[k]);
 	for (; k < plan->copies; k++)
