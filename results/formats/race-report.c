@@ -13,10 +13,13 @@ static double rate(uint64_t k, uint64_t n)
 
 static void side_md(FILE *f, const struct race_side *s)
 {
-	(void)fprintf(f, " %" PRIu64 "/%" PRIu64 " %.3g | %.3g (%u df, %zu blocks%s) | %.1f/%.0f |",
-		      s->corrupt, s->reads, rate(s->corrupt, s->reads), s->deff, s->df, s->blocks,
-		      s->deff_assumed ? ", the new run's" : "", (double)s->corrupt / s->deff,
-		      (double)s->reads / s->deff);
+	(void)fprintf(f, " %" PRIu64 "/%" PRIu64 " %.3g | %.3g (%u df; %zu blocks", s->corrupt,
+		      s->reads, rate(s->corrupt, s->reads), s->deff, s->df, s->blocks);
+	if (s->deff_assumed)
+		(void)fputs(", the new run's", f);
+	else if (s->deff != s->deff_own)
+		(void)fprintf(f, ", own %.3g", s->deff_own);
+	(void)fprintf(f, ") | %.1f/%.0f |", (double)s->corrupt / s->deff, (double)s->reads / s->deff);
 }
 
 void race_checks_md(FILE *f, const struct race_checks *rc)
@@ -28,8 +31,11 @@ void race_checks_md(FILE *f, const struct race_checks *rc)
 		      "run is cut into blocks (a worker's second) and its design effect (deff: the "
 		      "spread of the blocks' rates over the binomial one) divides its counts into "
 		      "effective ones; each side's Wilson interval takes Student's t on the deff's "
-		      "degrees of freedom, and the %zu check%s share a %g chance of failing by "
-		      "chance (Bonferroni: %.3g%% each). Regressed: the whole corrected interval of "
+		      "degrees of freedom. When both sides corrupt, both take the larger deff (under "
+		      "no change they are one process; a side with few events can look evenly "
+		      "spread by chance); a side with none keeps 1. The %zu check%s share a %g "
+		      "chance of failing by chance (Bonferroni: %.3g%% each). Regressed: the whole "
+		      "corrected interval of "
 		      "new - old lies above the tolerance (%g).\n\n"
 		      "| race | strategy | old corrupt/reads rate | old deff | old effective | "
 		      "new corrupt/reads rate | new deff | new effective | new - old, corrected CI | "
@@ -53,10 +59,11 @@ void race_checks_md(FILE *f, const struct race_checks *rc)
 static void side_json(FILE *f, const struct race_side *s)
 {
 	(void)fprintf(f, "{\"corrupt\": %" PRIu64 ", \"reads\": %" PRIu64 ", \"rate\": %.6g, "
-		      "\"blocks\": %zu, \"deff\": %.6g, \"deff_df\": %u, \"deff_assumed\": %s, "
+		      "\"blocks\": %zu, \"deff\": %.6g, \"deff_df\": %u, \"deff_own\": %.6g, "
+		      "\"deff_assumed\": %s, "
 		      "\"effective_corrupt\": %.6g, \"effective_reads\": %.6g, \"quantile\": %.6g}",
 		      s->corrupt, s->reads, rate(s->corrupt, s->reads), s->blocks, s->deff, s->df,
-		      s->deff_assumed ? "true" : "false", (double)s->corrupt / s->deff,
+		      s->deff_own, s->deff_assumed ? "true" : "false", (double)s->corrupt / s->deff,
 		      (double)s->reads / s->deff, s->z);
 }
 

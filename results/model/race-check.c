@@ -20,6 +20,7 @@ int race_side_measure(struct race_side *side, const struct summary *s,
 	side->corrupt = f.corrupt;
 	side->reads = f.reads;
 	side->deff = 1.0;
+	side->deff_own = 1.0;
 	if (!events_path) {
 		side->deff_assumed = 1;
 		return 0;
@@ -28,9 +29,21 @@ int race_side_measure(struct race_side *side, const struct summary *s,
 		return -1;
 	side->blocks = b.n;
 	side->deff = stats_design_effect(b.corrupt, b.reads, b.n, &side->df);
+	side->deff_own = side->deff;
 	side->too_few_blocks = side->corrupt && b.n < 2;
 	read_blocks_free(&b);
 	return 0;
+}
+
+/* Both sides corrupt: both take the larger design effect (and its df). */
+static void share_larger_deff(struct race_side *a, struct race_side *b)
+{
+	const struct race_side *larger = a->deff >= b->deff ? a : b;
+	double deff = larger->deff;
+	unsigned df = larger->df;
+
+	a->deff = b->deff = deff;
+	a->df = b->df = df;
 }
 
 void race_checks_add(struct race_checks *rc, const char *scenario, const char *strategy,
@@ -52,6 +65,8 @@ void race_checks_add(struct race_checks *rc, const char *scenario, const char *s
 		c->old_side.df = new_side->df;
 		c->old_side.too_few_blocks = c->old_side.corrupt && new_side->too_few_blocks;
 	}
+	if (c->old_side.corrupt && c->new_side.corrupt)
+		share_larger_deff(&c->old_side, &c->new_side);
 }
 
 /* One side as its interval sees it: effective counts and its quantile. A

@@ -7,8 +7,12 @@
  * narrow and a plain Newcombe test flakes. Each side's design effect
  * (deff) is measured from its own run, cut into blocks (blocks.h); its
  * counts are divided by it (effective counts) and its Wilson interval is
- * built with Student's t on the design effect's degrees of freedom. The
- * level is shared out over all race checks of one gate (Bonferroni), so a
+ * built with Student's t on the design effect's degrees of freedom. When
+ * both sides corrupt, both take the larger design effect: under "nothing
+ * changed" they are one process, and a side with a few events can look
+ * evenly spread by chance (its whole run ran at a lower rate: a run-level
+ * swing its blocks cannot see). A side with no corrupt read keeps its own
+ * (1: there is nothing to burst). The level is shared out over all race checks of one gate (Bonferroni), so a
  * gate of many checks is no likelier to fail by chance than one of one.
  */
 #ifndef PYCSTORM_RACE_CHECK_H
@@ -26,8 +30,9 @@
 struct race_side {
 	uint64_t corrupt, reads;        /* from the run's summary */
 	size_t blocks;                  /* blocks with reads */
-	double deff;                    /* >= 1 */
+	double deff;                    /* >= 1: the one its interval takes */
 	unsigned df;                    /* of deff; 0 when not estimated */
+	double deff_own;                /* from its own blocks */
 	int deff_assumed;               /* a stored baseline has no blocks: the other side's */
 	int too_few_blocks;             /* corrupt, but in fewer than 2 blocks: no interval */
 	double z;                       /* the quantile of its interval (judge) */
