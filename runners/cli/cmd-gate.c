@@ -734,9 +734,14 @@ static int gate_matrix_main(int argc, char **argv)
 			free(strats);
 			continue;
 		}
-		rundir_own("gate", &own, xasprintf("race-%s-new", tok));
-		if (old_py)
-			rundir_own("gate", &own, xasprintf("race-%s-old", tok));
+		path = xasprintf("race-%s-new", tok);
+		rundir_own("gate", &own, path);
+		free(path);
+		if (old_py) {
+			path = xasprintf("race-%s-old", tok);
+			rundir_own("gate", &own, path);
+			free(path);
+		}
 		gate_race(&g, dir, tok, strats, new_py, old_py, baseline_dir, duration, tolerance);
 		free(strats);
 	}
