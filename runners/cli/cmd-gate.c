@@ -486,9 +486,10 @@ static void gate_race(struct gate_result *g, const char *out, const char *scenar
 	(void)fprintf(g->md, "\n### Race %s (with its faults)%s\n\n", scenario,
 		      shared ? ": an upgrade in progress, against the old interpreter alone" : "");
 	(void)compare_summaries(g->md, old_py ? old_py : "baseline", &base, label, &cand, tolerance);
-	(void)fputs("\nThe table is the plain Newcombe test on the raw counts, for reference only: "
-		    "cycles under a race are not independent trials, so its intervals are too "
-		    "narrow. The gate's verdict on each corrupt rate is under Race verdicts.\n", g->md);
+	(void)fputs("\nThe table is the plain Newcombe test on the raw counts, for reference only "
+		    "(its verdicts gate nothing here): cycles under a race are not independent "
+		    "trials, so its intervals are too narrow. The gate's verdict on each corrupt "
+		    "rate is under Race verdicts.\n", g->md);
 	for (i = 0; i < cand.nresults; i++) {
 		other = race_result(&base, cand.results[i].strategy);
 		if (other)
