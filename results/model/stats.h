@@ -19,6 +19,39 @@ void stats_newcombe(uint64_t k1, uint64_t n1, uint64_t k2, uint64_t n2,
 		    double z, double *lo, double *hi);
 
 /*
+ * Dependent trials. Cycles of a race come in bursts, so k corrupt in n is
+ * not binomial: its variance is deff times the binomial one. Dividing both
+ * counts by deff gives the binomial sample of the same information (the
+ * effective counts), and the Wilson and Newcombe intervals take those.
+ */
+
+/* One side of a comparison: effective counts and its critical value. */
+struct stats_side {
+	double k, n;            /* effective events and trials (k/deff, n/deff) */
+	double z;               /* the quantile its interval is built with */
+};
+
+/* Wilson on real-valued counts; stats_wilson is this on whole ones. */
+void stats_wilson_real(double k, double n, double z, double *lo, double *hi);
+/* Newcombe for p2 - p1, each side's Wilson interval with its own z. */
+void stats_newcombe_sides(const struct stats_side *s1, const struct stats_side *s2,
+			  double *lo, double *hi);
+/*
+ * The design effect of blocks (k[i] events in n[i] trials each, blocks
+ * in a row of one run): Pearson's X^2 about the pooled rate over its
+ * nblocks - 1 degrees of freedom, never below 1 (blocks never make the
+ * interval narrower than the binomial one). *df gets those degrees of
+ * freedom, or 0 when nothing could be estimated (no event, every trial an
+ * event, fewer than two blocks with trials): then 1 is returned.
+ */
+double stats_design_effect(const uint64_t *k, const uint64_t *n, size_t nblocks,
+			   unsigned *df);
+/* The standard normal quantile: P(Z <= x) = p, for 0 < p < 1. */
+double stats_normal_quantile(double p);
+/* Student's t quantile with df degrees of freedom (df 0: the normal one). */
+double stats_t_quantile(double p, unsigned df);
+
+/*
  * Buckets: values below 2^HIST_SUB_BITS are exact; above, each power of two
  * is split into 2^HIST_SUB_BITS equal buckets (relative error < 1/32).
  */

@@ -1,7 +1,9 @@
 /*
  * Unit tests for results/model/stats.c: the Wilson score interval (known values
  * and the edge cases n == 0, k == 0, k == n), Newcombe's hybrid score
- * interval against the worked example of Newcombe (1998), and the
+ * interval against the worked example of Newcombe (1998), the same on
+ * effective counts with a design effect, the design effect of blocks,
+ * normal and Student's t quantiles against table values, and the
  * log-linear histogram: bucket bounds, quantile accuracy, exact merging,
  * and a checked merge that refuses to wrap past 2^64-1.
  */
@@ -122,6 +124,95 @@ static void newcombe_equal_rates(void **state)
 	stats_newcombe(10, 100, 10, 100, STATS_Z95, &lo, &hi);
 	assert_true(lo < 0.0 && hi > 0.0);
 	assert_near(lo, -hi, 1e-12);
+}
+
+/* ---- dependent trials ------------------------------------------------- */
+
+/* Four times the worked example's counts with a design effect of 4 carry
+ * the information of the example itself: the same interval. */
+static void newcombe_effective_counts(void **state)
+{
+	const struct stats_side s1 = { 224.0 / 4, 280.0 / 4, STATS_Z95 };
+	const struct stats_side s2 = { 192.0 / 4, 320.0 / 4, STATS_Z95 };
+	double lo, hi, plain_lo, plain_hi;
+
+	(void)state;
+	stats_newcombe_sides(&s1, &s2, &lo, &hi);
+	assert_near(lo, -0.3339, 1e-4);
+	assert_near(hi, -0.0524, 1e-4);
+	/* the same counts taken as independent give a narrower interval */
+	stats_newcombe(224, 280, 192, 320, STATS_Z95, &plain_lo, &plain_hi);
+	assert_true(plain_lo > lo && plain_hi < hi);
+}
+
+/* A wider quantile on one side widens only that side's share. */
+static void newcombe_sides_own_z(void **state)
+{
+	const struct stats_side a = { 10, 100, STATS_Z95 }, wide = { 10, 100, 4.0 };
+	double lo1, hi1, lo2, hi2;
+
+	(void)state;
+	stats_newcombe_sides(&a, &a, &lo1, &hi1);
+	stats_newcombe(10, 100, 10, 100, STATS_Z95, &lo2, &hi2);
+	assert_near(lo1, lo2, 1e-12);
+	assert_near(hi1, hi2, 1e-12);
+	stats_newcombe_sides(&a, &wide, &lo2, &hi2);
+	assert_true(lo2 < lo1 && hi2 > hi1);
+}
+
+static void design_effect_known_values(void **state)
+{
+	const uint64_t even_k[] = { 5, 5, 5, 5 }, n100[] = { 100, 100, 100, 100 };
+	const uint64_t burst_k[] = { 0, 10 }, spread_k[] = { 2, 8, 5 };
+	unsigned df = 99;
+
+	(void)state;
+	/* every block at the pooled rate: X^2 = 0, floored at 1 */
+	assert_near(stats_design_effect(even_k, n100, 4, &df), 1.0, 1e-12);
+	assert_int_equal(df, 3);
+	/* p = 0.05, residuals -5 and +5: X^2 = 50 / 4.75 on 1 df */
+	assert_near(stats_design_effect(burst_k, n100, 2, &df), 50.0 / 4.75, 1e-9);
+	assert_int_equal(df, 1);
+	/* residuals -3, +3, 0: X^2 = 18 / 4.75 on 2 df */
+	assert_near(stats_design_effect(spread_k, n100, 3, &df), 18.0 / 4.75 / 2.0, 1e-9);
+	assert_int_equal(df, 2);
+}
+
+static void design_effect_not_estimable(void **state)
+{
+	const uint64_t none[] = { 0, 0, 0 }, n[] = { 50, 0, 70 }, all[] = { 50, 0, 70 };
+	const uint64_t one_k[] = { 3 }, one_n[] = { 40 };
+	unsigned df = 99;
+
+	(void)state;
+	assert_near(stats_design_effect(none, n, 3, &df), 1.0, 0);
+	assert_int_equal(df, 0);
+	assert_near(stats_design_effect(all, n, 3, &df), 1.0, 0);
+	assert_int_equal(df, 0);
+	assert_near(stats_design_effect(one_k, one_n, 1, &df), 1.0, 0);
+	assert_int_equal(df, 0);
+	/* an empty block is no block: one df from the two with trials */
+	stats_design_effect((const uint64_t[]){ 1, 0, 4 }, n, 3, &df);
+	assert_int_equal(df, 1);
+}
+
+/* Table values of the standard normal and Student's t distributions. */
+static void quantiles_known_values(void **state)
+{
+	(void)state;
+	assert_near(stats_normal_quantile(0.975), 1.959964, 1e-6);
+	assert_near(stats_normal_quantile(0.995), 2.575829, 1e-6);
+	assert_near(stats_normal_quantile(0.5), 0.0, 1e-12);
+	assert_near(stats_normal_quantile(0.025), -1.959964, 1e-6);
+	assert_near(stats_t_quantile(0.975, 1), 12.706205, 1e-5);
+	assert_near(stats_t_quantile(0.95, 2), 2.919986, 1e-6);
+	assert_near(stats_t_quantile(0.975, 4), 2.776445, 1e-6);
+	assert_near(stats_t_quantile(0.995, 10), 3.169273, 1e-6);
+	assert_near(stats_t_quantile(0.975, 30), 2.042272, 1e-6);
+	assert_near(stats_t_quantile(0.025, 4), -2.776445, 1e-6);
+	/* df 0: the normal quantile; many df: close to it */
+	assert_near(stats_t_quantile(0.975, 0), 1.959964, 1e-6);
+	assert_near(stats_t_quantile(0.975, 2000), 1.961151, 1e-5);
 }
 
 /* ---- histogram --------------------------------------------------------- */
@@ -288,6 +379,11 @@ int main(void)
 		cmocka_unit_test(wilson_contains_estimate),
 		cmocka_unit_test(newcombe_worked_example),
 		cmocka_unit_test(newcombe_equal_rates),
+		cmocka_unit_test(newcombe_effective_counts),
+		cmocka_unit_test(newcombe_sides_own_z),
+		cmocka_unit_test(design_effect_known_values),
+		cmocka_unit_test(design_effect_not_estimable),
+		cmocka_unit_test(quantiles_known_values),
 		cmocka_unit_test(hist_bucket_bounds),
 		cmocka_unit_test(hist_buckets_contiguous),
 		cmocka_unit_test(hist_quantiles_accurate),
