@@ -29,6 +29,7 @@ struct exec_copy {
 	int fd;                      /* read end of its record pipe, -1 once closed */
 	int tee_fd[2];               /* read ends of its stdout, stderr pipes (tee), or -1 */
 	int file_fd[2];              /* output/copy-K.out, .err while teeing, or -1 */
+	int pidfd;                   /* readable once it exits; -1 (none, or reaped) */
 	int exited;
 	int status;                  /* from waitpid */
 	int timed_out;               /* killed for running past the timeout */
