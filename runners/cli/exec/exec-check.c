@@ -9,6 +9,7 @@
 #include "exec-check.h"
 
 #include "common.h"
+#include "exec-memo.h"
 #include "proc.h"
 #include "pythons.h"
 
@@ -164,15 +165,15 @@ static size_t parse_report(const char *text, struct exec_verdict *out, size_t n)
 	return k;
 }
 
-int exec_check_pycs(const char *python, const char *const *paths, size_t n,
-		    struct exec_verdict *out, char *err, size_t errlen)
+/* Classify paths in batches into out; 0, or -1 with err filled. */
+static int classify_all(const char *python, const char *const *paths, size_t n,
+			struct exec_verdict *out, char *err, size_t errlen)
 {
 	char *classifier = cli_self_program();
 	size_t done, batch, got;
 	char *text;
 	int status, rc = 0;
 
-	memset(out, 0, n * sizeof(*out));
 	for (done = 0; done < n && rc == 0; done += batch) {
 		batch = n - done < CHECK_BATCH ? n - done : CHECK_BATCH;
 		status = run_classifier(classifier, python, paths + done, batch, &text);
@@ -188,6 +189,44 @@ int exec_check_pycs(const char *python, const char *const *paths, size_t n,
 		free(text);
 	}
 	free(classifier);
+	return rc;
+}
+
+/* Files whose verdict was remembered (exec-memo.h) take it from there;
+ * the others go to the classifier, and its conclusive verdicts are kept. */
+int exec_check_pycs(const char *python, const char *const *paths, size_t n,
+		    struct exec_verdict *out, char *err, size_t errlen)
+{
+	struct exec_memo memo;
+	char **keys = xcalloc(n + 1, sizeof(char *));
+	size_t *klen = xcalloc(n + 1, sizeof(size_t)), *slot = xcalloc(n + 1, sizeof(size_t));
+	const char **ask = xcalloc(n + 1, sizeof(char *));
+	struct exec_verdict *asked = xcalloc(n + 1, sizeof(*asked));
+	size_t i, nask = 0;
+	int rc;
+
+	memset(out, 0, n * sizeof(*out));
+	exec_memo_open(&memo, python);
+	for (i = 0; i < n; i++) {
+		keys[i] = exec_memo_key(&memo, paths[i], &klen[i]);
+		if (!keys[i] || exec_memo_find(keys[i], klen[i], &out[i]) < 0) {
+			slot[nask] = i;
+			ask[nask++] = paths[i];
+		}
+	}
+	rc = classify_all(python, ask, nask, asked, err, errlen);
+	for (i = 0; i < nask; i++) {
+		out[slot[i]] = asked[i];
+		exec_memo_keep(&memo, paths[slot[i]], keys[slot[i]], klen[slot[i]], &asked[i]);
+	}
+	for (i = 0; i < n; i++)
+		free(keys[i]);
+	exec_memo_close(&memo);
+	free(keys);
+	free(klen);
+	free(slot);
+	free(ask);
+	free(asked);
 	return rc;
 }
 
