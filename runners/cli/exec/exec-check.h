@@ -14,6 +14,7 @@
 struct exec_verdict {
 	int outcome;             /* enum outcome, or -1: the file could not be read */
 	int cannot_judge;        /* no interpreter of its release (error says why) */
+	int remembered;          /* an earlier verdict on the same bytes (exec-memo.h) */
 	char *error;             /* the exception text, or NULL */
 	char *report;            /* the judge's lines about this file */
 };

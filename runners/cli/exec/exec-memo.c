@@ -137,6 +137,7 @@ int exec_memo_find(const char *key, size_t len, struct exec_verdict *v)
 	memset(v, 0, sizeof(*v));
 	v->report = report;
 	v->outcome = OUTCOME_OK;
+	v->remembered = 1;
 	return 0;
 }
 
