@@ -1,6 +1,7 @@
 # pycstorm judge: what a real pythonX.Y does when it meets a cache file.
 #
-#   pythonX.Y pycstorm-judge.py [--run | --no-run] [--source FILE.py] FILE.pyc...
+#   pythonX.Y pycstorm-judge.py [--run | --no-run] [--source FILE.py] [--written DIR] FILE.pyc...
+#   pythonX.Y pycstorm-judge.py --args-from-stdin
 #
 # This is the one definition of a verdict for every release pycstorm cannot
 # host itself. It runs under 2.7 and 3.6 through 3.13, so it keeps to the
@@ -21,19 +22,27 @@
 #     from what the source compiles to, always with --run, never with
 #     --no-run; a file that equals its source's code needs no run.
 #
+# --written DIR names the records exec's inject library kept of complete
+# write streams (inject/preload/written.h). A file whose bytes are, length
+# and digest, one its own writer wrote to it (its path, or a temporary
+# sibling PATH.SUFFIX renamed onto it) is that writer's intact image: its
+# header and body are judged as always, but it is not compiled to compare.
+#
+# --args-from-stdin: the arguments come later, NUL-separated on stdin, so
+# exec can start this interpreter while the program runs.
+#
 # Exit status: 0 every file would import, 1 one would fail, 2 a file cannot
 # be read or the usage is wrong.
 from __future__ import print_function
 
+import binascii
 import errno
 import marshal
 import os
-import shutil
 import signal
 import stat
 import struct
 import sys
-import tempfile
 import time
 import traceback
 
@@ -261,7 +270,7 @@ def crash_evidence(number, stderr):
     return "; ".join(parts)
 
 
-def unmarshal_one(body, source):
+def unmarshal_one(body, source, own):
     """In the child: this interpreter's marshal on one body, as a report line:
     the kind and a detail (the exception line, or the non-code type)."""
     try:
@@ -270,6 +279,8 @@ def unmarshal_one(body, source):
         return "error\t" + exception_line(exc).replace("\n", " ")
     if not hasattr(code, "co_code"):
         return "noncode\t" + type(code).__name__
+    if own:
+        return "own\t"
     if source is None:
         return "code\t"
     try:
@@ -283,22 +294,23 @@ def unmarshal_batch(items, start, out_w):
     """In the child: one report line per item from start on, each written as
     soon as it is known, so a crash names the item it happened on."""
     for k in range(start, len(items)):
-        body, source = items[k]
-        os.write(out_w, ("%d\t%s\n" % (k, unmarshal_one(body, source))).encode("utf-8", "replace"))
+        body, source, own = items[k]
+        os.write(out_w, ("%d\t%s\n" % (k, unmarshal_one(body, source, own))).encode("utf-8", "replace"))
     return ""
 
 
 def body_result(kind, detail):
-    """(class, evidence, same-as-source) from a child's report line."""
-    if kind in ("code", "same", "differs"):
-        return "ok", "", {"code": None, "same": True, "differs": False}[kind]
+    """(class, evidence, same-as-source) from a child's report line; "own":
+    the writer's intact image, not compared."""
+    if kind in ("code", "same", "differs", "own"):
+        return "ok", "", {"code": None, "same": True, "differs": False, "own": "own"}[kind]
     if kind == "noncode":
         return "other_error", "ImportError: Non-code object (%s)" % detail, None
     return class_of_error(detail), detail, None
 
 
 def unmarshal_all(items):
-    """What this interpreter's marshal makes of each (body, source): the class,
+    """What this interpreter's marshal makes of each (body, source, own): the class,
     the evidence, and whether the code equals what this reader compiles the
     source to (None without a source). One child does them all in turn; one
     that dies takes only the body it was on, and the next starts after it."""
@@ -420,6 +432,8 @@ def run_with(data, source, path):
     """The run step: the file as the cache of its module, then, when that
     fails and a source is at hand, the source alone, so a module that fails
     on its own (a missing dependency) is not blamed on its cache."""
+    import shutil
+    import tempfile
     folder = tempfile.mkdtemp(prefix="pycstorm-judge-")
     try:
         lay_out(folder, data, source, source is not None)
@@ -437,9 +451,51 @@ def run_with(data, source, path):
     return outcome, evidence
 
 
-def examine(path, source_opt):
-    """Everything up to the body: (verdict, data, source). The verdict has its
-    outcome when the file is settled here (unreadable, or its header rejected)."""
+class Written(object):
+    """The complete write streams exec's inject library recorded: digest ->
+    the paths they were written to."""
+
+    def __init__(self, folder):
+        self.paths = {}
+        for name in sorted(os.listdir(folder)) if folder else []:
+            if name.startswith("written-"):
+                self.load(os.path.join(folder, name))
+
+    def load(self, path):
+        try:
+            with open(path, "rb") as f:
+                text = f.read()
+        except (IOError, OSError):
+            return
+        if not PY2:
+            text = os.fsdecode(text)  # paths as argv gives them
+        # A line cut short (a full disk) has no newline: never trusted.
+        for line in text.split("\n")[:-1]:
+            fields = line.split(" ", 3)
+            try:
+                key = (int(fields[0]), int(fields[1], 16), int(fields[2], 16))
+            except (ValueError, IndexError):
+                continue
+            if len(fields) == 4 and fields[3]:
+                self.paths.setdefault(key, set()).add(fields[3])
+
+    def own_image(self, path, data):
+        """Were these bytes, whole, written to path (or to PATH.SUFFIX)?"""
+        if not self.paths:
+            return False
+        key = (len(data), binascii.crc32(data[0::2]) & 0xFFFFFFFF,
+               binascii.crc32(data[1::2]) & 0xFFFFFFFF)
+        names = set([os.path.abspath(path), os.path.realpath(path)])
+        for written in self.paths.get(key, ()):
+            if written in names or [n for n in names if written.startswith(n + ".")]:
+                return True
+        return False
+
+
+def examine(path, source_opt, written):
+    """Everything up to the body: (verdict, data, source, own). The verdict has
+    its outcome when the file is settled here (unreadable, or its header
+    rejected)."""
     verdict = Verdict()
     verdict.say("file: " + path)
     try:
@@ -447,7 +503,7 @@ def examine(path, source_opt):
     except (IOError, OSError) as exc:
         verdict.outcome = "unreadable"
         verdict.error = exc.strerror or str(exc)
-        return verdict, None, None
+        return verdict, None, None, False
     guess, name = source_for(path)
     source = None
     try:
@@ -469,7 +525,7 @@ def examine(path, source_opt):
         verdict.outcome = "stale"
     else:
         verdict.say("header: accepted")
-    return verdict, data, source
+    return verdict, data, source, written.own_image(path, data)
 
 
 def conclude(verdict, body, data, source, path, run):
@@ -480,7 +536,8 @@ def conclude(verdict, body, data, source, path, run):
         return
     verdict.say("body: unmarshals to a code object%s" % {
         None: "", True: ", the same code as its source",
-        False: ", code that differs from its source"}[same])
+        False: ", code that differs from its source",
+        "own": ", its writer's own complete write (not compared with its source)"}[same])
     if run == "never" or (run == "auto" and same is not False):
         verdict.say("run: not run%s" % (" (pass --run to import it)" if same is None else ""))
         return
@@ -493,27 +550,43 @@ def conclude(verdict, body, data, source, path, run):
         verdict.say("run: imports and runs")
 
 
-def judge_all(paths, source_opt, run):
+def judge_all(paths, source_opt, run, written):
     """The verdicts of paths, in order; the bodies are unmarshalled together."""
-    examined = [examine(path, source_opt) for path in paths]
-    pending = [i for i, (v, _, _) in enumerate(examined) if v.outcome is None]
-    bodies = unmarshal_all([(examined[i][1][HEADER_SIZE:], examined[i][2]) for i in pending])
+    examined = [examine(path, source_opt, written) for path in paths]
+    pending = [i for i, e in enumerate(examined) if e[0].outcome is None]
+    bodies = unmarshal_all([(examined[i][1][HEADER_SIZE:], examined[i][2], examined[i][3])
+                            for i in pending])
     for i, body in zip(pending, bodies):
-        verdict, data, source = examined[i]
+        verdict, data, source, _ = examined[i]
         conclude(verdict, body, data, source, paths[i], run)
-    return [v for v, _, _ in examined]
+    return [e[0] for e in examined]
+
+
+def args_from_stdin():
+    """The arguments exec sends once the program has run: NUL-separated."""
+    data = sys.stdin.read() if PY2 else sys.stdin.buffer.read()
+    fields = data.split(b"\0")
+    if fields and not fields[-1]:
+        fields.pop()
+    return fields if PY2 else [os.fsdecode(f) for f in fields]
 
 
 def main(argv):
     run = "auto"
     source = None
+    written = None
     args = argv[1:]
+    if args == ["--args-from-stdin"]:
+        args = args_from_stdin()
     while args and args[0].startswith("--"):
         if args[0] in ("--run", "--no-run"):
             run = "always" if args[0] == "--run" else "never"
             args = args[1:]
-        elif args[0] == "--source" and len(args) > 1:
-            source = args[1]
+        elif args[0] in ("--source", "--written") and len(args) > 1:
+            if args[0] == "--source":
+                source = args[1]
+            else:
+                written = args[1]
             args = args[2:]
         else:
             sys.stderr.write("pycstorm: judge: unknown option '%s'\n" % args[0])
@@ -525,7 +598,12 @@ def main(argv):
                                          sys.executable))
     print("")
     rc = 0
-    for path, verdict in zip(args, judge_all(args, source, run)):
+    try:
+        records = Written(written)
+    except (IOError, OSError) as exc:
+        sys.stderr.write("pycstorm: judge: --written '%s': %s\n" % (written, exc.strerror or exc))
+        return 2
+    for path, verdict in zip(args, judge_all(args, source, run, records)):
         for line in verdict.lines:
             print(line)
         print("class: " + verdict.outcome)

@@ -94,6 +94,13 @@ static char **copy_env(const struct exec_round_plan *plan, const struct exec_cop
 		ie.seed = copy->seed;
 		ie.event_fd = record_fd;
 	}
+	if (plan->library && plan->written_dir) {
+		ie.written_dir = plan->written_dir;
+		ie.dirs = plan->inject_dirs;
+		ie.names = plan->inject_names;
+		ie.cache_root = plan->cache_root;
+		ie.state_dir = plan->state_dir;
+	}
 	/* Always set, so a script can give its copies roles. */
 	ie.worker = (int)copy->index;
 	return inject_env_build(plan->env, &ie);

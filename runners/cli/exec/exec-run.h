@@ -64,7 +64,7 @@ struct exec_run {
 	char *fault_env;             /* the specs joined with ';', or NULL */
 	struct fault_spec faults[FAULT_MAX_SPECS];
 	size_t nfaults;
-	char *inject_library;        /* preloaded when faults are armed, else NULL */
+	char *inject_library;        /* preloaded (faults, or only recording writes), or NULL */
 	const char *fiu_preload;     /* after it, for the fiu fault, or NULL */
 	char *inject_dirs, *inject_names;
 	char **env;
