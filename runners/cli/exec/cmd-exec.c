@@ -402,7 +402,7 @@ static int probe_python(const char *python, struct exec_python *out)
 	if (rc == 0) {
 		out->path = py.path;
 		out->version = py.version;
-		free(py.release);
+		out->release = py.release;
 		free(py.cache_tag);
 	}
 	return rc;
@@ -755,6 +755,7 @@ static void finish(struct exec_run *x)
 	free(x->default_out);
 	free(x->python.path);
 	free(x->python.version);
+	free(x->python.release);
 }
 
 static int exec_main(int argc, char **argv)

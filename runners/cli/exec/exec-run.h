@@ -50,6 +50,7 @@ struct exec_options {
 struct exec_python {
 	char *path;                  /* sys.executable, or NULL: not found */
 	char *version;               /* "3.12.1" */
+	char *release;               /* "3.12" */
 	const char *how;             /* "argv[0]", "the shebang of ...", ... */
 };
 
@@ -99,6 +100,7 @@ struct round_facts {
 	unsigned number;
 	uint64_t seed;
 	struct exec_copy *copies;
+	struct exec_prejudge prejudge;   /* the judge started with the round */
 	int outcome[EXEC_MAX_JOBS];
 	char *error[EXEC_MAX_JOBS];
 	struct exec_snapshot before, after;
