@@ -176,6 +176,7 @@ static int run_judge(const struct judge_batch *b, const struct classify_opts *o)
 	argv[n++] = b->reader;
 	argv[n++] = "-E";
 	argv[n++] = "-s";
+	argv[n++] = "-S";   /* it needs the standard library alone, not site's .pth files */
 	argv[n++] = judge;
 	if (o->run)
 		argv[n++] = o->run;

@@ -205,7 +205,8 @@ static int classify_all(const char *python, const char *written, const char *con
 int exec_prejudge_start(struct exec_prejudge *j, const char *python, const char *release)
 {
 	char *judge = cli_judge_program();
-	const char *argv[] = { python, "-E", "-s", judge, "--args-from-stdin", NULL };
+	/* -S: the judge needs the standard library alone, not site's .pth files. */
+	const char *argv[] = { python, "-E", "-s", "-S", judge, "--args-from-stdin", NULL };
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
 	int null, rc = 0;
 
