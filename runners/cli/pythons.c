@@ -92,10 +92,11 @@ static int is_script(const char *path)
 }
 
 /* Run the probe under path; its one line of output in out, 0 when it
- * answered in time and exited 0. */
+ * answered in time and exited 0. Without site (-S): its .pth files cost
+ * time and change none of the answers. */
 static int run_probe(const char *path, char *out, size_t size)
 {
-	char *const argv[] = { (char *)path, "-E", "-s", "-c", (char *)probe_program, NULL };
+	char *const argv[] = { (char *)path, "-E", "-s", "-S", "-c", (char *)probe_program, NULL };
 	int fds[2], status = 0, ok = -1;
 	pid_t pid;
 

@@ -211,14 +211,19 @@ def in_child(work):
     """Run work(out_w) in a fork; (status, text, stderr): text is what it wrote
     to out_w and returned, status the child's wait status, so a crash in
     marshal is data."""
+    return child_result(start_child(work))
+
+
+def start_child(work, close_in_child=()):
+    """Fork a child that runs work(out_w); (pid, out_r, err_r)."""
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     pid = os.fork()
     if pid == 0:
         code = 0
         try:
-            os.close(out_r)
-            os.close(err_r)
+            for fd in (out_r, err_r) + tuple(close_in_child):
+                os.close(fd)
             os.dup2(err_w, 2)
             try:
                 import faulthandler
@@ -232,10 +237,69 @@ def in_child(work):
         os._exit(code)
     os.close(out_w)
     os.close(err_w)
+    return pid, out_r, err_r
+
+
+def child_result(started):
+    """(status, text, stderr) of a child from start_child, once it ends."""
+    pid, out_r, err_r = started
     text = read_pipe(out_r)
     err = read_pipe(err_r)
     status = os.waitpid(pid, 0)[1]
     return status, text, err
+
+
+class SentSource(object):
+    """What unmarshal_one needs of a Source, as it crosses a pipe."""
+
+    def __init__(self, data, path):
+        self.data = data
+        self.path = path
+
+
+class EarlyChild(object):
+    """The unmarshal child forked before the files are known (exec starts
+    the judge with the round), so its fork and the copy-on-write faults that
+    follow are paid while the program runs. It waits on a pipe for the
+    items, as marshal data of plain bytes, strings and flags."""
+
+    def __init__(self):
+        self.in_r, self.in_w = os.pipe()
+        self.started = start_child(lambda out_w: unmarshal_batch(self.receive(), 0, out_w),
+                                   (self.in_w,))
+        os.close(self.in_r)
+
+    def receive(self):
+        """In the child: the items the judge sent."""
+        chunks = []
+        while True:
+            chunk = os.read(self.in_r, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return [(body, None if path is None else SentSource(data, path), own)
+                for body, data, path, own in marshal.loads(b"".join(chunks))]
+
+    def run(self, items):
+        """Hand it items (body, source, own); (status, text, stderr)."""
+        blob = marshal.dumps([(body, source.data if source else None,
+                               source.path if source else None, own)
+                              for body, source, own in items])
+        try:
+            while blob:
+                blob = blob[os.write(self.in_w, blob):]
+        except OSError:
+            pass  # it died already: its status says how
+        os.close(self.in_w)
+        return child_result(self.started)
+
+    def cancel(self):
+        """Nothing for it to do: end it now rather than wait for it."""
+        pid, out_r, err_r = self.started
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        for fd in (self.in_w, out_r, err_r):
+            os.close(fd)
 
 
 def read_pipe(fd):
@@ -309,15 +373,38 @@ def body_result(kind, detail):
     return class_of_error(detail), detail, None
 
 
-def unmarshal_all(items):
+def unmarshal_all(items, early=None):
     """What this interpreter's marshal makes of each (body, source, own): the class,
     the evidence, and whether the code equals what this reader compiles the
-    source to (None without a source). One child does them all in turn; one
-    that dies takes only the body it was on, and the next starts after it."""
+    source to (None without a source). Under exec (early set), a writer's
+    own image is bytes this release's marshal made, unmarshalled here: a
+    child's fork and its copy-on-write faults cost more than the work, and
+    exec judges the files of a judge that dies again, in full, each in a
+    child. The others go to children (below)."""
+    results = [None] * len(items)
+    for k, (body, source, own) in enumerate(items):
+        if own and early is not None:
+            results[k] = body_result(*unmarshal_one(body, source, own).split("\t", 1))
+    rest = [k for k in range(len(items)) if results[k] is None]
+    for k, result in zip(rest, unmarshal_in_children([items[k] for k in rest], early)):
+        results[k] = result
+    return results
+
+
+def unmarshal_in_children(items, early):
+    """unmarshal_all's results for items, in children: one does them all in
+    turn (early, when one was started ahead); one that dies takes only the
+    body it was on, and the next starts after it."""
     results = [None] * len(items)
     start = 0
+    if early is not None and not items:
+        early.cancel()
+    elif early is not None:
+        status, text, err = early.run(items)
     while start < len(items):
-        status, text, err = in_child(lambda out_w: unmarshal_batch(items, start, out_w))
+        if early is None:
+            status, text, err = in_child(lambda out_w: unmarshal_batch(items, start, out_w))
+        early = None
         for line in text.splitlines():
             fields = line.split("\t", 2)
             if len(fields) == 3 and fields[0].isdigit() and int(fields[0]) < len(items):
@@ -485,9 +572,17 @@ class Written(object):
             return False
         key = (len(data), binascii.crc32(data[0::2]) & 0xFFFFFFFF,
                binascii.crc32(data[1::2]) & 0xFFFFFFFF)
-        names = set([os.path.abspath(path), os.path.realpath(path)])
-        for written in self.paths.get(key, ()):
-            if written in names or [n for n in names if written.startswith(n + ".")]:
+        candidates = self.paths.get(key, ())
+        # The records name resolved paths; resolving ours costs a stat per
+        # component, so only when the path as given matches nothing.
+        return (self.written_to(candidates, os.path.abspath(path))
+                or self.written_to(candidates, os.path.realpath(path)))
+
+    @staticmethod
+    def written_to(candidates, name):
+        """Was one of candidates name itself, or a temporary NAME.SUFFIX?"""
+        for written in candidates:
+            if written == name or written.startswith(name + "."):
                 return True
         return False
 
@@ -550,12 +645,12 @@ def conclude(verdict, body, data, source, path, run):
         verdict.say("run: imports and runs")
 
 
-def judge_all(paths, source_opt, run, written):
+def judge_all(paths, source_opt, run, written, early=None):
     """The verdicts of paths, in order; the bodies are unmarshalled together."""
     examined = [examine(path, source_opt, written) for path in paths]
     pending = [i for i, e in enumerate(examined) if e[0].outcome is None]
     bodies = unmarshal_all([(examined[i][1][HEADER_SIZE:], examined[i][2], examined[i][3])
-                            for i in pending])
+                            for i in pending], early)
     for i, body in zip(pending, bodies):
         verdict, data, source, _ = examined[i]
         conclude(verdict, body, data, source, paths[i], run)
@@ -576,7 +671,9 @@ def main(argv):
     source = None
     written = None
     args = argv[1:]
+    early = None
     if args == ["--args-from-stdin"]:
+        early = EarlyChild()
         args = args_from_stdin()
     while args and args[0].startswith("--"):
         if args[0] in ("--run", "--no-run"):
@@ -603,7 +700,7 @@ def main(argv):
     except (IOError, OSError) as exc:
         sys.stderr.write("pycstorm: judge: --written '%s': %s\n" % (written, exc.strerror or exc))
         return 2
-    for path, verdict in zip(args, judge_all(args, source, run, records)):
+    for path, verdict in zip(args, judge_all(args, source, run, records, early)):
         for line in verdict.lines:
             print(line)
         print("class: " + verdict.outcome)

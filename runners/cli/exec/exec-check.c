@@ -359,8 +359,14 @@ int exec_check_pycs(struct exec_prejudge *j, const char *python, const char *wri
 			others[no++] = paths[i];
 		}
 	}
-	if (nm)
-		rc = prejudge_run(j, written, mine, nm, vm, err, errlen);
+	/* A judge that died (it unmarshals writers' own images itself) hands
+	 * its files to classify, without the records: each in a child. */
+	if (nm && prejudge_run(j, written, mine, nm, vm, err, errlen) < 0) {
+		for (i = 0; i < nm; i++)
+			exec_verdict_free(&vm[i]);
+		memset(vm, 0, nm * sizeof(*vm));
+		rc = classify_all(python, NULL, mine, nm, vm, err, errlen);
+	}
 	if (no && classify_all(python, written, others, no, vo, err, errlen) < 0)
 		rc = -1;
 	for (i = 0; i < nm; i++)
