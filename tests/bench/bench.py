@@ -814,10 +814,10 @@ class Bench:
         and json packages, bare and under exec, interleaved (the order
         alternates each round); the overhead is median(exec) / median(bare) - 1.
         Both compile every file (-f), so both write the same caches. exec
-        keeps probe answers and conclusive verdicts between runs (its user
-        cache), so round 0 pays for them and later rounds reuse them; a third
-        arm, "cold", runs exec with PYCSTORM_NO_CACHE=1 every round: what a
-        first run on a project costs (exec_overhead_cold, no target)."""
+        keeps probe answers between runs (its user cache), so round 0 pays
+        for the probe and later rounds reuse it; a third arm, "cold", runs
+        exec with PYCSTORM_NO_CACHE=1 every round: the probe asked every time
+        (exec_overhead_cold, no target)."""
         self.phase("exec_overhead")
         work = os.path.join(self.out, "exec-overhead")
         stdlib = subprocess.run([self.python, "-c", "import sysconfig; "
