@@ -717,4 +717,9 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    STATUS = main(sys.argv)
+    if sys.argv[1:] == ["--args-from-stdin"]:
+        # exec waits for our end: the interpreter's teardown is not worth it.
+        sys.stdout.flush()
+        os._exit(STATUS)
+    sys.exit(STATUS)
