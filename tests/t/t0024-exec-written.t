@@ -5,8 +5,8 @@
 # unmarshals the body, but does not compile the source to compare. Any
 # other file keeps the full judgement, so damage that unmarshals cleanly
 # (a zero block in the bytecode) is still found: bytes changed in place
-# after the program closed the file, a file written with pwrite, and the
-# streams a fault shortened.
+# after the program closed the file, a file written with pwrite, sectors a
+# power cut lost, and the streams a fault shortened.
 . "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3.11
@@ -97,6 +97,35 @@ short_writes() {
 	not grep -q 'of the \.pyc files are the very bytes' "$SCRATCH/short.err"
 }
 test_ok "streams a fault shortened never pass for their writer's image" short_writes
+
+# A power cut after the program's complete write: the sectors it loses
+# change the bytes, so the file is no longer its writer's image and gets
+# the full judgement. Some seeds lose sectors inside the bytecode, which
+# still unmarshals: the run step finds them (the seeds are searched, with
+# a bound, as the cut's effect depends on them).
+power_cut() {
+	local s found= c="$SCRATCH/cut"
+	mkdir -p "$c/mods"
+	# 2000 lines: a .pyc of some 150 sectors, most of them bytecode
+	"$PY" -c 'import sys
+body = "".join("    y = y + x * 3 - %d\n" % (i % 5) for i in range(2000))
+open(sys.argv[1], "w").write("def f(x):\n    y = x\n" + body + "    return y\nR = f(2)\n")' "$c/mods/big.py"
+	for s in 1 2 3 4 5 6 7 8 9 10 11 12; do
+		rm -rf "$c/mods/__pycache__"
+		(cd "$c" && "$PYCSTORM" exec -o "$SCRATCH/cut-run" --seed "$s" \
+			-f power-cut:model=writeback,at=1s,sector=512 -- "$PY" \
+			-c 'import compileall, time; compileall.compile_dir("mods", quiet=1); time.sleep(2)' \
+			>/dev/null 2>"$SCRATCH/cut.err") || :
+		if grep -qE "^pycstorm exec:   (interpreter_crash|code_error) +mods/__pycache__/big\.cpython-311\.pyc " \
+			"$SCRATCH/cut.err"; then
+			found=$s
+			break
+		fi
+	done
+	diag "seed ${found:-none}"
+	test -n "$found"
+}
+test_ok "sectors a power cut lost inside the bytecode of a complete write: found by the full judgement" power_cut
 
 # The records themselves: one line per plain stream, none for the rest.
 # rec_of NAME PYTHON-CODE: run the code under the inject library from $W,
