@@ -103,7 +103,7 @@ CLI_SRC = $(wildcard $(CLI)/*.c) $(wildcard $(CLI)/exec/*.c) $(wildcard $(ORCHES
 # The preload library: position-independent, with the fault hooks compiled in.
 # It runs inside the user's process, so it links no die.c: nothing in it may
 # exit (preload-check proves it on the built library).
-INJECT_SRC = $(PRELOAD)/preload.c $(INJECT_COMMON) $(BASE)/common.c
+INJECT_SRC = $(PRELOAD)/preload.c $(PRELOAD)/written.c $(INJECT_COMMON) $(BASE)/common.c
 # The strategies as a library, for the interpreter runner's driver (ctypes).
 STRATLIB_SRC = $(STRATEGIES)/stratlib.c $(STRATEGIES)/strategy.c $(STRATEGIES)/atomic.c \
 	$(wildcard $(STRATEGIES)/strategy-*.c) $(BASE)/pyc.c $(BASE)/common.c $(BASE)/die.c

@@ -223,5 +223,8 @@ void fault_choice_words(const struct fault_param *param, char *buf, size_t size)
 #define INJECT_ENV_SEED "PYCSTORM_INJECT_SEED"
 #define INJECT_ENV_WORKER "PYCSTORM_WORKER"
 #define INJECT_ENV_STATE "PYCSTORM_STATE_DIR"
+/* Optional: record complete write streams there (inject/preload/written.h),
+ * faults or not. */
+#define INJECT_ENV_WRITTEN "PYCSTORM_WRITTEN_DIR"
 
 #endif

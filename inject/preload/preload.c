@@ -14,12 +14,17 @@
  * logging) out of the wrappers, and the fault log goes to the orchestrator
  * with a raw system call, so neither libfiu's preload nor ours touch it.
  * With nothing armed every wrapper is one branch and the real call.
+ *
+ * exec also has it record what the program writes to its cache files
+ * (written.h), with or without faults: then the wrappers run for the
+ * scope's files with no hooks, to follow each write stream.
  */
 #include "common.h"
 #include "event.h"
 #include "fault.h"
 #include "inject.h"
 #include "scope.h"
+#include "written.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -47,13 +52,14 @@ struct armed {
 };
 
 static struct {
-	int armed;                   /* any fault at all */
+	int armed;                   /* any fault, or write streams to record */
 	atomic_int failed;           /* a base helper failed: injecting stopped */
 	struct armed faults[FAULT_MAX_SPECS];
 	size_t nfaults;
 	struct scope scope;          /* which paths are targets (scope.h) */
 	char root[PATH_MAX];         /* paths in logs are relative to it, resolved */
 	const char *state_dir;
+	const char *written_dir;     /* where complete write streams go, or NULL */
 	uint64_t seed;
 	unsigned worker;
 	int event_fd;
@@ -68,6 +74,7 @@ static struct {
 		dev_t dev;           /* which file it was, so a number closed */
 		ino_t ino;           /* behind our back and reused is not mistaken */
 		int flags;           /* how it was opened: close's hooks ask */
+		struct written_stream stream;   /* what was asked to be written */
 	} fds[MAX_FDS];
 	void (*worker_flush)(void);
 } S;
@@ -115,6 +122,14 @@ static atomic_uint cwd_gen = 1;
 	CALL(pwrite64, ssize_t, (int fd, const void *buf, size_t count, off64_t off),      \
 	     (fd, buf, count, off), wrap_write(fd, buf, count, off, 1))                    \
 	CALL(close, int, (int fd), (fd), wrap_close(fd))                                   \
+	/* a stream that moves or shrinks is no longer one plain write stream */          \
+	CALL(lseek, off_t, (int fd, off_t off, int whence), (fd, off, whence),             \
+	     wrap_seek(fd, off, whence))                                                   \
+	CALL(lseek64, off64_t, (int fd, off64_t off, int whence), (fd, off, whence),       \
+	     wrap_seek(fd, off, whence))                                                   \
+	CALL(ftruncate, int, (int fd, off_t length), (fd, length), wrap_truncate(fd, length)) \
+	CALL(ftruncate64, int, (int fd, off64_t length), (fd, length),                     \
+	     wrap_truncate(fd, length))                                                    \
 	CALL(fsync, int, (int fd), (fd), wrap_sync(fd, get_fsync()))                       \
 	CALL(fdatasync, int, (int fd), (fd), wrap_sync(fd, get_fdatasync()))               \
 	CALL(rename, int, (const char *old, const char *new_path), (old, new_path),        \
@@ -417,6 +432,7 @@ static void remember_fd(int fd, const char *path, int flags)
 		S.fds[fd].dev = st.st_dev;
 		S.fds[fd].ino = st.st_ino;
 		S.fds[fd].flags = flags;
+		written_open(&S.fds[fd].stream, S.written_dir ? flags : O_RDONLY);
 	}
 }
 
@@ -459,6 +475,11 @@ static ssize_t wrap_write(int fd, const void *buf, size_t count, off64_t off, in
 
 	if (!call.path)
 		return positional ? get_pwrite64()(fd, buf, count, off) : get_write()(fd, buf, count);
+	/* The bytes asked for, before a hook shortens or refuses them. */
+	if (positional)
+		written_spoil(&S.fds[fd].stream);
+	else
+		written_add(&S.fds[fd].stream, buf, count);
 	run_before(&call);
 	if (call.fail_errno)
 		return (ssize_t)refused(&call);
@@ -480,6 +501,11 @@ static int wrap_close(int fd)
 	run_before(&call);
 	rc = get_close()(fd);   /* even a failing close closes, as on Linux */
 	e = errno;
+	if (rc == 0 && !call.fail_errno) {
+		busy++;
+		written_close(&S.fds[fd].stream, S.written_dir, call.path);
+		busy--;
+	}
 	forget_fd(fd);
 	if (call.fail_errno)
 		return (int)refused(&call);
@@ -504,6 +530,25 @@ static int wrap_sync(int fd, int (*real)(int))
 	run_after(&call, rc);
 	errno = e;
 	return rc;
+}
+
+static off64_t wrap_seek(int fd, off64_t off, int whence)
+{
+	int tracked = fd_cache_path(fd) != NULL;
+	off64_t at = get_lseek64()(fd, off, whence);
+	int e = errno;
+
+	if (tracked && at >= 0)
+		written_moved(&S.fds[fd].stream, at);
+	errno = e;
+	return at;
+}
+
+static int wrap_truncate(int fd, off64_t length)
+{
+	if (fd_cache_path(fd))
+		written_spoil(&S.fds[fd].stream);
+	return get_ftruncate64()(fd, length);
 }
 
 /* how: 0 rename, 1 renameat, 2 renameat2, the form the caller used. */
@@ -628,14 +673,40 @@ static void after_fork_in_child(void)
 	atomic_store(&S.scope.locked, 0);
 }
 
+/* Arm the parsed faults with libfiu, each keyed by its place in the list. */
+static void arm_all(const struct fault_spec *specs, int n)
+{
+	int i;
+
+	busy++;
+	(void)fiu_init(0);
+	/* libfiu's own random points (the fiu fault's reduce amount) use this. */
+	fiu_set_prng_seed((unsigned)S.seed);
+	srandom((unsigned)S.seed);
+	for (i = 0; i < n; i++) {
+		S.faults[i].spec = specs[i];
+		S.faults[i].id = (unsigned)i;
+		arm(&S.faults[i]);
+	}
+	S.nfaults = (size_t)n;
+	busy--;
+}
+
+static const char *nonempty(const char *v)
+{
+	return v && *v ? v : NULL;
+}
+
 __attribute__((constructor)) static void inject_init(void)
 {
-	const char *faults = getenv(INJECT_ENV_FAULTS), *dirs = getenv(INJECT_ENV_DIRS);
+	const char *faults = nonempty(getenv(INJECT_ENV_FAULTS));
+	const char *dirs = nonempty(getenv(INJECT_ENV_DIRS));
+	const char *written = nonempty(getenv(INJECT_ENV_WRITTEN));
 	const char *v;
 	struct fault_spec specs[FAULT_MAX_SPECS];
 	struct stat st;
 	char err[512];
-	int n, i;
+	int n = 0;
 
 	(void)set_failure_hook(inject_failed);
 	S.event_fd = (v = getenv(EVENT_FD_ENV)) ? atoi(v) : -1;
@@ -643,12 +714,11 @@ __attribute__((constructor)) static void inject_init(void)
 	 * for a file of its own, which fault lines must never land in. */
 	if (S.event_fd >= 0 && (fstat(S.event_fd, &st) < 0 || !S_ISFIFO(st.st_mode)))
 		S.event_fd = -1;
-	if (!faults || !*faults || !dirs || !*dirs)
+	if (!dirs || (!faults && !written))
 		return;
 	/* We run inside someone else's program: a list we cannot read arms
 	 * nothing (pycstorm checked it before), it never ends the program. */
-	n = fault_parse_list(faults, specs, FAULT_MAX_SPECS, err, sizeof(err));
-	if (n < 0) {
+	if (faults && (n = fault_parse_list(faults, specs, FAULT_MAX_SPECS, err, sizeof(err))) < 0) {
 		(void)fprintf(stderr, "pycstorm-inject: %s; no fault armed\n", err);
 		return;
 	}
@@ -662,20 +732,11 @@ __attribute__((constructor)) static void inject_init(void)
 		S.root[0] = '\0';
 	(void)pthread_atfork(NULL, NULL, after_fork_in_child);
 	S.state_dir = getenv(INJECT_ENV_STATE);
+	S.written_dir = written;
 	S.seed = (v = getenv(INJECT_ENV_SEED)) ? strtoull(v, NULL, 10) : 0;
 	S.worker = (v = getenv(INJECT_ENV_WORKER)) ? (unsigned)atoi(v) : 0;
 	S.worker_flush = (void (*)(void))dlsym(RTLD_DEFAULT, "pycstorm_worker_flush");
-	busy++;
-	(void)fiu_init(0);
-	/* libfiu's own random points (the fiu fault's reduce amount) use this. */
-	fiu_set_prng_seed((unsigned)S.seed);
-	srandom((unsigned)S.seed);
-	for (i = 0; i < n; i++) {
-		S.faults[i].spec = specs[i];
-		S.faults[i].id = (unsigned)i;
-		arm(&S.faults[i]);
-	}
-	S.nfaults = (size_t)n;
-	busy--;
+	if (n > 0)
+		arm_all(specs, n);
 	S.armed = 1;
 }

@@ -47,6 +47,8 @@ char *cli_program_file(const char *name);
 /* The inject library, for a command about to arm faults: exit 77 with one
  * line when it is missing or cannot be loaded (no libfiu). Malloc'd. */
 char *cli_inject_library(void);
+/* The same, or NULL when it is missing or cannot be loaded. */
+char *cli_inject_library_if_usable(void);
 /* libfiu's POSIX preload, for the fiu fault: exit 77 with one line when it
  * is missing. */
 const char *cli_fiu_preload(void);

@@ -36,7 +36,8 @@
 #define EXIT_CANNOT_JUDGE EXIT_SKIP
 
 static const char classify_usage[] =
-	"usage: pycstorm classify [--python PATH]... [--run | --no-run] [--source FILE.py] FILE.pyc...\n\n"
+	"usage: pycstorm classify [--python PATH]... [--run | --no-run] [--source FILE.py]\n"
+	"                         [--written DIR] FILE.pyc...\n\n"
 	"For each file: the header (magic, flags, mtime and size or hash), whether\n"
 	"the reader accepts it against the source beside it (X/__pycache__/NAME.TAG.pyc\n"
 	"-> X/NAME.py, or --source), whether the body unmarshals, whether the module\n"
@@ -47,7 +48,9 @@ static const char classify_usage[] =
 	"  --run           always import the module in a capped child of the reader\n"
 	"  --no-run        never import it (header and unmarshal only)\n"
 	"                  (default: import it when its code differs from its source's)\n"
-	"  --source FILE   the source to compare the header with, for every file\n\n"
+	"  --source FILE   the source to compare the header with, for every file\n"
+	"  --written DIR   exec's records of complete write streams: a file that is\n"
+	"                  its own writer's complete write is not compiled to compare\n\n"
 	"Exit status: 0 every file would import, 1 one would fail, 2 unreadable or\n"
 	"bad usage, 77 a file cannot be judged (no interpreter of its release).\n";
 
@@ -56,6 +59,7 @@ struct classify_opts {
 	size_t npythons;
 	const char *run;          /* "--run", "--no-run" or NULL (auto) */
 	const char *source;
+	const char *written;
 };
 
 /* One run of files with the same reader. The reader is held by its path:
@@ -73,9 +77,11 @@ static void parse_classify(int argc, char **argv, struct classify_opts *o)
 		{ "run", no_argument, NULL, 'R' },
 		{ "no-run", no_argument, NULL, 'N' },
 		{ "source", required_argument, NULL, 'S' },
+		{ "written", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct stat st;
 	int c, e;
 
 	memset(o, 0, sizeof(*o));
@@ -87,10 +93,11 @@ static void parse_classify(int argc, char **argv, struct classify_opts *o)
 		case 'R': o->run = "--run"; break;
 		case 'N': o->run = "--no-run"; break;
 		case 'S': o->source = optarg; break;
+		case 'W': o->written = optarg; break;
 		case 'h': (void)fputs(classify_usage, stdout); exit(EXIT_OK);
 		default:
 			cli_bad_option("classify", argv[optind - 1],
-				       "--python, --run, --no-run, --source, -h/--help");
+				       "--python, --run, --no-run, --source, --written, -h/--help");
 		}
 	}
 	if (optind >= argc)
@@ -99,6 +106,9 @@ static void parse_classify(int argc, char **argv, struct classify_opts *o)
 	 * would otherwise be "no source", and the header judged on its own. */
 	if (o->source && (e = read_file_check(o->source)) < 0)
 		die(EXIT_USAGE, "classify: --source '%s': %s", o->source, read_file_error(e));
+	e = o->written ? (stat(o->written, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR) : 0;
+	if (e)
+		die(EXIT_USAGE, "classify: --written '%s': %s", o->written, strerror(e));
 }
 
 /* The first 16 bytes of a regular file, without blocking on anything else. */
@@ -158,7 +168,7 @@ static const struct python *reader_for(struct python_list *found, const struct c
 static int run_judge(const struct judge_batch *b, const struct classify_opts *o)
 {
 	char *judge = cli_judge_program();
-	const char **argv = xcalloc(b->count + 8, sizeof(char *));
+	const char **argv = xcalloc(b->count + 10, sizeof(char *));
 	size_t n = 0;
 	int status = 0, rc = EXIT_INTERNAL;
 	pid_t pid;
@@ -166,12 +176,17 @@ static int run_judge(const struct judge_batch *b, const struct classify_opts *o)
 	argv[n++] = b->reader;
 	argv[n++] = "-E";
 	argv[n++] = "-s";
+	argv[n++] = "-S";   /* it needs the standard library alone, not site's .pth files */
 	argv[n++] = judge;
 	if (o->run)
 		argv[n++] = o->run;
 	if (o->source) {
 		argv[n++] = "--source";
 		argv[n++] = o->source;
+	}
+	if (o->written) {
+		argv[n++] = "--written";
+		argv[n++] = o->written;
 	}
 	memcpy(argv + n, b->files, b->count * sizeof(char *));
 	(void)fflush(stdout);

@@ -146,6 +146,20 @@ char *cli_scratch_folder(const char *command, struct owned *own)
 	return xstrdup(own->path);
 }
 
+char *cli_inject_library_if_usable(void)
+{
+	char *path = cli_program_file("libpycstorm-inject.so");
+	void *handle = access(path, R_OK) == 0 ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
+
+	if (handle)
+		(void)dlclose(handle);
+	else {
+		free(path);
+		path = NULL;
+	}
+	return path;
+}
+
 const char *cli_fiu_preload(void)
 {
 	if (access(FIU_POSIX_PRELOAD, R_OK) != 0)

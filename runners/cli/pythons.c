@@ -10,6 +10,7 @@
 #include "common.h"
 #include "proc.h"
 #include "pyc.h"
+#include "usercache.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,13 +77,27 @@ static int read_bounded_output(int fd, char *buf, size_t size)
 	return rc;
 }
 
-/* Run the probe under path; fills *py (path, version, release, magic, tag). */
-static int probe(const char *path, struct python *py)
+/* A script (#!) on PATH is a wrapper, such as a pyenv shim: the binary it
+ * would run is found in its own right. */
+static int is_script(const char *path)
 {
-	char out[PROBE_OUTPUT_MAX], version[64], tag[64], exe[PROBE_OUTPUT_MAX];
-	char *const argv[] = { (char *)path, "-E", "-s", "-c", (char *)probe_program, NULL };
-	unsigned magic = 0;
-	int fds[2], status = 0, rc = -1, ok = -1;
+	char head[2] = { 0, 0 };
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), script = 0;
+
+	if (fd >= 0) {
+		script = read(fd, head, 2) == 2 && head[0] == '#' && head[1] == '!';
+		(void)close(fd);
+	}
+	return script;
+}
+
+/* Run the probe under path; its one line of output in out, 0 when it
+ * answered in time and exited 0. Without site (-S): its .pth files cost
+ * time and change none of the answers. */
+static int run_probe(const char *path, char *out, size_t size)
+{
+	char *const argv[] = { (char *)path, "-E", "-s", "-S", "-c", (char *)probe_program, NULL };
+	int fds[2], status = 0, ok = -1;
 	pid_t pid;
 
 	if (pipe2(fds, O_CLOEXEC) < 0)
@@ -99,14 +116,65 @@ static int probe(const char *path, struct python *py)
 	}
 	(void)close(fds[1]);
 	if (pid > 0) {
-		ok = read_bounded_output(fds[0], out, sizeof(out));
+		ok = read_bounded_output(fds[0], out, size);
 		if (ok < 0)
 			(void)proc_signal(pid, SIGKILL);
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
 	}
 	(void)close(fds[0]);
-	if (pid > 0 && ok == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+	return pid > 0 && ok == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* What a cached probe answer is valid for: the path, the file it leads to
+ * as it is now (a rebuilt, upgraded or relinked binary is another file, or
+ * has another size, mtime or ctime) and the probe itself. NULL when the
+ * answer must not be kept: the path cannot be stat'ed, or it is a script,
+ * whose answer may change with no change to it (a pyenv shim answers for
+ * the version that PYENV_VERSION or the folder's .python-version picks). */
+static char *probe_key(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0 || is_script(path))
+		return NULL;
+	return xasprintf("probe %s\n%ju %ju %jd %jd.%09ld %jd.%09ld\n%s", path, (uintmax_t)st.st_dev,
+			 (uintmax_t)st.st_ino, (intmax_t)st.st_size, (intmax_t)st.st_mtim.tv_sec,
+			 st.st_mtim.tv_nsec, (intmax_t)st.st_ctim.tv_sec, st.st_ctim.tv_nsec,
+			 probe_program);
+}
+
+/* The probe's answer for path: from the user cache when the binary is the
+ * one that gave it, else by running it (and kept for next time). */
+static int probe_output(const char *path, char *out, size_t size)
+{
+	char *key = probe_key(path), *cached = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (key)
+		cached = usercache_get("probe", key, strlen(key), &len);
+	if (cached && len < size) {
+		memcpy(out, cached, len + 1);
+		rc = 0;
+	} else {
+		rc = run_probe(path, out, size);
+		if (rc == 0 && key)
+			usercache_put("probe", key, strlen(key), out, strlen(out));
+	}
+	free(cached);
+	free(key);
+	return rc;
+}
+
+/* Probe path; fills *py (path, version, release, magic, tag). */
+static int probe(const char *path, struct python *py)
+{
+	char out[PROBE_OUTPUT_MAX], version[64], tag[64], exe[PROBE_OUTPUT_MAX];
+	unsigned magic = 0;
+	int rc = -1;
+
+	if (probe_output(path, out, sizeof(out)) == 0 &&
 	    sscanf(out, "%u %63s %63s %4095[^\n]", &magic, version, tag, exe) == 4 &&
 	    pyc_magic_release(magic)) {
 		py->path = xstrdup(exe);
@@ -149,20 +217,6 @@ static int add_candidate(struct python_list *list, const char *path, const char 
 		}
 	}
 	return rc;
-}
-
-/* A script (#!) on PATH is a wrapper, such as a pyenv shim: the binary it
- * would run is found in its own right. */
-static int is_script(const char *path)
-{
-	char head[2] = { 0, 0 };
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), script = 0;
-
-	if (fd >= 0) {
-		script = read(fd, head, 2) == 2 && head[0] == '#' && head[1] == '!';
-		(void)close(fd);
-	}
-	return script;
 }
 
 /* "python3.12" names release "3.12": only those are probed when one

@@ -23,7 +23,7 @@
 /* Every variable the inject library reads: never inherited. */
 static const char *const inject_vars[] = {
 	INJECT_ENV_FAULTS, INJECT_ENV_DIRS, INJECT_ENV_NAMES, INJECT_ENV_ROOT,
-	INJECT_ENV_SEED, INJECT_ENV_WORKER, INJECT_ENV_STATE, EVENT_FD_ENV,
+	INJECT_ENV_SEED, INJECT_ENV_WORKER, INJECT_ENV_STATE, INJECT_ENV_WRITTEN, EVENT_FD_ENV,
 	ROLLBACK_ENV_TRACE,
 };
 
@@ -83,8 +83,11 @@ char **inject_env_build(char *const *base, const struct inject_env *ie)
 	}
 	if (ie->library)
 		env[k++] = preload_entry(ie, theirs);
-	if (ie->faults) {
-		env[k++] = xasprintf(INJECT_ENV_FAULTS "=%s", ie->faults);
+	if (ie->faults || ie->written_dir) {
+		if (ie->faults)
+			env[k++] = xasprintf(INJECT_ENV_FAULTS "=%s", ie->faults);
+		if (ie->written_dir)
+			env[k++] = xasprintf(INJECT_ENV_WRITTEN "=%s", ie->written_dir);
 		if (ie->dirs)
 			env[k++] = xasprintf(INJECT_ENV_DIRS "=%s", ie->dirs);
 		if (ie->names)

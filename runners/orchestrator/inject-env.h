@@ -32,6 +32,8 @@ struct inject_env {
 	const char *names;           /* a component a path must have, or NULL */
 	const char *cache_root;      /* logged paths are relative to it */
 	const char *state_dir;       /* journals, delete-pending markers */
+	const char *written_dir;     /* record complete write streams there (with
+					dirs, faults or not), or NULL */
 	int has_seed;
 	uint64_t seed;               /* PYCSTORM_INJECT_SEED, when has_seed */
 	int worker;                  /* PYCSTORM_WORKER, or -1 */

@@ -1,6 +1,7 @@
 # pycstorm judge: what a real pythonX.Y does when it meets a cache file.
 #
-#   pythonX.Y pycstorm-judge.py [--run | --no-run] [--source FILE.py] FILE.pyc...
+#   pythonX.Y pycstorm-judge.py [--run | --no-run] [--source FILE.py] [--written DIR] FILE.pyc...
+#   pythonX.Y pycstorm-judge.py --args-from-stdin
 #
 # This is the one definition of a verdict for every release pycstorm cannot
 # host itself. It runs under 2.7 and 3.6 through 3.13, so it keeps to the
@@ -21,19 +22,27 @@
 #     from what the source compiles to, always with --run, never with
 #     --no-run; a file that equals its source's code needs no run.
 #
+# --written DIR names the records exec's inject library kept of complete
+# write streams (inject/preload/written.h). A file whose bytes are, length
+# and digest, one its own writer wrote to it (its path, or a temporary
+# sibling PATH.SUFFIX renamed onto it) is that writer's intact image: its
+# header and body are judged as always, but it is not compiled to compare.
+#
+# --args-from-stdin: the arguments come later, NUL-separated on stdin, so
+# exec can start this interpreter while the program runs.
+#
 # Exit status: 0 every file would import, 1 one would fail, 2 a file cannot
 # be read or the usage is wrong.
 from __future__ import print_function
 
+import binascii
 import errno
 import marshal
 import os
-import shutil
 import signal
 import stat
 import struct
 import sys
-import tempfile
 import time
 import traceback
 
@@ -202,14 +211,19 @@ def in_child(work):
     """Run work(out_w) in a fork; (status, text, stderr): text is what it wrote
     to out_w and returned, status the child's wait status, so a crash in
     marshal is data."""
+    return child_result(start_child(work))
+
+
+def start_child(work, close_in_child=()):
+    """Fork a child that runs work(out_w); (pid, out_r, err_r)."""
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     pid = os.fork()
     if pid == 0:
         code = 0
         try:
-            os.close(out_r)
-            os.close(err_r)
+            for fd in (out_r, err_r) + tuple(close_in_child):
+                os.close(fd)
             os.dup2(err_w, 2)
             try:
                 import faulthandler
@@ -223,10 +237,69 @@ def in_child(work):
         os._exit(code)
     os.close(out_w)
     os.close(err_w)
+    return pid, out_r, err_r
+
+
+def child_result(started):
+    """(status, text, stderr) of a child from start_child, once it ends."""
+    pid, out_r, err_r = started
     text = read_pipe(out_r)
     err = read_pipe(err_r)
     status = os.waitpid(pid, 0)[1]
     return status, text, err
+
+
+class SentSource(object):
+    """What unmarshal_one needs of a Source, as it crosses a pipe."""
+
+    def __init__(self, data, path):
+        self.data = data
+        self.path = path
+
+
+class EarlyChild(object):
+    """The unmarshal child forked before the files are known (exec starts
+    the judge with the round), so its fork and the copy-on-write faults that
+    follow are paid while the program runs. It waits on a pipe for the
+    items, as marshal data of plain bytes, strings and flags."""
+
+    def __init__(self):
+        self.in_r, self.in_w = os.pipe()
+        self.started = start_child(lambda out_w: unmarshal_batch(self.receive(), 0, out_w),
+                                   (self.in_w,))
+        os.close(self.in_r)
+
+    def receive(self):
+        """In the child: the items the judge sent."""
+        chunks = []
+        while True:
+            chunk = os.read(self.in_r, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return [(body, None if path is None else SentSource(data, path), own)
+                for body, data, path, own in marshal.loads(b"".join(chunks))]
+
+    def run(self, items):
+        """Hand it items (body, source, own); (status, text, stderr)."""
+        blob = marshal.dumps([(body, source.data if source else None,
+                               source.path if source else None, own)
+                              for body, source, own in items])
+        try:
+            while blob:
+                blob = blob[os.write(self.in_w, blob):]
+        except OSError:
+            pass  # it died already: its status says how
+        os.close(self.in_w)
+        return child_result(self.started)
+
+    def cancel(self):
+        """Nothing for it to do: end it now rather than wait for it."""
+        pid, out_r, err_r = self.started
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        for fd in (self.in_w, out_r, err_r):
+            os.close(fd)
 
 
 def read_pipe(fd):
@@ -261,7 +334,7 @@ def crash_evidence(number, stderr):
     return "; ".join(parts)
 
 
-def unmarshal_one(body, source):
+def unmarshal_one(body, source, own):
     """In the child: this interpreter's marshal on one body, as a report line:
     the kind and a detail (the exception line, or the non-code type)."""
     try:
@@ -270,6 +343,8 @@ def unmarshal_one(body, source):
         return "error\t" + exception_line(exc).replace("\n", " ")
     if not hasattr(code, "co_code"):
         return "noncode\t" + type(code).__name__
+    if own:
+        return "own\t"
     if source is None:
         return "code\t"
     try:
@@ -283,29 +358,53 @@ def unmarshal_batch(items, start, out_w):
     """In the child: one report line per item from start on, each written as
     soon as it is known, so a crash names the item it happened on."""
     for k in range(start, len(items)):
-        body, source = items[k]
-        os.write(out_w, ("%d\t%s\n" % (k, unmarshal_one(body, source))).encode("utf-8", "replace"))
+        body, source, own = items[k]
+        os.write(out_w, ("%d\t%s\n" % (k, unmarshal_one(body, source, own))).encode("utf-8", "replace"))
     return ""
 
 
 def body_result(kind, detail):
-    """(class, evidence, same-as-source) from a child's report line."""
-    if kind in ("code", "same", "differs"):
-        return "ok", "", {"code": None, "same": True, "differs": False}[kind]
+    """(class, evidence, same-as-source) from a child's report line; "own":
+    the writer's intact image, not compared."""
+    if kind in ("code", "same", "differs", "own"):
+        return "ok", "", {"code": None, "same": True, "differs": False, "own": "own"}[kind]
     if kind == "noncode":
         return "other_error", "ImportError: Non-code object (%s)" % detail, None
     return class_of_error(detail), detail, None
 
 
-def unmarshal_all(items):
-    """What this interpreter's marshal makes of each (body, source): the class,
+def unmarshal_all(items, early=None):
+    """What this interpreter's marshal makes of each (body, source, own): the class,
     the evidence, and whether the code equals what this reader compiles the
-    source to (None without a source). One child does them all in turn; one
-    that dies takes only the body it was on, and the next starts after it."""
+    source to (None without a source). Under exec (early set), a writer's
+    own image is bytes this release's marshal made, unmarshalled here: a
+    child's fork and its copy-on-write faults cost more than the work, and
+    exec judges the files of a judge that dies again, in full, each in a
+    child. The others go to children (below)."""
+    results = [None] * len(items)
+    for k, (body, source, own) in enumerate(items):
+        if own and early is not None:
+            results[k] = body_result(*unmarshal_one(body, source, own).split("\t", 1))
+    rest = [k for k in range(len(items)) if results[k] is None]
+    for k, result in zip(rest, unmarshal_in_children([items[k] for k in rest], early)):
+        results[k] = result
+    return results
+
+
+def unmarshal_in_children(items, early):
+    """unmarshal_all's results for items, in children: one does them all in
+    turn (early, when one was started ahead); one that dies takes only the
+    body it was on, and the next starts after it."""
     results = [None] * len(items)
     start = 0
+    if early is not None and not items:
+        early.cancel()
+    elif early is not None:
+        status, text, err = early.run(items)
     while start < len(items):
-        status, text, err = in_child(lambda out_w: unmarshal_batch(items, start, out_w))
+        if early is None:
+            status, text, err = in_child(lambda out_w: unmarshal_batch(items, start, out_w))
+        early = None
         for line in text.splitlines():
             fields = line.split("\t", 2)
             if len(fields) == 3 and fields[0].isdigit() and int(fields[0]) < len(items):
@@ -420,6 +519,8 @@ def run_with(data, source, path):
     """The run step: the file as the cache of its module, then, when that
     fails and a source is at hand, the source alone, so a module that fails
     on its own (a missing dependency) is not blamed on its cache."""
+    import shutil
+    import tempfile
     folder = tempfile.mkdtemp(prefix="pycstorm-judge-")
     try:
         lay_out(folder, data, source, source is not None)
@@ -437,9 +538,59 @@ def run_with(data, source, path):
     return outcome, evidence
 
 
-def examine(path, source_opt):
-    """Everything up to the body: (verdict, data, source). The verdict has its
-    outcome when the file is settled here (unreadable, or its header rejected)."""
+class Written(object):
+    """The complete write streams exec's inject library recorded: digest ->
+    the paths they were written to."""
+
+    def __init__(self, folder):
+        self.paths = {}
+        for name in sorted(os.listdir(folder)) if folder else []:
+            if name.startswith("written-"):
+                self.load(os.path.join(folder, name))
+
+    def load(self, path):
+        try:
+            with open(path, "rb") as f:
+                text = f.read()
+        except (IOError, OSError):
+            return
+        if not PY2:
+            text = os.fsdecode(text)  # paths as argv gives them
+        # A line cut short (a full disk) has no newline: never trusted.
+        for line in text.split("\n")[:-1]:
+            fields = line.split(" ", 3)
+            try:
+                key = (int(fields[0]), int(fields[1], 16), int(fields[2], 16))
+            except (ValueError, IndexError):
+                continue
+            if len(fields) == 4 and fields[3]:
+                self.paths.setdefault(key, set()).add(fields[3])
+
+    def own_image(self, path, data):
+        """Were these bytes, whole, written to path (or to PATH.SUFFIX)?"""
+        if not self.paths:
+            return False
+        key = (len(data), binascii.crc32(data[0::2]) & 0xFFFFFFFF,
+               binascii.crc32(data[1::2]) & 0xFFFFFFFF)
+        candidates = self.paths.get(key, ())
+        # The records name resolved paths; resolving ours costs a stat per
+        # component, so only when the path as given matches nothing.
+        return (self.written_to(candidates, os.path.abspath(path))
+                or self.written_to(candidates, os.path.realpath(path)))
+
+    @staticmethod
+    def written_to(candidates, name):
+        """Was one of candidates name itself, or a temporary NAME.SUFFIX?"""
+        for written in candidates:
+            if written == name or written.startswith(name + "."):
+                return True
+        return False
+
+
+def examine(path, source_opt, written):
+    """Everything up to the body: (verdict, data, source, own). The verdict has
+    its outcome when the file is settled here (unreadable, or its header
+    rejected)."""
     verdict = Verdict()
     verdict.say("file: " + path)
     try:
@@ -447,7 +598,7 @@ def examine(path, source_opt):
     except (IOError, OSError) as exc:
         verdict.outcome = "unreadable"
         verdict.error = exc.strerror or str(exc)
-        return verdict, None, None
+        return verdict, None, None, False
     guess, name = source_for(path)
     source = None
     try:
@@ -469,7 +620,7 @@ def examine(path, source_opt):
         verdict.outcome = "stale"
     else:
         verdict.say("header: accepted")
-    return verdict, data, source
+    return verdict, data, source, written.own_image(path, data)
 
 
 def conclude(verdict, body, data, source, path, run):
@@ -480,7 +631,8 @@ def conclude(verdict, body, data, source, path, run):
         return
     verdict.say("body: unmarshals to a code object%s" % {
         None: "", True: ", the same code as its source",
-        False: ", code that differs from its source"}[same])
+        False: ", code that differs from its source",
+        "own": ", its writer's own complete write (not compared with its source)"}[same])
     if run == "never" or (run == "auto" and same is not False):
         verdict.say("run: not run%s" % (" (pass --run to import it)" if same is None else ""))
         return
@@ -493,27 +645,45 @@ def conclude(verdict, body, data, source, path, run):
         verdict.say("run: imports and runs")
 
 
-def judge_all(paths, source_opt, run):
+def judge_all(paths, source_opt, run, written, early=None):
     """The verdicts of paths, in order; the bodies are unmarshalled together."""
-    examined = [examine(path, source_opt) for path in paths]
-    pending = [i for i, (v, _, _) in enumerate(examined) if v.outcome is None]
-    bodies = unmarshal_all([(examined[i][1][HEADER_SIZE:], examined[i][2]) for i in pending])
+    examined = [examine(path, source_opt, written) for path in paths]
+    pending = [i for i, e in enumerate(examined) if e[0].outcome is None]
+    bodies = unmarshal_all([(examined[i][1][HEADER_SIZE:], examined[i][2], examined[i][3])
+                            for i in pending], early)
     for i, body in zip(pending, bodies):
-        verdict, data, source = examined[i]
+        verdict, data, source, _ = examined[i]
         conclude(verdict, body, data, source, paths[i], run)
-    return [v for v, _, _ in examined]
+    return [e[0] for e in examined]
+
+
+def args_from_stdin():
+    """The arguments exec sends once the program has run: NUL-separated."""
+    data = sys.stdin.read() if PY2 else sys.stdin.buffer.read()
+    fields = data.split(b"\0")
+    if fields and not fields[-1]:
+        fields.pop()
+    return fields if PY2 else [os.fsdecode(f) for f in fields]
 
 
 def main(argv):
     run = "auto"
     source = None
+    written = None
     args = argv[1:]
+    early = None
+    if args == ["--args-from-stdin"]:
+        early = EarlyChild()
+        args = args_from_stdin()
     while args and args[0].startswith("--"):
         if args[0] in ("--run", "--no-run"):
             run = "always" if args[0] == "--run" else "never"
             args = args[1:]
-        elif args[0] == "--source" and len(args) > 1:
-            source = args[1]
+        elif args[0] in ("--source", "--written") and len(args) > 1:
+            if args[0] == "--source":
+                source = args[1]
+            else:
+                written = args[1]
             args = args[2:]
         else:
             sys.stderr.write("pycstorm: judge: unknown option '%s'\n" % args[0])
@@ -525,7 +695,12 @@ def main(argv):
                                          sys.executable))
     print("")
     rc = 0
-    for path, verdict in zip(args, judge_all(args, source, run)):
+    try:
+        records = Written(written)
+    except (IOError, OSError) as exc:
+        sys.stderr.write("pycstorm: judge: --written '%s': %s\n" % (written, exc.strerror or exc))
+        return 2
+    for path, verdict in zip(args, judge_all(args, source, run, records, early)):
         for line in verdict.lines:
             print(line)
         print("class: " + verdict.outcome)
@@ -542,4 +717,9 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    STATUS = main(sys.argv)
+    if sys.argv[1:] == ["--args-from-stdin"]:
+        # exec waits for our end: the interpreter's teardown is not worth it.
+        sys.stdout.flush()
+        os._exit(STATUS)
+    sys.exit(STATUS)

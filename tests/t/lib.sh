@@ -12,6 +12,9 @@ TESTS_DIR=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$TESTS_DIR/../.." && pwd)
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/pycstorm-test.XXXXXX")
 trap 'rm -rf "$SCRATCH"' EXIT
+# pycstorm keeps probe answers and verdicts between runs: each test starts
+# with none, so no test leans on what an earlier one left.
+export XDG_CACHE_HOME="$SCRATCH/cache"
 # The JSON the tests read is parsed by a Python tool, not by pycstorm.
 JSON_PY=${JSON_PY:-/usr/bin/python3}
 

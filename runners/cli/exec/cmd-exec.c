@@ -403,7 +403,7 @@ static int probe_python(const char *python, struct exec_python *out)
 	if (rc == 0) {
 		out->path = py.path;
 		out->version = py.version;
-		free(py.release);
+		out->release = py.release;
 		free(py.cache_tag);
 	}
 	return rc;
@@ -429,12 +429,21 @@ static void find_python(struct exec_run *x)
 	free(exe);
 }
 
-/* What the copies preload (inject-env.h puts the user's after these). */
+/*
+ * What the copies preload (inject-env.h puts the user's after these). With
+ * no fault armed the inject library only records what the copies write
+ * (written.h), which saves the judge work: one that cannot be loaded then
+ * costs only that. A sanitizer's build of it cannot go into a plain
+ * interpreter at all.
+ */
 static void find_preloads(struct exec_run *x)
 {
-	if (!x->nfaults)
-		return;
-	x->inject_library = cli_inject_library();
+	if (x->nfaults)
+		x->inject_library = cli_inject_library();
+#ifndef __SANITIZE_ADDRESS__
+	else
+		x->inject_library = cli_inject_library_if_usable();
+#endif
 	if (exec_armed(x, &fault_fiu))
 		x->fiu_preload = cli_fiu_preload();
 }
@@ -747,6 +756,7 @@ static void finish(struct exec_run *x)
 	free(x->default_out);
 	free(x->python.path);
 	free(x->python.version);
+	free(x->python.release);
 }
 
 static int exec_main(int argc, char **argv)

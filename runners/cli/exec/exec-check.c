@@ -1,23 +1,28 @@
 /*
- * The damage check; see exec-check.h. `pycstorm classify` runs as a child
- * with our own environment (no inject library), a batch of files at a
- * time, so each file is judged by an interpreter of the release that reads
- * it; its report is parsed line by line: each file's lines start at
- * "file: ". The other kinds go to pycstorm-cache-judge.py, which prints
- * one "CLASS<TAB>TEXT" line per file.
+ * The damage check; see exec-check.h. The .pyc files of the program's own
+ * release go to the judge started with the round (exec_prejudge_start),
+ * the others to `pycstorm classify`, which runs as a child with our own
+ * environment (no inject library), a batch of files at a time, so each
+ * file is judged by an interpreter of the release that reads it. Both
+ * print the judge's report, parsed line by line: each file's lines start
+ * at "file: ". The other kinds go to pycstorm-cache-judge.py, which
+ * prints one "CLASS<TAB>TEXT" line per file.
  */
 #include "exec-check.h"
 
 #include "common.h"
 #include "proc.h"
+#include "pyc.h"
 #include "pythons.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Files per classifier run: keeps the command line far below ARG_MAX. */
@@ -109,10 +114,10 @@ static int run_child(const char *const *argv, const char *cwd, int capped, char 
 }
 
 /* Run the classifier on paths; its report in *text, its exit status back. */
-static int run_classifier(const char *classifier, const char *python, const char *const *paths,
-			  size_t n, char **text)
+static int run_classifier(const char *classifier, const char *python, const char *written,
+			  const char *const *paths, size_t n, char **text)
 {
-	const char **argv = xcalloc(n + 5, sizeof(char *));
+	const char **argv = xcalloc(n + 7, sizeof(char *));
 	size_t k = 0;
 	int rc, sig;
 
@@ -121,6 +126,10 @@ static int run_classifier(const char *classifier, const char *python, const char
 	if (python) {
 		argv[k++] = "--python";
 		argv[k++] = python;
+	}
+	if (written) {
+		argv[k++] = "--written";
+		argv[k++] = written;
 	}
 	memcpy(argv + k, paths, n * sizeof(char *));
 	rc = run_child(argv, NULL, 0, text, &sig);
@@ -140,6 +149,8 @@ static void finish_verdict(struct exec_verdict *v, char *report)
 		v->cannot_judge = !strcmp(name, "cannot_judge");
 		free(name);
 	}
+	v->own_image = strstr(report, "\nbody: unmarshals to a code object, its writer's own "
+					"complete write") != NULL;
 	if (err && (v->outcome >= 0 || v->cannot_judge))
 		v->error = xstrndup(err + 8, strcspn(err + 8, "\n"));
 }
@@ -164,18 +175,18 @@ static size_t parse_report(const char *text, struct exec_verdict *out, size_t n)
 	return k;
 }
 
-int exec_check_pycs(const char *python, const char *const *paths, size_t n,
-		    struct exec_verdict *out, char *err, size_t errlen)
+/* Classify paths in batches into out; 0, or -1 with err filled. */
+static int classify_all(const char *python, const char *written, const char *const *paths,
+			size_t n, struct exec_verdict *out, char *err, size_t errlen)
 {
 	char *classifier = cli_self_program();
 	size_t done, batch, got;
 	char *text;
 	int status, rc = 0;
 
-	memset(out, 0, n * sizeof(*out));
 	for (done = 0; done < n && rc == 0; done += batch) {
 		batch = n - done < CHECK_BATCH ? n - done : CHECK_BATCH;
-		status = run_classifier(classifier, python, paths + done, batch, &text);
+		status = run_classifier(classifier, python, written, paths + done, batch, &text);
 		/* 77: some file had no interpreter of its release; its block
 		 * says "cannot judge", and the others are judged. */
 		got = text && ((status >= 0 && status <= 2) || status == EXIT_SKIP)
@@ -188,6 +199,186 @@ int exec_check_pycs(const char *python, const char *const *paths, size_t n,
 		free(text);
 	}
 	free(classifier);
+	return rc;
+}
+
+int exec_prejudge_start(struct exec_prejudge *j, const char *python, const char *release)
+{
+	char *judge = cli_judge_program();
+	/* -S: the judge needs the standard library alone, not site's .pth files. */
+	const char *argv[] = { python, "-E", "-s", "-S", judge, "--args-from-stdin", NULL };
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
+	int null, rc = 0;
+
+	memset(j, 0, sizeof(*j));
+	j->pid = -1;
+	j->in_fd = j->out_fd = -1;
+	if (!python || !release || pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
+		rc = -1;
+	if (rc == 0 && (j->pid = proc_fork()) == 0) {
+		/* Its own group: a Ctrl-C meant for the program is not for it. */
+		(void)setpgid(0, 0);
+		null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		(void)dup2(in[0], 0);
+		(void)dup2(out[1], 1);
+		if (null >= 0)
+			(void)dup2(null, 2);
+		proc_unblock();
+		execv(argv[0], (char *const *)argv);
+		_exit(EXIT_SKIP);
+	}
+	rc = j->pid > 0 ? 0 : -1;
+	if (rc == 0) {
+		j->in_fd = in[1];
+		j->out_fd = out[0];
+		j->release = xstrdup(release);
+		in[1] = out[0] = -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (in[i] >= 0)
+			(void)close(in[i]);
+		if (out[i] >= 0)
+			(void)close(out[i]);
+	}
+	free(judge);
+	return rc;
+}
+
+/* Wait for the judge to end; its exit status, or -1 (it died: *sig). */
+static int prejudge_wait(struct exec_prejudge *j, int *sig)
+{
+	int status = 0;
+
+	*sig = 0;
+	while (j->pid > 0 && waitpid(j->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (j->pid > 0 && WIFSIGNALED(status))
+		*sig = WTERMSIG(status);
+	j->pid = -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void exec_prejudge_stop(struct exec_prejudge *j)
+{
+	int sig;
+
+	if (j->in_fd >= 0)
+		(void)close(j->in_fd);
+	if (j->out_fd >= 0)
+		(void)close(j->out_fd);
+	j->in_fd = j->out_fd = -1;
+	if (j->pid > 0) {
+		(void)proc_signal(j->pid, SIGKILL);
+		(void)prejudge_wait(j, &sig);
+	}
+	free(j->release);
+	j->release = NULL;
+}
+
+/* Write the judge's arguments, NUL-separated, to fd. A judge that died
+ * before reading them must cost a failed write, not our SIGPIPE: it is
+ * blocked meanwhile (not ignored, which the copies would inherit) and a
+ * pending one taken away. */
+static void send_args(int fd, const char *written, const char *const *paths, size_t n)
+{
+	static const struct timespec no_wait = { 0, 0 };
+	sigset_t pipe_sig, before;
+	size_t i;
+	int rc = 0;
+
+	(void)sigemptyset(&pipe_sig);
+	(void)sigaddset(&pipe_sig, SIGPIPE);
+	(void)sigprocmask(SIG_BLOCK, &pipe_sig, &before);
+	if (written)
+		rc = write_all(fd, "--written", 10) < 0 || write_all(fd, written, strlen(written) + 1) < 0;
+	for (i = 0; i < n && rc == 0; i++)
+		rc = write_all(fd, paths[i], strlen(paths[i]) + 1) < 0;
+	while (sigtimedwait(&pipe_sig, NULL, &no_wait) > 0)
+		;
+	(void)sigprocmask(SIG_SETMASK, &before, NULL);
+}
+
+/* Hand the judge its arguments and read its report into out. */
+static int prejudge_run(struct exec_prejudge *j, const char *written, const char *const *paths,
+			size_t n, struct exec_verdict *out, char *err, size_t errlen)
+{
+	int status, sig, rc = 0;
+	size_t got = 0;
+	char *text;
+
+	send_args(j->in_fd, written, paths, n);
+	(void)close(j->in_fd);
+	j->in_fd = -1;
+	text = read_all(j->out_fd);
+	(void)close(j->out_fd);
+	j->out_fd = -1;
+	status = prejudge_wait(j, &sig);
+	if (status >= 0 && status <= 2)
+		got = parse_report(text, out, n);
+	if (got != n) {
+		(void)snprintf(err, errlen, "the judge started with the round failed (%s %d)",
+			       sig ? "signal" : "exit status", sig ? sig : status);
+		rc = -1;
+	}
+	free(text);
+	return rc;
+}
+
+/* Is path a .pyc of release, as classify would pick its reader? A file
+ * that cannot be read, or names no release, goes to classify. */
+static int of_release(const char *path, const char *release)
+{
+	uint8_t head[PYC_HEADER_SIZE];
+	const char *writer = NULL, *names;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	ssize_t got = fd >= 0 ? read(fd, head, sizeof(head)) : -1;
+
+	if (fd >= 0)
+		(void)close(fd);
+	names = got > 0 ? pythons_reader_release(path, head, (size_t)got, &writer) : NULL;
+	return names && !strcmp(names, release);
+}
+
+int exec_check_pycs(struct exec_prejudge *j, const char *python, const char *written,
+		    const char *const *paths, size_t n, struct exec_verdict *out, char *err,
+		    size_t errlen)
+{
+	const char **mine = xcalloc(n + 1, sizeof(char *)), **others = xcalloc(n + 1, sizeof(char *));
+	size_t *slot = xcalloc(n + 1, sizeof(size_t)), *oslot = xcalloc(n + 1, sizeof(size_t));
+	struct exec_verdict *vm = xcalloc(n + 1, sizeof(*vm)), *vo = xcalloc(n + 1, sizeof(*vo));
+	size_t i, nm = 0, no = 0;
+	int rc = 0;
+
+	memset(out, 0, n * sizeof(*out));
+	for (i = 0; i < n; i++) {
+		if (j && j->pid > 0 && of_release(paths[i], j->release)) {
+			slot[nm] = i;
+			mine[nm++] = paths[i];
+		} else {
+			oslot[no] = i;
+			others[no++] = paths[i];
+		}
+	}
+	/* A judge that died (it unmarshals writers' own images itself) hands
+	 * its files to classify, without the records: each in a child. */
+	if (nm && prejudge_run(j, written, mine, nm, vm, err, errlen) < 0) {
+		for (i = 0; i < nm; i++)
+			exec_verdict_free(&vm[i]);
+		memset(vm, 0, nm * sizeof(*vm));
+		rc = classify_all(python, NULL, mine, nm, vm, err, errlen);
+	}
+	if (no && classify_all(python, written, others, no, vo, err, errlen) < 0)
+		rc = -1;
+	for (i = 0; i < nm; i++)
+		out[slot[i]] = vm[i];
+	for (i = 0; i < no; i++)
+		out[oslot[i]] = vo[i];
+	free(mine);
+	free(others);
+	free(slot);
+	free(oslot);
+	free(vm);
+	free(vo);
 	return rc;
 }
 

@@ -8,23 +8,45 @@
 #define PYCSTORM_EXEC_CHECK_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "outcome.h"
 
 struct exec_verdict {
 	int outcome;             /* enum outcome, or -1: the file could not be read */
 	int cannot_judge;        /* no interpreter of its release (error says why) */
+	int own_image;           /* its writer's complete write, not compiled to compare */
 	char *error;             /* the exception text, or NULL */
 	char *report;            /* the judge's lines about this file */
 };
 
 /* Would an import of a file in this class fail? */
 int exec_verdict_fails(int outcome);
-/* Classify n files; out[i] belongs to paths[i]. python (or NULL) is the
- * interpreter that ran: it judges its own release's files. 0, or -1 with
- * err filled when the classifier could not run. */
-int exec_check_pycs(const char *python, const char *const *paths, size_t n,
-		    struct exec_verdict *out, char *err, size_t errlen);
+/*
+ * A judge (runners/worker/judge.py) started under the program's
+ * interpreter when the round starts, waiting on its stdin for the files,
+ * so its start-up overlaps the program's run. It judges the files of its
+ * own release; the others go to `pycstorm classify`.
+ */
+struct exec_prejudge {
+	pid_t pid;               /* -1: none */
+	int in_fd, out_fd;       /* its stdin and stdout */
+	char *release;           /* "3.11": the files it judges */
+};
+
+/* Start one under python, of release. 0, or -1 (no judge: j->pid -1). */
+int exec_prejudge_start(struct exec_prejudge *j, const char *python, const char *release);
+/* Stop and reap it when it was not used; free what it holds. */
+void exec_prejudge_stop(struct exec_prejudge *j);
+/* Classify n files; out[i] belongs to paths[i]. Those of j's release go
+ * to j (when it runs), the others to `pycstorm classify`, where python
+ * (or NULL), the interpreter that ran, judges its own release's files.
+ * written (or NULL) is where the inject library recorded the round's
+ * complete write streams (the judge's --written). 0, or -1 with err
+ * filled when a judge could not run. */
+int exec_check_pycs(struct exec_prejudge *j, const char *python, const char *written,
+		    const char *const *paths, size_t n, struct exec_verdict *out, char *err,
+		    size_t errlen);
 /* Judge n files of reader kinds (kinds[i] for paths[i]) with
  * pycstorm-cache-judge.py under python, from folder cwd, in a child whose
  * memory, CPU time and core size are capped. 0, or -1 with err filled. */

@@ -11,11 +11,13 @@
 #include "common.h"
 #include "rollback.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #define STRESS_TIMEOUT_NS (600ull * 1000000000ull)
 /* The end of a copy's output searched for its last exception. */
@@ -266,6 +268,26 @@ static void judge_copies(struct exec_run *x, struct round_facts *rd)
 	}
 }
 
+/* Where the inject library records the copies' complete write streams
+ * (written.h): exec's state folder, when the library is preloaded. */
+static const char *written_dir(const struct exec_run *x)
+{
+	return x->inject_library ? x->state_dir : NULL;
+}
+
+/* A round's judge reads only its own round's records. */
+static void forget_written(const struct exec_run *x)
+{
+	DIR *d = written_dir(x) ? opendir(x->state_dir) : NULL;
+	struct dirent *e;
+
+	while (d && (e = readdir(d)) != NULL)
+		if (!strncmp(e->d_name, "written-", 8))
+			(void)unlinkat(dirfd(d), e->d_name, 0);
+	if (d)
+		(void)closedir(d);
+}
+
 /* Judge every touched file by its kind (exec-kinds.c): .pyc files by the
  * classifier, the other caches by their reader's judge, both with the
  * interpreter that ran; a temporary file the round created is a leftover.
@@ -296,7 +318,8 @@ static void judge_files(struct exec_run *x, struct round_facts *rd)
 			paths[nr++] = f->path;
 		}
 	}
-	if (np && exec_check_pycs(x->python.path, pycs, np, pv, err, sizeof(err)) < 0)
+	if (np && exec_check_pycs(&rd->prejudge, x->python.path, written_dir(x), pycs, np, pv, err,
+				  sizeof(err)) < 0)
 		warn("exec: %s; the damage check is incomplete", err);
 	if (nr && exec_check_readers(reader_python, x->cwd, kinds, paths, nr, rv, err,
 				     sizeof(err)) < 0)
@@ -431,7 +454,7 @@ void exec_run_round(struct exec_run *x, unsigned number, uint64_t seed, struct r
 	struct exec_round_plan plan = {
 		.argv = x->o->cmd, .env = x->env, .copies = x->o->jobs, .seed = seed,
 		.fault_env = x->fault_env, .library = x->inject_library,
-		.fiu_preload = x->fiu_preload,
+		.written_dir = written_dir(x), .fiu_preload = x->fiu_preload,
 		.inject_dirs = x->inject_dirs, .inject_names = x->inject_names,
 		.cache_root = x->cwd, .state_dir = x->state_dir, .output_dir = x->output_dir,
 		.tee = !x->stress,
@@ -458,6 +481,9 @@ void exec_run_round(struct exec_run *x, unsigned number, uint64_t seed, struct r
 		plan.cut_after_ns += !plan.cut_after_ns;
 	}
 	rd->copies = xcalloc(x->o->jobs, sizeof(*rd->copies));
+	forget_written(x);
+	/* Its interpreter starts while the program runs, not after. */
+	(void)exec_prejudge_start(&rd->prejudge, x->python.path, x->python.release);
 	exec_snapshot_take(&x->scope, &rd->before);
 	rd->start_error = exec_round(&plan, rd->copies, interrupts);
 	rd->interrupted = *interrupts > 0;
@@ -472,6 +498,7 @@ void exec_run_round(struct exec_run *x, unsigned number, uint64_t seed, struct r
 	rd->touched = exec_snapshot_touched(&rd->before, &rd->after, &rd->ntouched);
 	judge_copies(x, rd);
 	judge_files(x, rd);
+	exec_prejudge_stop(&rd->prejudge);
 	for (i = 0; i < rd->ntouched; i++)
 		if (rd->files[i].fails || rd->files[i].leftover)
 			event_damage(x, rd, &rd->files[i]);

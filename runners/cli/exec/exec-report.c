@@ -224,13 +224,27 @@ static int is_tolerated(const struct exec_judged *f) { return f->tolerated; }
 static int is_leftover(const struct exec_judged *f) { return f->leftover; }
 static int is_unjudged(const struct exec_judged *f) { return f->v.cannot_judge; }
 
+static size_t count_own_images(const struct round_facts *rd)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < rd->ntouched; i++)
+		n += (size_t)rd->files[i].v.own_image;
+	return n;
+}
+
 static void report_damage(const struct exec_run *x, const struct round_facts *rd)
 {
+	size_t own = count_own_images(rd);
+
 	exec_say(x, "touched %zu cache file%s; judged %zu .pyc and %zu other: %zu damaged, "
 		    "%zu damaged but tolerated by their reader; %zu temporary file%s left; "
 		    "%zu not judged", rd->ntouched, rd->ntouched == 1 ? "" : "s", rd->npycs, rd->nread,
 		 rd->damaged, rd->tolerated, rd->leftovers, rd->leftovers == 1 ? "" : "s",
 		 rd->unjudged + rd->cannot_judge);
+	if (own)
+		exec_say(x, "%zu of the .pyc files are the very bytes their writer wrote in one "
+			    "complete write: header and body checked, not compiled to compare", own);
 	say_files(x, rd, is_damaged_other, "damage.txt");
 	say_files(x, rd, is_damaged_pyc, "damage.txt");
 	say_files(x, rd, is_tolerated, "damage.txt");

@@ -20,6 +20,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -93,6 +94,13 @@ static char **copy_env(const struct exec_round_plan *plan, const struct exec_cop
 		ie.has_seed = 1;
 		ie.seed = copy->seed;
 		ie.event_fd = record_fd;
+	}
+	if (plan->library && plan->written_dir) {
+		ie.written_dir = plan->written_dir;
+		ie.dirs = plan->inject_dirs;
+		ie.names = plan->inject_names;
+		ie.cache_root = plan->cache_root;
+		ie.state_dir = plan->state_dir;
 	}
 	/* Always set, so a script can give its copies roles. */
 	ie.worker = (int)copy->index;
@@ -184,6 +192,23 @@ static int open_outputs(const struct exec_round_plan *plan, struct exec_copy *co
 	return rc;
 }
 
+/* A descriptor that poll() sees readable when pid exits, so the round
+ * notices the end at once rather than at its next turn; -1 on a kernel
+ * without pidfd_open (before 5.3), where the turn's timeout notices. */
+static int open_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (fd >= 0)
+		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return fd;
+#else
+	(void)pid;
+	return -1;
+#endif
+}
+
 static int spawn_copy(const struct exec_round_plan *plan, struct exec_copy *copy)
 {
 	int fds[2] = { -1, -1 }, out = -1, err = -1, rc;
@@ -201,6 +226,8 @@ static int spawn_copy(const struct exec_round_plan *plan, struct exec_copy *copy
 		rc = -errno;
 	if (copy->pid > 0 && !plan->tee)
 		(void)setpgid(copy->pid, copy->pid);   /* no race with the child's own */
+	if (copy->pid > 0)
+		copy->pidfd = open_pidfd(copy->pid);
 	inject_env_free(env);
 	if (fds[1] >= 0)
 		(void)close(fds[1]);
@@ -421,6 +448,13 @@ static void signal_copy(const struct exec_round_plan *plan, const struct exec_co
 		(void)(!plan->tee ? proc_signal_group(copy->pid, sig) : proc_signal(copy->pid, sig));
 }
 
+static void close_pidfd(struct exec_copy *copy)
+{
+	if (copy->pidfd >= 0)
+		(void)close(copy->pidfd);
+	copy->pidfd = -1;
+}
+
 static void reap_copies(struct exec_copy *copies, unsigned n)
 {
 	unsigned k;
@@ -431,6 +465,7 @@ static void reap_copies(struct exec_copy *copies, unsigned n)
 			continue;
 		copies[k].exited = 1;
 		copies[k].status = status;
+		close_pidfd(&copies[k]);
 		copies[k].end_ns = now_ns();
 		copies[k].listen_until_ns = copies[k].end_ns + LISTEN_AFTER_EXIT_NS;
 	}
@@ -474,8 +509,9 @@ static int stop_level(int asked, uint64_t *since_ns)
 	return asked;
 }
 
-/* Wait for records and output, then tend to the copies; 1 while any is
- * still going. pfd and map hold 3 entries per copy: records, stdout, stderr. */
+/* Wait for records, output or an exit, then tend to the copies; 1 while
+ * any is still going. pfd and map hold 4 entries per copy: records, stdout,
+ * stderr, and its pidfd (an exit only wakes the wait: reap_copies reaps). */
 static int step(const struct exec_round_plan *plan, struct exec_copy *copies,
 		struct pollfd *pfd, unsigned *map)
 {
@@ -483,19 +519,19 @@ static int step(const struct exec_round_plan *plan, struct exec_copy *copies,
 	int going = 0;
 
 	for (k = 0; k < plan->copies; k++)
-		for (w = 0; w < 3; w++) {
-			int fd = w ? copies[k].tee_fd[w - 1] : copies[k].fd;
+		for (w = 0; w < 4; w++) {
+			int fd = w == 3 ? copies[k].pidfd : w ? copies[k].tee_fd[w - 1] : copies[k].fd;
 			if (fd < 0)
 				continue;
 			pfd[n].fd = fd;
 			pfd[n].events = POLLIN;
-			map[n++] = k * 3 + w;
+			map[n++] = k * 4 + w;
 		}
 	if (poll(pfd, n, 50) > 0)
 		for (k = 0; k < n; k++) {
-			struct exec_copy *c = &copies[map[k] / 3];
-			w = map[k] % 3;
-			if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
+			struct exec_copy *c = &copies[map[k] / 4];
+			w = map[k] % 4;
+			if (w == 3 || !(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 			if (w == 0 && !drain(plan, c))
 				stop_listening(c);
@@ -520,8 +556,8 @@ int exec_round(const struct exec_round_plan *plan, struct exec_copy *copies,
 	       volatile sig_atomic_t *interrupts)
 {
 	struct holders hs = { .n = plan->held_lock ? plan->held_lock->u.held_lock.holders : 0 };
-	struct pollfd *pfd = xcalloc(3 * (size_t)plan->copies, sizeof(*pfd));
-	unsigned *map = xcalloc(3 * (size_t)plan->copies, sizeof(*map)), k;
+	struct pollfd *pfd = xcalloc(4 * (size_t)plan->copies, sizeof(*pfd));
+	unsigned *map = xcalloc(4 * (size_t)plan->copies, sizeof(*map)), k;
 	int rc = 0, forwarded = *interrupts, aborted, level;
 	uint64_t stop_since_ns = 0, start_ns = now_ns();
 
@@ -531,7 +567,7 @@ int exec_round(const struct exec_round_plan *plan, struct exec_copy *copies,
 		memset(&copies[k], 0, sizeof(copies[k]));
 		copies[k].index = plan->first_index + k;
 		copies[k].seed = exec_copy_seed(plan->seed, plan->first_index + k);
-		copies[k].fd = -1;
+		copies[k].fd = copies[k].pidfd = -1;
 		copies[k].tee_fd[0] = copies[k].tee_fd[1] = -1;
 		copies[k].file_fd[0] = copies[k].file_fd[1] = -1;
 	}
@@ -549,6 +585,8 @@ int exec_round(const struct exec_round_plan *plan, struct exec_copy *copies,
 		reap_retired(&hs);
 		police(plan, copies, level, &forwarded, start_ns);
 	} while (step(plan, copies, pfd, map));
+	for (k = 0; k < plan->copies; k++)
+		close_pidfd(&copies[k]);
 	stop_holders(&hs);
 	free(pfd);
 	free(map);

@@ -29,6 +29,7 @@ struct exec_copy {
 	int fd;                      /* read end of its record pipe, -1 once closed */
 	int tee_fd[2];               /* read ends of its stdout, stderr pipes (tee), or -1 */
 	int file_fd[2];              /* output/copy-K.out, .err while teeing, or -1 */
+	int pidfd;                   /* readable once it exits; -1 (none, or reaped) */
 	int exited;
 	int status;                  /* from waitpid */
 	int timed_out;               /* killed for running past the timeout */
@@ -50,7 +51,8 @@ struct exec_round_plan {
 	unsigned first_index;        /* copy k is numbered first_index + k */
 	uint64_t seed;               /* the round's; each copy's derives from it */
 	const char *fault_env;       /* PYCSTORM_FAULTS, or NULL: nothing injected */
-	const char *library;         /* the inject library, or NULL (no faults) */
+	const char *library;         /* the inject library, or NULL */
+	const char *written_dir;     /* it records complete write streams there, or NULL */
 	const char *fiu_preload;     /* libfiu's preload after it, or NULL */
 	const char *inject_dirs;
 	const char *inject_names;    /* or NULL: every path below inject_dirs */

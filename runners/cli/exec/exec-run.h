@@ -50,6 +50,7 @@ struct exec_options {
 struct exec_python {
 	char *path;                  /* sys.executable, or NULL: not found */
 	char *version;               /* "3.12.1" */
+	char *release;               /* "3.12" */
 	const char *how;             /* "argv[0]", "the shebang of ...", ... */
 };
 
@@ -64,7 +65,7 @@ struct exec_run {
 	char *fault_env;             /* the specs joined with ';', or NULL */
 	struct fault_spec faults[FAULT_MAX_SPECS];
 	size_t nfaults;
-	char *inject_library;        /* preloaded when faults are armed, else NULL */
+	char *inject_library;        /* preloaded (faults, or only recording writes), or NULL */
 	const char *fiu_preload;     /* after it, for the fiu fault, or NULL */
 	char *inject_dirs, *inject_names;
 	char **env;
@@ -99,6 +100,7 @@ struct round_facts {
 	unsigned number;
 	uint64_t seed;
 	struct exec_copy *copies;
+	struct exec_prejudge prejudge;   /* the judge started with the round */
 	int outcome[EXEC_MAX_JOBS];
 	char *error[EXEC_MAX_JOBS];
 	struct exec_snapshot before, after;
