@@ -193,6 +193,15 @@ skip_if_asan_preload() {
 	esac
 }
 
+# skip_unless_executable PROGRAM: a test file whose every check runs
+# PROGRAM is skipped whole, naming it, where it is absent.
+skip_unless_executable() {
+	if [ ! -x "$1" ]; then
+		echo "1..0 # SKIP no $1"
+		exit 0
+	fi
+}
+
 # asan_preload: true under SANITIZE=address (see skip_if_asan_preload).
 asan_preload() {
 	case "${PYCSTORM_SANITIZE:-}" in *address*) return 0 ;; esac

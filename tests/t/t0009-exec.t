@@ -6,18 +6,8 @@
 . "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3
-if [ ! -x "$PY" ]; then
-	echo "1..0 # SKIP no $PY"
-	exit 0
-fi
-case "${PYCSTORM_SANITIZE:-}" in
-*address*)
-	# The preloaded library then needs the ASan runtime first in a program
-	# that was not built with it.
-	echo "1..0 # SKIP the inject library built with AddressSanitizer cannot be preloaded into $PY"
-	exit 0
-	;;
-esac
+skip_unless_executable "$PY"
+skip_if_asan_preload "exec"
 
 # A module big enough that a random cut almost never falls in its header.
 make_module() { # make_module FILE FUNCTIONS

@@ -7,16 +7,7 @@
 skip_if_asan_preload "exec on real programs"
 
 PY=/usr/bin/python3
-if [ ! -x "$PY" ]; then
-	echo "1..0 # SKIP no $PY"
-	exit 0
-fi
-case "${PYCSTORM_SANITIZE:-}" in
-*address*)
-	echo "1..0 # SKIP the inject library built with AddressSanitizer cannot be preloaded into $PY"
-	exit 0
-	;;
-esac
+skip_unless_executable "$PY"
 # Our runs go here unless -o says otherwise; never below a project.
 export XDG_STATE_HOME="$SCRATCH/state"
 

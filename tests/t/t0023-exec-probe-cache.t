@@ -7,16 +7,8 @@
 
 PY=/usr/bin/python3.11
 PY312=$(ls "$(pyenv root 2>/dev/null || echo /nonexistent)"/versions/3.12*/bin/python3.12 2>/dev/null | head -n 1)
-if [ ! -x "$PY" ]; then
-	echo "1..0 # SKIP no $PY"
-	exit 0
-fi
-case "${PYCSTORM_SANITIZE:-}" in
-*address*)
-	echo "1..0 # SKIP the inject library built with AddressSanitizer cannot be preloaded into $PY"
-	exit 0
-	;;
-esac
+skip_unless_executable "$PY"
+skip_if_asan_preload "exec"
 
 W="$SCRATCH/w"
 mkdir -p "$W/mods" "$SCRATCH/bin"

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "unit-helpers.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,17 +43,9 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *fx = xcalloc(1, sizeof(*fx));
-	char *real;
 
-	strcpy(fx->dir, "/tmp/pycstorm-test-holder-XXXXXX");
-	if (!mkdtemp(fx->dir))
+	if (unit_scratch_dir(fx->dir, sizeof(fx->dir), "/tmp/pycstorm-test-holder-XXXXXX") < 0)
 		return -1;
-	/* the inject library names files by their resolved paths */
-	real = realpath(fx->dir, NULL);
-	if (!real || strlen(real) >= sizeof(fx->dir))
-		return -1;
-	strcpy(fx->dir, real);
-	free(real);
 	fx->state = xasprintf("%s/.state", fx->dir);
 	fx->file = xasprintf("%s/mod.cpython-311.pyc.123", fx->dir);
 	if (mkdir(fx->state, 0755) < 0 || write_file_atomic(fx->file, "pyc", 3) < 0)

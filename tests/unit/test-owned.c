@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "unit-helpers.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,17 +31,9 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *fx = xcalloc(1, sizeof(*fx));
-	char *real;
 
-	strcpy(fx->dir, "/tmp/pycstorm-test-owned-XXXXXX");
-	if (!mkdtemp(fx->dir))
+	if (unit_scratch_dir(fx->dir, sizeof(fx->dir), "/tmp/pycstorm-test-owned-XXXXXX") < 0)
 		return -1;
-	/* owned.c answers with resolved paths; so do the tests */
-	real = realpath(fx->dir, NULL);
-	if (!real || strlen(real) >= sizeof(fx->dir))
-		return -1;
-	strcpy(fx->dir, real);
-	free(real);
 	*state = fx;
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "unit-helpers.h"
 
 #include <math.h>
 #include <string.h>
@@ -18,13 +19,6 @@
 #include "race-check.h"
 #include "stats.h"
 
-#define assert_near(got, want, tol)                                          \
-	do {                                                                 \
-		double g_ = (got), w_ = (want);                              \
-		if (!(fabs(g_ - w_) <= (tol)))                               \
-			fail_msg("%s = %.6f, expected %.6f (+/- %g)", #got,  \
-				 g_, w_, (double)(tol));                     \
-	} while (0)
 
 static struct race_side side(uint64_t corrupt, uint64_t reads, double deff, unsigned df,
 			     size_t blocks)

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "unit-helpers.h"
 
 #include <math.h>
 #include <string.h>
@@ -19,13 +20,6 @@
 #include "stats.h"
 
 /* Fail with both numbers shown when |got - want| > tol. */
-#define assert_near(got, want, tol)                                          \
-	do {                                                                 \
-		double g_ = (got), w_ = (want);                              \
-		if (!(fabs(g_ - w_) <= (tol)))                               \
-			fail_msg("%s = %.6f, expected %.6f (+/- %g)", #got,  \
-				 g_, w_, (double)(tol));                     \
-	} while (0)
 
 /* ---- Wilson ------------------------------------------------------------ */
 
