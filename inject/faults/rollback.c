@@ -78,7 +78,13 @@ static void load_file(const char *path, struct journal *j)
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (parse_line(line, &e) < 0)
 			continue;
-		j->e = xrealloc(j->e, (j->n + 1) * sizeof(*j->e));
+		/* Doubling: a long run's journal holds tens of thousands of
+		 * entries, and a realloc that copies (ASan's always does)
+		 * would make one entry at a time quadratic. */
+		if (j->n == j->cap) {
+			j->cap = j->cap ? j->cap * 2 : 256;
+			j->e = xrealloc(j->e, j->cap * sizeof(*j->e));
+		}
 		j->e[j->n++] = e;
 	}
 	free(text);

@@ -49,7 +49,7 @@ struct journal_entry {
 
 struct journal {
 	struct journal_entry *e;
-	size_t n;
+	size_t n, cap;
 };
 
 struct rollback_plan {
