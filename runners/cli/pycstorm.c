@@ -110,20 +110,47 @@ char *cli_program_file(const char *name)
  * with a warning per process, and the faults silently do not happen. Load
  * it once here instead: its constructor does nothing without
  * PYCSTORM_FAULTS, and RTLD_LOCAL keeps its symbols out of our way.
+ * Returns its path, or NULL with why: dlerror's words, or NULL when the
+ * file is not there at all.
  */
-char *cli_inject_library(void)
+static char *load_inject_library(const char **why)
 {
 	char *path = cli_program_file("libpycstorm-inject.so");
-	void *handle;
+	void *handle = NULL;
 
-	if (access(path, R_OK) != 0)
-		die(EXIT_SKIP, "the inject library '%s' is missing: run 'make' first", path);
-	handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (!handle)
-		die(EXIT_SKIP, "cannot load the inject library: %s (is libfiu installed? "
-			       "Debian: libfiu0)", dlerror());
-	(void)dlclose(handle);
+	*why = NULL;
+	if (access(path, R_OK) == 0 && (handle = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL)
+		*why = dlerror();
+	if (handle) {
+		(void)dlclose(handle);
+	} else {
+		free(path);
+		path = NULL;
+	}
 	return path;
+}
+
+char *cli_inject_library(void)
+{
+	const char *why;
+	char *path = load_inject_library(&why);
+
+	if (!path && !why)
+		die(EXIT_SKIP, "the inject library '%s' is missing: run 'make' first",
+		    cli_program_file("libpycstorm-inject.so"));
+	if (!path)
+		die(EXIT_SKIP, "cannot load the inject library: %s (is libfiu installed? "
+			       "Debian: libfiu0)", why);
+	return path;
+}
+
+/* The inject library where it loads, else NULL: for exec with nothing
+ * armed, which then only goes without the write records. */
+char *cli_inject_library_if_usable(void)
+{
+	const char *why;
+
+	return load_inject_library(&why);
 }
 
 /*
@@ -144,20 +171,6 @@ char *cli_scratch_folder(const char *command, struct owned *own)
 		    owned_problem(own, rc, why, sizeof(why)));
 	free(prefix);
 	return xstrdup(own->path);
-}
-
-char *cli_inject_library_if_usable(void)
-{
-	char *path = cli_program_file("libpycstorm-inject.so");
-	void *handle = access(path, R_OK) == 0 ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
-
-	if (handle)
-		(void)dlclose(handle);
-	else {
-		free(path);
-		path = NULL;
-	}
-	return path;
 }
 
 const char *cli_fiu_preload(void)
