@@ -1,6 +1,8 @@
 /* Shared by the preload library and the lock holder; see lockstate.h. */
 #include "lockstate.h"
 
+#include "common.h"
+
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
@@ -22,12 +24,7 @@ int lockstate_fd_held(int fd)
 
 static uint64_t path_hash(const char *path)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-	const unsigned char *p;
-
-	for (p = (const unsigned char *)path; *p; p++)
-		h = (h ^ *p) * 0x100000001b3ull;
-	return h;
+	return hash_fnv1a(HASH_FNV1A_INIT, path, strlen(path));
 }
 
 void lockstate_marker(char *buf, size_t size, const char *state_dir, const char *path)

@@ -15,6 +15,8 @@
  */
 #include "scope.h"
 
+#include "common.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -201,16 +203,6 @@ static void judge_folder(const struct scope *sc, const char *folder, int *inside
 
 /* ---- the remembered folders ------------------------------------------------ */
 
-static uint64_t text_hash(const char *text, unsigned gen)
-{
-	uint64_t h = 0xcbf29ce484222325ull ^ gen;
-	const unsigned char *p;
-
-	for (p = (const unsigned char *)text; *p; p++)
-		h = (h ^ *p) * 0x100000001b3ull;
-	return h;
-}
-
 static int take(struct scope *sc)
 {
 	return atomic_exchange_explicit(&sc->locked, 1, memory_order_acquire) == 0;
@@ -268,7 +260,7 @@ static void remember(struct scope *sc, uint64_t h, unsigned gen, const char *tex
 static int folder_of(struct scope *sc, unsigned gen, const char *text, char *folder,
 		     size_t size, int *inside, int *named)
 {
-	uint64_t h = text_hash(text, gen);
+	uint64_t h = hash_fnv1a(HASH_FNV1A_INIT ^ gen, text, strlen(text));
 	int rc = 0;
 
 	if (recall(sc, h, gen, text, folder, size, inside, named))

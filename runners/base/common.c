@@ -121,6 +121,16 @@ void sleep_ns(uint64_t ns)
 		;
 }
 
+uint64_t hash_fnv1a(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}
+
 uint64_t mix64(uint64_t x)
 {
 	x += 0x9e3779b97f4a7c15ull;

@@ -61,6 +61,12 @@ uint64_t now_ns(void);            /* CLOCK_MONOTONIC */
 uint64_t wall_ns(void);           /* CLOCK_REALTIME */
 void sleep_ns(uint64_t ns);
 
+/* 64-bit FNV-1a of data, continuing from h (start with HASH_FNV1A_INIT):
+ * a quick, stable hash for names, paths and cache keys, never for anything
+ * chosen to collide. */
+#define HASH_FNV1A_INIT 0xcbf29ce484222325ull
+uint64_t hash_fnv1a(uint64_t h, const void *data, size_t len);
+
 /* splitmix64: the one mixing function every seed derivation goes through. */
 uint64_t mix64(uint64_t x);
 /* A seed for (run seed, a, b, c): distinct inputs give unrelated seeds. */

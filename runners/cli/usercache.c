@@ -25,16 +25,6 @@
 #define ENTRY_DAYS 30
 #define DAY_S (24 * 3600)
 
-uint64_t usercache_hash(uint64_t h, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
-}
-
 /* The kind's folder, or NULL when there is no place for one. */
 static char *kind_dir(const char *kind)
 {
@@ -52,12 +42,12 @@ static char *kind_dir(const char *kind)
 
 static char *entry_path(const char *dir, const void *key, size_t keylen)
 {
-	return xasprintf("%s/%016" PRIx64, dir, usercache_hash(USERCACHE_HASH_INIT, key, keylen));
+	return xasprintf("%s/%016" PRIx64, dir, hash_fnv1a(HASH_FNV1A_INIT, key, keylen));
 }
 
 static uint64_t entry_check(const void *key, size_t keylen, const void *value, size_t len)
 {
-	return usercache_hash(usercache_hash(USERCACHE_HASH_INIT, key, keylen), value, len);
+	return hash_fnv1a(hash_fnv1a(HASH_FNV1A_INIT, key, keylen), value, len);
 }
 
 /* The value of an entry's text when it holds exactly key; NULL otherwise. */

@@ -22,8 +22,5 @@ char *usercache_get(const char *kind, const void *key, size_t keylen, size_t *le
 /* Store value under key; quietly does nothing when it cannot. */
 void usercache_put(const char *kind, const void *key, size_t keylen, const void *value,
 		   size_t len);
-/* 64-bit FNV-1a of data, continuing from h (start with USERCACHE_HASH_INIT). */
-#define USERCACHE_HASH_INIT 0xcbf29ce484222325ull
-uint64_t usercache_hash(uint64_t h, const void *data, size_t len);
 
 #endif

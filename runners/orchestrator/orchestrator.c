@@ -469,13 +469,9 @@ static char **interpreter_argv(const struct run_plan *plan, const char *python,
 	return argv;
 }
 
-static uint64_t name_hash(const char *s)
+static uint64_t name_hash(const char *name)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 0x100000001b3ull;
-	return h;
+	return hash_fnv1a(HASH_FNV1A_INIT, name, strlen(name));
 }
 
 /* In the child: fd EVENT_FD is the pipe; everything else closes on exec. Ctrl-C

@@ -203,6 +203,17 @@ static int cmp_u64(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
+/* FNV-1a's published test vectors; a chained call continues the hash. */
+static void fnv1a_known_values(void **state)
+{
+	(void)state;
+	assert_true(hash_fnv1a(HASH_FNV1A_INIT, "", 0) == HASH_FNV1A_INIT);
+	assert_true(hash_fnv1a(HASH_FNV1A_INIT, "a", 1) == 0xaf63dc4c8601ec8cull);
+	assert_true(hash_fnv1a(HASH_FNV1A_INIT, "foobar", 6) == 0x85944171f73967e8ull);
+	assert_true(hash_fnv1a(hash_fnv1a(HASH_FNV1A_INIT, "foo", 3), "bar", 3) ==
+		    0x85944171f73967e8ull);
+}
+
 static void seeds_deterministic(void **state)
 {
 	struct rng a, b;
@@ -474,6 +485,7 @@ static void remove_tree_stops_at_a_mount(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(fnv1a_known_values),
 		cmocka_unit_test(duration_accepts),
 		cmocka_unit_test(duration_rejects),
 		cmocka_unit_test(u64_parse),
