@@ -193,6 +193,14 @@ skip_if_asan_preload() {
 	esac
 }
 
+# Where pyenv keeps its interpreters (the folder may be absent).
+PYENV_VERSIONS=$( (pyenv root 2>/dev/null || echo "$HOME/.pyenv") | sed 's|$|/versions|')
+
+# pyenv_python X.Y: the path of pyenv's pythonX.Y, or nothing.
+pyenv_python() {
+	ls "$PYENV_VERSIONS"/"$1".*/bin/python"$1" 2>/dev/null | head -n 1
+}
+
 # skip_unless_executable PROGRAM: a test file whose every check runs
 # PROGRAM is skipped whole, naming it, where it is absent.
 skip_unless_executable() {

@@ -7,7 +7,6 @@
 # bytecode) is the crash or SystemError a user would meet, never "ok".
 . "$(dirname "$0")/lib.sh"
 
-PYENV_VERSIONS=$( (pyenv root 2>/dev/null || echo "$HOME/.pyenv") | sed 's|$|/versions|')
 
 # python_of RELEASE: the interpreter `list pythons` chose for RELEASE.
 python_of() {

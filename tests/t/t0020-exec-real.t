@@ -67,7 +67,7 @@ header_python() {
 test_ok "the header names the interpreter that ran" header_python
 
 # --- judged by the interpreter that ran: compileall of 3.12 ------------------------
-PY312=$(ls "$(pyenv root 2>/dev/null || echo /nonexistent)"/versions/3.12*/bin/python3.12 2>/dev/null | head -n 1)
+PY312=$(pyenv_python 3.12)
 compileall_312() {
 	local W="$SCRATCH/c312"
 	mkdir -p "$W/mods"

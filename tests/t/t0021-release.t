@@ -8,7 +8,6 @@
 . "$(dirname "$0")/lib.sh"
 skip_if_asan_preload "runs under real 2.7, 3.6 and 3.x interpreters"
 
-PYENV_VERSIONS=$( (pyenv root 2>/dev/null || echo "$HOME/.pyenv") | sed 's|$|/versions|')
 PY27=$PYENV_VERSIONS/2.7.18/bin/python
 PY36=$PYENV_VERSIONS/3.6.15/bin/python
 PY311=$PYENV_VERSIONS/3.11.7/bin/python

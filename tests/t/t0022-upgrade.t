@@ -6,7 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 skip_if_asan_preload "shared-cache runs of real interpreters"
 
-PYENV_VERSIONS=$( (pyenv root 2>/dev/null || echo "$HOME/.pyenv") | sed 's|$|/versions|')
 OLD=/usr/bin/python3
 NEW=$PYENV_VERSIONS/3.11.7/bin/python3.11
 OTHER=$PYENV_VERSIONS/3.12.1/bin/python3.12

@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3.11
-PY312=$(ls "$(pyenv root 2>/dev/null || echo /nonexistent)"/versions/3.12*/bin/python3.12 2>/dev/null | head -n 1)
+PY312=$(pyenv_python 3.12)
 skip_unless_executable "$PY"
 skip_if_asan_preload "exec preloads the inject library into $PY"
 
