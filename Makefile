@@ -99,7 +99,7 @@ INJECT_COMMON = $(FAULTS)/fault.c $(wildcard $(FAULTS)/fault-*.c) $(FAULTS)/lock
 CLI_SRC = $(wildcard $(CLI)/*.c) $(wildcard $(CLI)/exec/*.c) $(wildcard $(ORCHESTRATOR)/*.c) \
 	$(BASE)/proc.c $(BASE)/owned.c $(BASE)/fsinfo.c \
 	$(filter-out $(MODEL)/stats.c,$(wildcard $(MODEL)/*.c)) $(wildcard $(FORMATS)/*.c) \
-	$(INJECT_COMMON) $(FAULTS)/holder.c
+	$(INJECT_COMMON) $(FAULTS)/holder.c $(PRELOAD)/written.c
 # The preload library: position-independent, with the fault hooks compiled in.
 # It runs inside the user's process, so it links no die.c: nothing in it may
 # exit (preload-check proves it on the built library).
@@ -215,6 +215,7 @@ UNIT_SRC = $(wildcard tests/unit/test-*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_LINK = $(COMMON_OBJ) $(BUILD)/$(ORCHESTRATOR)/scenario.o $(BUILD)/$(ORCHESTRATOR)/inject-env.o \
 	$(BUILD)/$(BASE)/fsinfo.o $(BUILD)/$(BASE)/owned.o $(BUILD)/$(PRELOAD)/scope.o $(BUILD)/$(BASE)/proc.o \
+	$(BUILD)/$(PRELOAD)/written.o $(BUILD)/$(CLI)/exec/exec-intact.o \
 	$(filter $(BUILD)/results/% $(BUILD)/$(FAULTS)/%,$(CLI_OBJ))
 
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_LINK)

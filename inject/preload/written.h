@@ -46,5 +46,8 @@ void written_spoil(struct written_stream *w);
 /* The stream was closed without error: append its record for path to
  * dir, when it is plain, non-empty and this process opened it. */
 void written_close(struct written_stream *w, const char *dir, const char *path);
+/* The digest of bytes read back, as a record gives it: crc[0] over the
+ * even offsets, crc[1] over the odd ones (exec's intact check). */
+void written_digest(const void *buf, size_t len, uint32_t crc[2]);
 
 #endif

@@ -454,6 +454,13 @@ int fsync_parent(const char *path)
 	return rc;
 }
 
+static int durable_writes = 1;
+
+void write_files_durable(int durable)
+{
+	durable_writes = durable;
+}
+
 int write_file_atomic(const char *path, const void *data, size_t len)
 {
 	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
@@ -472,15 +479,15 @@ int write_file_atomic(const char *path, const void *data, size_t len)
 		goto out;
 	}
 	rc = write_all(fd, data, len);
-	if (rc == 0 && fsync(fd) < 0)
+	if (rc == 0 && durable_writes && fsync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;
 	if (rc == 0 && rename(tmp, path) < 0)
 		rc = -errno;
-	if (rc == 0)
+	if (rc == 0 && durable_writes)
 		rc = fsync_parent(path);
-	else
+	if (rc < 0)
 		(void)unlink(tmp);
 out:
 	free(tmp);
@@ -520,8 +527,9 @@ int mkdir_p(const char *path, unsigned mode)
 
 static int remove_entry(int parent, const char *name, dev_t dev, unsigned depth);
 
-/* Remove everything in the folder open at fd, then close it. */
-static int empty_folder(int fd, dev_t dev, unsigned depth)
+/* Remove everything in the folder open at fd but the entry named keep
+ * (or everything: keep NULL), then close it. */
+static int empty_folder(int fd, dev_t dev, unsigned depth, const char *keep)
 {
 	DIR *d = fdopendir(fd);
 	struct dirent *e;
@@ -533,7 +541,8 @@ static int empty_folder(int fd, dev_t dev, unsigned depth)
 		return rc;
 	}
 	while ((e = readdir(d)) != NULL) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+		    (keep && !strcmp(e->d_name, keep)))
 			continue;
 		sub = remove_entry(dirfd(d), e->d_name, dev, depth);
 		if (sub && !rc)
@@ -571,7 +580,7 @@ static int remove_entry(int parent, const char *name, dev_t dev, unsigned depth)
 	else if (st.st_dev != dev)
 		rc = -EXDEV;
 	if (rc == 0) {
-		rc = empty_folder(fd, dev, depth + 1);   /* it closes fd */
+		rc = empty_folder(fd, dev, depth + 1, NULL);   /* it closes fd */
 		fd = -1;
 		if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && !rc)
 			rc = -errno;
@@ -588,4 +597,18 @@ int remove_tree(const char *path)
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	return remove_entry(AT_FDCWD, path, st.st_dev, 0);
+}
+
+int empty_tree_but(const char *path, const char *keep)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		(void)close(fd);
+		return -errno;
+	}
+	return empty_folder(fd, st.st_dev, 1, keep);   /* it closes fd */
 }

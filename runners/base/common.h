@@ -111,6 +111,10 @@ int read_file_check(const char *path);
 const char *read_file_error(int rc);
 /* Write path atomically: temporary sibling, fsync, rename, fsync dir. */
 int write_file_atomic(const char *path, const void *data, size_t len);
+/* Should write_file_atomic fsync (the default)? Without, a file is still
+ * replaced whole or not at all for every reader while the machine runs;
+ * only a power cut may lose it. */
+void write_files_durable(int durable);
 /* fsync the folder that holds path, so a rename in it is durable; 0 or -errno. */
 int fsync_parent(const char *path);
 /* mkdir -p; 0 or -errno. */
@@ -119,5 +123,8 @@ int mkdir_p(const char *path, unsigned mode);
  * target) and stays on path's filesystem (a mount point below is left,
  * -EXDEV); 0 or -errno of the first failure. */
 int remove_tree(const char *path);
+/* Empty the folder at path (not followed when a link), as remove_tree
+ * would, but leave the entry named keep and the folder itself. */
+int empty_tree_but(const char *path, const char *keep);
 
 #endif

@@ -1,12 +1,14 @@
 #!/bin/bash
-# exec's judge trusts a .pyc whose bytes are, whole, one complete write of
-# its own writer (the inject library records a digest of every plain
-# write stream; inject/preload/written.h): it still checks the header and
-# unmarshals the body, but does not compile the source to compare. Any
-# other file keeps the full judgement, so damage that unmarshals cleanly
-# (a zero block in the bytecode) is still found: bytes changed in place
-# after the program closed the file, a file written with pwrite, sectors a
-# power cut lost, and the streams a fault shortened.
+# exec trusts a .pyc whose bytes are, whole, one complete write of its own
+# writer (the inject library records a digest of every plain write
+# stream; inject/preload/written.h). When the writer is the interpreter
+# that ran, exec checks such a file's header itself and does not read its
+# body back (exec-intact.c; --read-back has the judge read it); the judge,
+# given the records, checks header and body but compiles nothing to
+# compare. Any other file keeps the full judgement, so damage that
+# unmarshals cleanly (a zero block in the bytecode) is still found: bytes
+# changed in place after the program closed the file, a file written with
+# pwrite, sectors a power cut lost, and the streams a fault shortened.
 . "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3.11
@@ -32,8 +34,11 @@ exec_in() {
 	(cd "$W" && PYCSTORM_NO_CACHE=1 "$PYCSTORM" exec -o "$SCRATCH/$name-run" -- "$@" \
 		>"$SCRATCH/$name.out" 2>"$SCRATCH/$name.err")
 }
-own_line() { # own_line N FILE: exec said N .pyc files were their writer's own writes
+own_line() { # own_line N FILE: exec said N .pyc files were their writer's own writes, read back
 	grep -q "^pycstorm exec: $1 of the \.pyc files are the very bytes their writer wrote" "$2"
+}
+intact_line() { # intact_line N FILE: ... and N were not read back
+	grep -q "^pycstorm exec: $1 of the \.pyc files are the very bytes their writer, $PY, wrote in one complete write, and fresh: header checked, body not read back" "$2"
 }
 
 # A zero block in the middle of big's body, written in place (r+b, a seek,
@@ -47,11 +52,55 @@ fd = os.open(sys.argv[1], os.O_WRONLY | os.O_TRUNC); os.pwrite(fd, bytes(d), 0);
 clean_round() {
 	exec_in clean "$PY" -m compileall -q -f mods
 	grep -q 'judged 3 .pyc and 0 other: 0 damaged' "$SCRATCH/clean.err"
-	own_line 3 "$SCRATCH/clean.err"
+	intact_line 3 "$SCRATCH/clean.err"
+	not own_line 3 "$SCRATCH/clean.err"
 	result_true "$SCRATCH/clean-run/summary.json" exec 'r["by_op"]["import"]["ok"] == 3'
+	# A clean round keeps no copies; touched.txt lists what it wrote.
+	test ! -e "$SCRATCH/clean-run/touched"
+	grep -qx "ok	-	$BIG" "$SCRATCH/clean-run/touched.txt"
+	[ "$(wc -l <"$SCRATCH/clean-run/touched.txt")" = 3 ]
 }
-test_ok "a clean round: every .pyc is its writer's own complete write, judged ok without a compile" \
+test_ok "a clean round: every .pyc is its writer's intact write, its header checked, no judge needed" \
 	clean_round
+
+read_back() {
+	(cd "$W" && PYCSTORM_NO_CACHE=1 "$PYCSTORM" exec --read-back -o "$SCRATCH/back-run" \
+		-- "$PY" -m compileall -q -f mods >"$SCRATCH/back.out" 2>"$SCRATCH/back.err")
+	grep -q 'judged 3 .pyc and 0 other: 0 damaged' "$SCRATCH/back.err"
+	own_line 3 "$SCRATCH/back.err"
+	not intact_line 3 "$SCRATCH/back.err"
+}
+test_ok "--read-back: the judge reads every .pyc back, intact ones too" read_back
+
+# The interpreter that ran changes a file after writing it, or its source
+# after compiling it: exec's own check refuses both, and the judge decides.
+CHANGED_BY_PY='import compileall, sys
+compileall.compile_dir("mods", quiet=1, force=True)
+f = open(sys.argv[1], "r+b"); n = len(f.read()); f.seek(16 + (n - 16) // 2); f.write(bytes(64)); f.close()'
+intact_refuses_change() {
+	exits 1 exec_in same "$PY" -c "$CHANGED_BY_PY" "$BIG"
+	grep -qE "^pycstorm exec:   (interpreter_crash|code_error) +mods/__pycache__/big\.cpython-311\.pyc " \
+		"$SCRATCH/same.err"
+	intact_line 2 "$SCRATCH/same.err"
+	# A failed round keeps a copy of every file it touched.
+	test -f "$SCRATCH/same-run/touched/$BIG.kept"
+	test -f "$SCRATCH/same-run/touched/mods/__pycache__/a.cpython-311.pyc.kept"
+}
+test_ok "a same-length change after the write, by the interpreter that ran: not intact, the judge finds it" \
+	intact_refuses_change
+
+STALE_BY_PY='import compileall
+compileall.compile_dir("mods", quiet=1, force=True)
+open("mods/a.py", "a").write("Y = 2\n")'
+intact_refuses_stale() {
+	exec_in stale "$PY" -c "$STALE_BY_PY"
+	grep -q 'judged 3 .pyc and 0 other: 0 damaged' "$SCRATCH/stale.err"
+	intact_line 2 "$SCRATCH/stale.err"
+	result_true "$SCRATCH/stale-run/summary.json" exec 'r["by_op"]["import"]["stale"] == 1'
+	grep -qx "stale	kept	mods/__pycache__/a.cpython-311.pyc" "$SCRATCH/stale-run/touched.txt"
+	echo "X = 'a'" >"$W/mods/a.py"
+}
+test_ok "a source changed after its compile: not intact, the judge calls it stale" intact_refuses_stale
 
 # What the judge says of a file: header and body checked, the compile skipped.
 own_report() {

@@ -84,19 +84,28 @@ static void add_folder(struct scan *sc, const char *path)
 
 static void scan_dir(struct scan *sc, const char *dir, int inside, unsigned depth);
 
-/* One entry of dir: recurse into folders, keep the files that are caches. */
-static void scan_entry(struct scan *sc, const char *dir, const char *name, int inside,
-		       unsigned depth)
+/* One entry of dir: recurse into folders, keep the files that are caches.
+ * The entry's type from readdir spares a stat of every folder and of every
+ * file outside the caches; a file system that does not give it
+ * (DT_UNKNOWN) costs one. */
+static void scan_entry(struct scan *sc, const char *dir, const char *name, unsigned char type,
+		       int inside, unsigned depth)
 {
-	char *path = xasprintf("%s/%s", dir, name);
+	int wanted = inside || exec_scope_names(sc->scope, name);
+	char *path;
 	struct stat st;
-	int seen = lstat(path, &st) == 0;
+	int seen;
 
+	if ((type == DT_REG && !wanted) || (type != DT_REG && type != DT_DIR && type != DT_UNKNOWN))
+		return;
+	path = xasprintf("%s/%s", dir, name);
+	st.st_mode = S_IFDIR;
+	seen = type == DT_DIR || lstat(path, &st) == 0;
 	/* Symbolic links are not followed: a cache is where the command writes. */
 	if (seen && S_ISDIR(st.st_mode) && !skipped(sc->scope, path) &&
 	    (inside || strcmp(name, ".git")))
-		scan_dir(sc, path, inside || exec_scope_names(sc->scope, name), depth + 1);
-	else if (seen && S_ISREG(st.st_mode) && (inside || exec_scope_names(sc->scope, name))) {
+		scan_dir(sc, path, wanted, depth + 1);
+	else if (seen && S_ISREG(st.st_mode) && wanted) {
 		add_file(sc, path, &st);
 		add_folder(sc, dir);
 	}
@@ -114,7 +123,7 @@ static void scan_dir(struct scan *sc, const char *dir, int inside, unsigned dept
 		if (++sc->entries > SCAN_MAX_ENTRIES)
 			sc->snap->truncated = 1;
 		else
-			scan_entry(sc, dir, e->d_name, inside, depth);
+			scan_entry(sc, dir, e->d_name, e->d_type, inside, depth);
 	}
 	if (d)
 		(void)closedir(d);

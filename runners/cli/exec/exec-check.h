@@ -16,6 +16,7 @@ struct exec_verdict {
 	int outcome;             /* enum outcome, or -1: the file could not be read */
 	int cannot_judge;        /* no interpreter of its release (error says why) */
 	int own_image;           /* its writer's complete write, not compiled to compare */
+	int intact;              /* and checked by exec-intact.c: its body not read back */
 	char *error;             /* the exception text, or NULL */
 	char *report;            /* the judge's lines about this file */
 };

@@ -9,6 +9,7 @@
 #include "exec-run.h"
 
 #include "common.h"
+#include "exec-intact.h"
 #include "rollback.h"
 
 #include <dirent.h>
@@ -288,6 +289,36 @@ static void forget_written(const struct exec_run *x)
 		(void)closedir(d);
 }
 
+/* The .pyc files the intact check settles (exec-intact.h) get their
+ * verdict here; none when --read-back asks the judge for every one, or
+ * when the interpreter that ran is not known. */
+static void settle_intact(const struct exec_run *x, struct round_facts *rd)
+{
+	struct exec_writer w = { x->python.magic, x->python.cache_tag, x->python.version };
+	struct exec_streams streams;
+	struct exec_buffer buf = { 0 };
+	size_t i;
+
+	if (x->o->read_back || !x->python.path || !x->python.cache_tag || !written_dir(x))
+		return;
+	exec_streams_load(written_dir(x), &streams);
+	for (i = 0; i < rd->ntouched && streams.n; i++) {
+		struct exec_judged *f = &rd->files[i];
+		if (f->kind->how == EXEC_JUDGE_CLASSIFY)
+			(void)exec_intact_pyc(&streams, &w, f->path, &buf, &f->v);
+	}
+	free(buf.data);
+	exec_streams_free(&streams);
+}
+
+/* Should the judge start with the round? When faults are armed (a file
+ * then often needs it, and its start overlaps the run) or every file is
+ * to be read back; else only once a file needs it, after the round. */
+static int judge_early(const struct exec_run *x)
+{
+	return x->nfaults > 0 || x->o->read_back;
+}
+
 /* Judge every touched file by its kind (exec-kinds.c): .pyc files by the
  * classifier, the other caches by their reader's judge, both with the
  * interpreter that ran; a temporary file the round created is a leftover.
@@ -311,25 +342,31 @@ static void judge_files(struct exec_run *x, struct round_facts *rd)
 		f->kind = exec_kind_of(f->path);
 		f->is_new = !exec_snapshot_has(&rd->before, f->path);
 		f->v.outcome = -1;
-		if (f->kind->how == EXEC_JUDGE_CLASSIFY)
+	}
+	settle_intact(x, rd);
+	for (i = 0; i < rd->ntouched; i++) {
+		struct exec_judged *f = &rd->files[i];
+		if (f->kind->how == EXEC_JUDGE_CLASSIFY && !f->v.intact)
 			pycs[np++] = f->path;
 		if (f->kind->how == EXEC_JUDGE_READER) {
 			kinds[nr] = f->kind->name;
 			paths[nr++] = f->path;
 		}
 	}
+	if (np && rd->prejudge.pid <= 0)
+		(void)exec_prejudge_start(&rd->prejudge, x->python.path, x->python.release);
 	if (np && exec_check_pycs(&rd->prejudge, x->python.path, written_dir(x), pycs, np, pv, err,
 				  sizeof(err)) < 0)
 		warn("exec: %s; the damage check is incomplete", err);
 	if (nr && exec_check_readers(reader_python, x->cwd, kinds, paths, nr, rv, err,
 				     sizeof(err)) < 0)
 		warn("exec: %s; the damage check is incomplete", err);
-	rd->npycs = np;
 	rd->nread = nr;
 	for (i = 0, np = 0, nr = 0; i < rd->ntouched; i++) {
 		struct exec_judged *f = &rd->files[i];
 		int o;
-		if (f->kind->how == EXEC_JUDGE_CLASSIFY)
+		rd->npycs += f->kind->how == EXEC_JUDGE_CLASSIFY;
+		if (f->kind->how == EXEC_JUDGE_CLASSIFY && !f->v.intact)
 			f->v = pv[np++];
 		else if (f->kind->how == EXEC_JUDGE_READER)
 			f->v = rv[nr++];
@@ -483,7 +520,10 @@ void exec_run_round(struct exec_run *x, unsigned number, uint64_t seed, struct r
 	rd->copies = xcalloc(x->o->jobs, sizeof(*rd->copies));
 	forget_written(x);
 	/* Its interpreter starts while the program runs, not after. */
-	(void)exec_prejudge_start(&rd->prejudge, x->python.path, x->python.release);
+	rd->prejudge.pid = -1;
+	rd->prejudge.in_fd = rd->prejudge.out_fd = -1;
+	if (judge_early(x))
+		(void)exec_prejudge_start(&rd->prejudge, x->python.path, x->python.release);
 	exec_snapshot_take(&x->scope, &rd->before);
 	rd->start_error = exec_round(&plan, rd->copies, interrupts);
 	rd->interrupted = *interrupts > 0;

@@ -100,15 +100,57 @@ static void keep_damage(struct exec_run *x, const struct round_facts *rd, size_t
 	free(path);
 }
 
-/* Keep what a round left: fault logs, a copy of every touched file,
- * the damage report. (Its output is already in output/.) */
+/* Is a touched file worth a copy? In a failed round every one is: what
+ * the round left is the evidence. In a clean round only those that are not
+ * plainly fine: damaged, tolerated, left over, not judged. A clean round
+ * of a big project would otherwise copy its whole cache every time. */
+static int worth_keeping(const struct round_facts *rd, const struct exec_judged *f)
+{
+	return rd->failed || f->fails || f->tolerated || f->leftover || f->v.outcome != OUTCOME_OK;
+}
+
+/* The class of a touched file, as touched.txt gives it. */
+static const char *file_class(const struct exec_judged *f)
+{
+	if (f->leftover)
+		return outcome_name(OUTCOME_LEFTOVER_TEMP);
+	if (f->v.cannot_judge)
+		return "cannot_judge";
+	if (f->v.outcome < 0)
+		return "not_judged";
+	return f->tolerated ? "tolerated" : outcome_name((enum outcome)f->v.outcome);
+}
+
+/* touched.txt: every file the round touched, its class and whether a copy
+ * of it is under touched/, so a clean round that kept no copy still says
+ * what it wrote. */
+static void list_touched(const struct exec_run *x, const struct round_facts *rd)
+{
+	char *path = xasprintf("%s/touched.txt", x->run_dir_abs), *text = NULL;
+	size_t len = 0, i;
+	FILE *f = open_memstream(&text, &len);
+
+	for (i = 0; i < rd->ntouched && f; i++)
+		(void)fprintf(f, "%s\t%s\t%s\n", file_class(&rd->files[i]),
+			      worth_keeping(rd, &rd->files[i]) ? "kept" : "-",
+			      exec_relative_path(x, rd->files[i].path));
+	if (f && fclose(f) == 0 && write_file_atomic(path, text, len) < 0)
+		warn("exec: cannot write '%s'", path);
+	free(text);
+	free(path);
+}
+
+/* Keep what a round left: fault logs, the list of touched files and a copy
+ * of those worth one, the damage report. (Its output is already in output/.) */
 void exec_keep_round(struct exec_run *x, const struct round_facts *rd)
 {
 	size_t i, kept = 0;
 
 	keep_fault_logs(x, rd);
-	for (i = 0; i < rd->ntouched; i++)
-		keep_file(x, rd->touched[i]->path, &kept);
+	for (i = 0; i < rd->ntouched && rd->files; i++)
+		if (worth_keeping(rd, &rd->files[i]))
+			keep_file(x, rd->files[i].path, &kept);
+	list_touched(x, rd);
 	keep_damage(x, rd, &kept);
 	if (rd->ntouched > MAX_KEPT_FILES)
 		warn("exec: kept %d of the %zu touched files", MAX_KEPT_FILES, rd->ntouched);
@@ -224,24 +266,28 @@ static int is_tolerated(const struct exec_judged *f) { return f->tolerated; }
 static int is_leftover(const struct exec_judged *f) { return f->leftover; }
 static int is_unjudged(const struct exec_judged *f) { return f->v.cannot_judge; }
 
-static size_t count_own_images(const struct round_facts *rd)
+static size_t count_own_images(const struct round_facts *rd, int intact)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < rd->ntouched; i++)
-		n += (size_t)rd->files[i].v.own_image;
+		n += (size_t)(rd->files[i].v.own_image && rd->files[i].v.intact == intact);
 	return n;
 }
 
 static void report_damage(const struct exec_run *x, const struct round_facts *rd)
 {
-	size_t own = count_own_images(rd);
+	size_t own = count_own_images(rd, 0), intact = count_own_images(rd, 1);
 
 	exec_say(x, "touched %zu cache file%s; judged %zu .pyc and %zu other: %zu damaged, "
 		    "%zu damaged but tolerated by their reader; %zu temporary file%s left; "
 		    "%zu not judged", rd->ntouched, rd->ntouched == 1 ? "" : "s", rd->npycs, rd->nread,
 		 rd->damaged, rd->tolerated, rd->leftovers, rd->leftovers == 1 ? "" : "s",
 		 rd->unjudged + rd->cannot_judge);
+	if (intact)
+		exec_say(x, "%zu of the .pyc files are the very bytes their writer, %s, wrote in one "
+			    "complete write, and fresh: header checked, body not read back "
+			    "(--read-back reads it)", intact, x->python.path);
 	if (own)
 		exec_say(x, "%zu of the .pyc files are the very bytes their writer wrote in one "
 			    "complete write: header and body checked, not compiled to compare", own);

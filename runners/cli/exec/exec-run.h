@@ -41,6 +41,7 @@ struct exec_options {
 	const char *timeout_text;    /* as given, for the replay command */
 	const char *out_dir;
 	int quiet;
+	int read_back;               /* --read-back: the judge reads intact .pyc files too */
 	int ok_exit_given;           /* --ok-exit: other exit statuses fail a round */
 	unsigned char ok_exit[256];  /* the statuses --ok-exit accepts */
 	char **cmd;
@@ -51,6 +52,8 @@ struct exec_python {
 	char *path;                  /* sys.executable, or NULL: not found */
 	char *version;               /* "3.12.1" */
 	char *release;               /* "3.12" */
+	uint32_t magic;              /* its magic word */
+	char *cache_tag;             /* "cpython-312" */
 	const char *how;             /* "argv[0]", "the shebang of ...", ... */
 };
 
