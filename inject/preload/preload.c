@@ -439,10 +439,18 @@ static void remember_fd(int fd, const char *path, int flags)
 /* The shared bodies: each runs the hooks around one kind of call on a
  * cache path, and only the real call on anything else. */
 
+/* With no fault armed the library only records write streams (written.h):
+ * a file opened to read alone is none of its business, and resolving its
+ * path would cost the program a few stats for every folder it reads from. */
+static int recording_ignores(int flags)
+{
+	return !S.nfaults && (flags & O_ACCMODE) == O_RDONLY && !(flags & (O_CREAT | O_TRUNC));
+}
+
 static int wrap_open(int dirfd, const char *path, int flags, mode_t mode)
 {
 	char buf[PATH_MAX];
-	const char *abs = cache_path(dirfd, path, buf, sizeof(buf));
+	const char *abs = recording_ignores(flags) ? NULL : cache_path(dirfd, path, buf, sizeof(buf));
 	struct inject_call call = { .op = IOP_OPEN, .fd = -1, .path = abs, .open_flags = flags };
 	int fd, e;
 

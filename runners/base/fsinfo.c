@@ -30,6 +30,20 @@ const char *fs_type_name(const char *path)
 	return name;
 }
 
+int fs_stamps_locally(int fd)
+{
+	static const unsigned long local[] = { 0x01021994, 0xEF53, 0x58465342, 0x9123683E,
+					       0xF2F52010, 0x2FC12FC1, 0x794C7630, 0x858458f6 };
+	struct statfs st;
+	size_t i;
+	int found = 0;
+
+	if (fstatfs(fd, &st) == 0)
+		for (i = 0; i < sizeof(local) / sizeof(local[0]) && !found; i++)
+			found = (unsigned long)st.f_type == local[i];
+	return found;
+}
+
 char *kernel_description(void)
 {
 	struct utsname u;

@@ -1,11 +1,13 @@
 /*
- * Unit tests for inject/preload/written.c and runners/cli/exec/exec-intact.c:
- * the digest matches Python's binascii.crc32 over the even and the odd
- * bytes (the values below were computed with it), however a stream is
- * split into writes; a closed plain stream leaves one record; and the
- * intact check says yes only for a fresh timestamp .pyc of the writer's
- * tag and magic whose bytes are one recorded stream, and no for each
- * thing that should send the file to the judge instead.
+ * Unit tests for inject/preload/written.c, runners/cli/exec/exec-intact.c
+ * and exec-precheck.c: the digest matches Python's binascii.crc32 over the
+ * even and the odd bytes (the values below were computed with it),
+ * however a stream is split into writes; a closed plain stream leaves one
+ * record; the intact check says yes only for a fresh timestamp .pyc of the
+ * writer's tag and magic whose bytes are one recorded stream, and no for
+ * each thing that should send the file to the judge instead; and a
+ * verdict found while a round runs is given back only for the very file
+ * it was found on, with the same source.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,10 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
 #include "exec-intact.h"
+#include "exec-precheck.h"
+#include "fsinfo.h"
 #include "pyc.h"
 #include "unit-helpers.h"
 #include "written.h"
@@ -231,6 +236,101 @@ static void test_intact_no_cut_record(void **state)
 	drop_fixture(&fx);
 }
 
+static void pause_ms(long ms)
+{
+	struct timespec ts = { 0, ms * 1000000 };
+
+	(void)nanosleep(&ts, NULL);
+}
+
+/* The file as a snapshot would list it. */
+static void snapshot_entry(const char *path, struct exec_cache_file *f)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	f->path = (char *)path;
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	f->size = st.st_size;
+	f->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	f->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+}
+
+/* A round's turns: the records read, the settled .pyc checked. The pause
+ * lets the file settle (two ticks of the file clock) and the turn's own
+ * pacing pass; it waits, it measures nothing. */
+static int precheck_then_take(const struct fixture *fx, void (*meanwhile)(const struct fixture *))
+{
+	const struct exec_writer wr = { MAGIC, TAG, "3.11.2" };
+	struct exec_precheck p;
+	struct exec_cache_file f;
+	struct exec_verdict v = { .outcome = -1 };
+	int taken;
+
+	exec_precheck_start(&p, fx->state, &wr);
+	pause_ms(50);
+	exec_precheck_turn(&p);
+	if (meanwhile)
+		meanwhile(fx);
+	snapshot_entry(fx->pyc, &f);
+	taken = exec_precheck_take(&p, &f, &v);
+	if (taken)
+		assert_true(v.intact && v.outcome == 0);
+	else
+		assert_int_equal(v.outcome, -1);
+	free(v.report);
+	exec_precheck_free(&p);
+	return taken;
+}
+
+static int local_tmp(void)
+{
+	int fd = open("/tmp", O_RDONLY | O_DIRECTORY), local = fd >= 0 && fs_stamps_locally(fd);
+
+	if (fd >= 0)
+		(void)close(fd);
+	return local;
+}
+
+static void change_byte(const struct fixture *fx)
+{
+	int fd = open(fx->pyc, O_WRONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "\x00", 1, 40), 1);
+	assert_int_equal(close(fd), 0);
+}
+
+static void change_source(const struct fixture *fx)
+{
+	write_bytes(fx->source, "x = 2\n", 6);   /* same size, later mtime */
+}
+
+static void test_precheck(void **state)
+{
+	struct fixture fx;
+
+	(void)state;
+	if (!local_tmp())
+		skip();   /* /tmp's filesystem is not stamped locally: no early check there */
+	make_fixture(&fx, 1);
+	assert_true(precheck_then_take(&fx, NULL));
+	drop_fixture(&fx);
+	/* Changed after the check, its length kept: not given back. */
+	make_fixture(&fx, 1);
+	assert_false(precheck_then_take(&fx, change_byte));
+	drop_fixture(&fx);
+	/* Its source rewritten after the check: not given back either. */
+	make_fixture(&fx, 1);
+	assert_false(precheck_then_take(&fx, change_source));
+	drop_fixture(&fx);
+	/* No record of the stream: never intact. */
+	make_fixture(&fx, 0);
+	assert_false(precheck_then_take(&fx, NULL));
+	drop_fixture(&fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +342,7 @@ int main(void)
 		cmocka_unit_test(test_intact_no_other_writer),
 		cmocka_unit_test(test_intact_no_stale),
 		cmocka_unit_test(test_intact_no_cut_record),
+		cmocka_unit_test(test_precheck),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -597,11 +597,22 @@ static void prepare(const struct exec_options *o, struct exec_run *x, int argc, 
 	skip_run_folders(x);
 	/* The faults' shared state (delete-pending markers, journals) lives in
 	 * a folder of exec's own inside the run folder, never in the user's
-	 * tree; all of it is ours, and it goes at the end. */
-	x->state_dir = xasprintf("%s/.state", x->run_dir_abs);
-	rundir_claim("exec", "state folder", x->state_dir, OWNED_STATE, OWNED_CREATE | OWNED_CLEAR,
-		     &x->state_own);
-	rundir_own("exec", &x->state_own, "*");
+	 * tree; all of it is ours, and it goes at the end. With no fault armed
+	 * there is none. */
+	if (x->nfaults) {
+		x->state_dir = xasprintf("%s/.state", x->run_dir_abs);
+		rundir_claim("exec", "state folder", x->state_dir, OWNED_STATE,
+			     OWNED_CREATE | OWNED_CLEAR, &x->state_own);
+		rundir_own("exec", &x->state_own, "*");
+	}
+	/* The inject library's records of complete writes (written.h) stay
+	 * with the run: `pycstorm classify --written RUN/written` reads them. */
+	if (x->inject_library) {
+		x->written_dir = xasprintf("%s/written", x->run_dir_abs);
+		rc = mkdir_p(x->written_dir, 0755);
+		if (rc < 0)
+			die(EXIT_SKIP, "exec: cannot create '%s': %s", x->written_dir, strerror(-rc));
+	}
 	/* The copies' output is always kept (and, in one round, passed on as
 	 * it comes), so how a copy ended is read from the same place always. */
 	x->output_dir = xasprintf("%s/output", x->run_dir_abs);
@@ -743,7 +754,8 @@ static void finish(struct exec_run *x)
 	if (rc < 0)
 		warn("cannot write the results into '%s': %s", x->run_dir, strerror(-rc));
 	rundir_point_latest(x->id);
-	(void)owned_remove(&x->state_own);
+	if (x->state_dir)
+		(void)owned_remove(&x->state_own);
 	owned_release(&x->run_own);
 	(void)fclose(x->events);
 	summary_free(&x->s);
@@ -762,6 +774,7 @@ static void finish(struct exec_run *x)
 	free(x->run_dir_abs);
 	free(x->id);
 	free(x->state_dir);
+	free(x->written_dir);
 	free(x->output_dir);
 	free(x->runs_dir);
 	free(x->default_out);

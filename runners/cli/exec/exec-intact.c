@@ -56,44 +56,57 @@ static int parse_record(const char *line, size_t len, struct exec_stream *st)
 	return rc;
 }
 
-static void load_file(const char *path, struct exec_streams *s, size_t *cap)
+size_t exec_streams_add(struct exec_streams *s, const char *text, size_t len,
+			void (*each)(void *ctx, const char *path), void *ctx)
 {
-	char *data = NULL, *line, *nl;
-	size_t len = 0;
+	const char *line, *nl;
+	size_t used = 0;
 
-	if (read_file(path, &data, &len) < 0)
-		return;
-	/* A line without its newline was cut short (a full disk): skipped. */
-	for (line = data; (nl = memchr(line, '\n', len - (size_t)(line - data))) != NULL;
+	/* A line without its newline is cut short, or still being written:
+	 * left for later (and skipped at the end). */
+	for (line = text; (nl = memchr(line, '\n', len - (size_t)(line - text))) != NULL;
 	     line = nl + 1) {
-		if (s->n == *cap) {
-			*cap = *cap ? *cap * 2 : 64;
-			s->items = xrealloc(s->items, *cap * sizeof(*s->items));
+		if (s->n == s->cap) {
+			s->cap = s->cap ? s->cap * 2 : 64;
+			s->items = xrealloc(s->items, s->cap * sizeof(*s->items));
 		}
-		s->n += parse_record(line, (size_t)(nl - line), &s->items[s->n]) == 0;
+		if (parse_record(line, (size_t)(nl - line), &s->items[s->n]) == 0) {
+			if (each)
+				each(ctx, s->items[s->n].path);
+			s->n++;
+		}
+		used = (size_t)(nl + 1 - text);
 	}
-	free(data);
+	if (s->n)
+		qsort(s->items, s->n, sizeof(*s->items), by_digest);
+	return used;
 }
 
 void exec_streams_load(const char *dir, struct exec_streams *s)
 {
 	DIR *d = dir ? opendir(dir) : NULL;
 	struct dirent *e;
-	size_t cap = 0;
-	char *path;
+	char *path, *data;
+	size_t len;
 
 	memset(s, 0, sizeof(*s));
 	while (d && (e = readdir(d)) != NULL) {
-		if (strncmp(e->d_name, "written-", 8))
+		if (!exec_streams_file(e->d_name))
 			continue;
 		path = xasprintf("%s/%s", dir, e->d_name);
-		load_file(path, s, &cap);
+		data = NULL;
+		if (read_file(path, &data, &len) == 0)
+			(void)exec_streams_add(s, data, len, NULL, NULL);
+		free(data);
 		free(path);
 	}
 	if (d)
 		(void)closedir(d);
-	if (s->n)
-		qsort(s->items, s->n, sizeof(*s->items), by_digest);
+}
+
+int exec_streams_file(const char *name)
+{
+	return !strncmp(name, "written-", 8);
 }
 
 void exec_streams_free(struct exec_streams *s)
@@ -165,34 +178,39 @@ static char *tagged_source(const char *path, const char *tag, char **module)
 	return source;
 }
 
-/* Read the regular file at path whole into buf, grown as needed (one
- * buffer for every file of a round: a fresh one per file costs its page
- * faults). 0, or -1: not a regular file, too large, or unreadable. */
-static int read_whole(const char *path, struct exec_buffer *buf)
+int exec_read_whole(int fd, const struct stat *st, struct exec_buffer *buf)
 {
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), rc = fd < 0 ? -1 : 0;
-	struct stat st;
 	ssize_t got = 0;
+	int rc = S_ISREG(st->st_mode) && st->st_size <= READ_FILE_MAX ? 0 : -1;
 
-	if (rc == 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > READ_FILE_MAX))
-		rc = -1;
-	if (rc == 0 && (size_t)st.st_size > buf->cap) {
-		buf->cap = (size_t)st.st_size;
+	if (rc == 0 && (size_t)st->st_size > buf->cap) {
+		buf->cap = (size_t)st->st_size;
 		buf->data = xrealloc(buf->data, buf->cap);
 	}
-	for (buf->len = 0; rc == 0 && buf->len < (size_t)st.st_size; buf->len += (size_t)got) {
-		got = read(fd, buf->data + buf->len, (size_t)st.st_size - buf->len);
+	for (buf->len = 0; rc == 0 && buf->len < (size_t)st->st_size; buf->len += (size_t)got) {
+		got = read(fd, buf->data + buf->len, (size_t)st->st_size - buf->len);
 		if (got < 0 && errno == EINTR)
 			got = 0;
 		else if (got <= 0)
 			rc = -1;   /* an error, or cut while we read: the judge's */
 	}
+	return rc;
+}
+
+/* exec_read_whole on the file at path. */
+static int read_whole(const char *path, struct exec_buffer *buf)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), rc = fd < 0 ? -1 : 0;
+	struct stat st;
+
+	if (rc == 0 && (fstat(fd, &st) < 0 || exec_read_whole(fd, &st, buf) < 0))
+		rc = -1;
 	if (fd >= 0)
 		(void)close(fd);
 	return rc;
 }
 
-static void fill_verdict(struct exec_verdict *v, const struct exec_writer *w, const char *path)
+void exec_intact_verdict(struct exec_verdict *v, const struct exec_writer *w, const char *path)
 {
 	memset(v, 0, sizeof(*v));
 	v->outcome = OUTCOME_OK;
@@ -204,28 +222,44 @@ static void fill_verdict(struct exec_verdict *v, const struct exec_writer *w, co
 			      path, (unsigned)(w->magic & 0xffff), w->version);
 }
 
-int exec_intact_pyc(const struct exec_streams *s, const struct exec_writer *w, const char *path,
-		    struct exec_buffer *buf, struct exec_verdict *v)
+char *exec_intact_source(const char *path, const struct exec_writer *w)
 {
 	char *module = NULL, *source = tagged_source(path, w->cache_tag, &module);
-	const uint8_t *data;
+
+	free(module);
+	return source;
+}
+
+int exec_intact_bytes(const struct exec_streams *s, const struct exec_writer *w, const char *path,
+		      const void *data, size_t len, struct stat *source_st)
+{
+	char *module = NULL, *source = tagged_source(path, w->cache_tag, &module);
 	struct pyc_source src = { 0 };
 	struct pyc_check chk;
 	struct stat st;
 	int intact = 0;
 
 	if (s->n && source && stat(source, &st) == 0 && S_ISREG(st.st_mode) &&
-	    read_whole(path, buf) == 0 && buf->len >= PYC_HEADER_SIZE &&
-	    pyc_le32((const uint8_t *)buf->data + 4) == 0) {
-		data = (const uint8_t *)buf->data;
+	    len >= PYC_HEADER_SIZE && pyc_le32((const uint8_t *)data + 4) == 0) {
 		src.mtime = (uint32_t)st.st_mtim.tv_sec;
 		src.size = (uint32_t)st.st_size;
-		pyc_check_header(data, buf->len, w->magic, &src, 1, module, &chk);
-		intact = chk.verdict == PYC_VALID && streamed(s, path, data, buf->len);
+		pyc_check_header(data, len, w->magic, &src, 1, module, &chk);
+		intact = chk.verdict == PYC_VALID && streamed(s, path, data, len);
 	}
-	if (intact)
-		fill_verdict(v, w, path);
+	if (intact && source_st)
+		*source_st = st;
 	free(source);
 	free(module);
+	return intact;
+}
+
+int exec_intact_pyc(const struct exec_streams *s, const struct exec_writer *w, const char *path,
+		    struct exec_buffer *buf, struct exec_verdict *v)
+{
+	int intact = s->n && read_whole(path, buf) == 0 &&
+		     exec_intact_bytes(s, w, path, buf->data, buf->len, NULL);
+
+	if (intact)
+		exec_intact_verdict(v, w, path);
 	return intact;
 }

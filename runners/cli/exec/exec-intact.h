@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "exec-check.h"
 
@@ -30,7 +31,7 @@ struct exec_stream {
 
 struct exec_streams {
 	struct exec_stream *items;   /* sorted by length, digest */
-	size_t n;
+	size_t n, cap;
 };
 
 /* The interpreter whose own files are checked here. */
@@ -49,11 +50,33 @@ struct exec_buffer {
 /* Every record the inject library left in dir (written-PID files). A
  * record cut short (no newline) is not trusted. */
 void exec_streams_load(const char *dir, struct exec_streams *s);
+/* Add the whole lines of text (a record file's bytes from some offset),
+ * calling each (when not NULL) with every new record's path; how many
+ * bytes they took (a last line without its newline is left). */
+size_t exec_streams_add(struct exec_streams *s, const char *text, size_t len,
+			void (*each)(void *ctx, const char *path), void *ctx);
+/* Is name one of the inject library's record files? */
+int exec_streams_file(const char *name);
 void exec_streams_free(struct exec_streams *s);
 /* Is the .pyc at path intact and fresh? 1 with *v filled (outcome ok,
  * intact set), else 0 and *v untouched: the file is the judge's. Its
  * bytes are read into buf (the caller frees buf->data). */
 int exec_intact_pyc(const struct exec_streams *s, const struct exec_writer *w, const char *path,
 		    struct exec_buffer *buf, struct exec_verdict *v);
+/* The same check on bytes already read from path; 1 when intact and
+ * fresh, with the source's stat, which the freshness was judged on, in
+ * *source_st (when not NULL). */
+int exec_intact_bytes(const struct exec_streams *s, const struct exec_writer *w, const char *path,
+		      const void *data, size_t len, struct stat *source_st);
+/* The verdict of an intact file. */
+void exec_intact_verdict(struct exec_verdict *v, const struct exec_writer *w, const char *path);
+/* The source the check compares path with, or NULL: path is not a .pyc
+ * of w's tag in a __pycache__ folder. Malloc'd. */
+char *exec_intact_source(const char *path, const struct exec_writer *w);
+/* Read the regular file open at fd, whose stat is *st, whole into buf,
+ * grown as needed (one buffer for every file of a round: a fresh one per
+ * file costs its page faults). 0, or -1: not a regular file, too large,
+ * or not read whole. */
+int exec_read_whole(int fd, const struct stat *st, struct exec_buffer *buf);
 
 #endif

@@ -270,42 +270,59 @@ static void judge_copies(struct exec_run *x, struct round_facts *rd)
 }
 
 /* Where the inject library records the copies' complete write streams
- * (written.h): exec's state folder, when the library is preloaded. */
+ * (written.h): the run folder's written/, when the library is preloaded. */
 static const char *written_dir(const struct exec_run *x)
 {
-	return x->inject_library ? x->state_dir : NULL;
+	return x->written_dir;
 }
 
-/* A round's judge reads only its own round's records. */
+/* A round's judge reads only its own round's records; the kept round's
+ * stay in the run folder. */
 static void forget_written(const struct exec_run *x)
 {
-	DIR *d = written_dir(x) ? opendir(x->state_dir) : NULL;
+	DIR *d = written_dir(x) ? opendir(x->written_dir) : NULL;
 	struct dirent *e;
 
 	while (d && (e = readdir(d)) != NULL)
-		if (!strncmp(e->d_name, "written-", 8))
+		if (exec_streams_file(e->d_name))
 			(void)unlinkat(dirfd(d), e->d_name, 0);
 	if (d)
 		(void)closedir(d);
 }
 
-/* The .pyc files the intact check settles (exec-intact.h) get their
- * verdict here; none when --read-back asks the judge for every one, or
- * when the interpreter that ran is not known. */
+/* Does the intact check (exec-intact.h) apply, and for which writer? Not
+ * when --read-back asks the judge for every file, nor when the
+ * interpreter that ran is not known, nor without the records. */
+static int intact_writer(const struct exec_run *x, struct exec_writer *w)
+{
+	w->magic = x->python.magic;
+	w->cache_tag = x->python.cache_tag;
+	w->version = x->python.version;
+	return !x->o->read_back && x->python.path && x->python.cache_tag && written_dir(x);
+}
+
+/* The .pyc files the intact check settles get their verdict here: from
+ * the check made while the round ran when the file is still the one it
+ * saw (exec-precheck.h), else from a check now. */
 static void settle_intact(const struct exec_run *x, struct round_facts *rd)
 {
-	struct exec_writer w = { x->python.magic, x->python.cache_tag, x->python.version };
-	struct exec_streams streams;
+	struct exec_writer w;
+	struct exec_streams streams = { 0 };
 	struct exec_buffer buf = { 0 };
+	int loaded = 0;
 	size_t i;
 
-	if (x->o->read_back || !x->python.path || !x->python.cache_tag || !written_dir(x))
+	if (!intact_writer(x, &w))
 		return;
-	exec_streams_load(written_dir(x), &streams);
-	for (i = 0; i < rd->ntouched && streams.n; i++) {
+	for (i = 0; i < rd->ntouched; i++) {
 		struct exec_judged *f = &rd->files[i];
-		if (f->kind->how == EXEC_JUDGE_CLASSIFY)
-			(void)exec_intact_pyc(&streams, &w, f->path, &buf, &f->v);
+		if (f->kind->how != EXEC_JUDGE_CLASSIFY ||
+		    exec_precheck_take(&rd->precheck, rd->touched[i], &f->v))
+			continue;
+		if (!loaded)
+			exec_streams_load(written_dir(x), &streams);
+		loaded = 1;
+		(void)exec_intact_pyc(&streams, &w, f->path, &buf, &f->v);
 	}
 	free(buf.data);
 	exec_streams_free(&streams);
@@ -500,6 +517,7 @@ void exec_run_round(struct exec_run *x, unsigned number, uint64_t seed, struct r
 		.held_lock = exec_armed(x, &fault_held_lock), .scope = &x->scope,
 		.on_fault = count_fault, .ctx = x,
 	};
+	struct exec_writer writer;
 	size_t i;
 
 	const struct fault_spec *power = exec_armed(x, &fault_power_cut);
@@ -524,6 +542,11 @@ void exec_run_round(struct exec_run *x, unsigned number, uint64_t seed, struct r
 	rd->prejudge.in_fd = rd->prejudge.out_fd = -1;
 	if (judge_early(x))
 		(void)exec_prejudge_start(&rd->prejudge, x->python.path, x->python.release);
+	if (intact_writer(x, &writer)) {
+		exec_precheck_start(&rd->precheck, written_dir(x), &writer);
+		plan.on_turn = exec_precheck_turn;
+		plan.turn_ctx = &rd->precheck;
+	}
 	exec_snapshot_take(&x->scope, &rd->before);
 	rd->start_error = exec_round(&plan, rd->copies, interrupts);
 	rd->interrupted = *interrupts > 0;
@@ -566,5 +589,6 @@ void exec_release_round(struct exec_run *x, struct round_facts *rd)
 	free(rd->copies);
 	exec_snapshot_free(&rd->before);
 	exec_snapshot_free(&rd->after);
+	exec_precheck_free(&rd->precheck);
 	memset(rd, 0, sizeof(*rd));
 }

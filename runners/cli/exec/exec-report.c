@@ -146,7 +146,9 @@ void exec_keep_round(struct exec_run *x, const struct round_facts *rd)
 {
 	size_t i, kept = 0;
 
-	keep_fault_logs(x, rd);
+	/* With no fault armed there is no fault line to keep. */
+	if (x->nfaults)
+		keep_fault_logs(x, rd);
 	for (i = 0; i < rd->ntouched && rd->files; i++)
 		if (worth_keeping(rd, &rd->files[i]))
 			keep_file(x, rd->files[i].path, &kept);

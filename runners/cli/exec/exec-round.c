@@ -527,7 +527,7 @@ static int step(const struct exec_round_plan *plan, struct exec_copy *copies,
 			pfd[n].events = POLLIN;
 			map[n++] = k * 4 + w;
 		}
-	if (poll(pfd, n, 50) > 0)
+	if (poll(pfd, n, plan->on_turn ? 10 : 50) > 0)
 		for (k = 0; k < n; k++) {
 			struct exec_copy *c = &copies[map[k] / 4];
 			w = map[k] % 4;
@@ -584,6 +584,8 @@ int exec_round(const struct exec_round_plan *plan, struct exec_copy *copies,
 			rotate_holders(plan, &hs);
 		reap_retired(&hs);
 		police(plan, copies, level, &forwarded, start_ns);
+		if (plan->on_turn)
+			plan->on_turn(plan->turn_ctx);
 	} while (step(plan, copies, pfd, map));
 	for (k = 0; k < plan->copies; k++)
 		close_pidfd(&copies[k]);

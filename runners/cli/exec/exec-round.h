@@ -69,6 +69,9 @@ struct exec_round_plan {
 	/* Called for every fault line, as it arrives. */
 	void (*on_fault)(void *ctx, const struct exec_copy *copy, const char *line, size_t len);
 	void *ctx;
+	/* Called on every turn of the round's loop (at least every 10 ms), or NULL. */
+	void (*on_turn)(void *turn_ctx);
+	void *turn_ctx;
 };
 
 /* The seed copy k of a round with this seed runs with. */

@@ -17,6 +17,7 @@
 #include "exec-cache.h"
 #include "exec-check.h"
 #include "exec-kinds.h"
+#include "exec-precheck.h"
 #include "exec-round.h"
 #include "fault.h"
 #include "owned.h"
@@ -72,7 +73,9 @@ struct exec_run {
 	const char *fiu_preload;     /* after it, for the fiu fault, or NULL */
 	char *inject_dirs, *inject_names;
 	char **env;
-	char *run_dir, *run_dir_abs, *id, *state_dir, *output_dir;
+	char *run_dir, *run_dir_abs, *id, *output_dir;
+	char *state_dir;             /* the faults' shared state, or NULL: none armed */
+	char *written_dir;           /* the inject library's records, or NULL: not preloaded */
 	char *runs_dir, *default_out;   /* the default's folder and run folder, or NULL */
 	int dropped_dontwrite;       /* PYTHONDONTWRITEBYTECODE was taken out for CMD */
 	struct owned run_own;        /* the run folder, held for the whole exec */
@@ -104,6 +107,7 @@ struct round_facts {
 	uint64_t seed;
 	struct exec_copy *copies;
 	struct exec_prejudge prejudge;   /* the judge started with the round */
+	struct exec_precheck precheck;   /* intact files found while it ran */
 	int outcome[EXEC_MAX_JOBS];
 	char *error[EXEC_MAX_JOBS];
 	struct exec_snapshot before, after;
