@@ -178,6 +178,17 @@ static char *tagged_source(const char *path, const char *tag, char **module)
 	return source;
 }
 
+/* Is the file still what st said: the same inode, size, mtime and ctime? */
+static int unchanged(int fd, const struct stat *st)
+{
+	struct stat now;
+
+	return fstat(fd, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino &&
+	       now.st_size == st->st_size && now.st_mtim.tv_sec == st->st_mtim.tv_sec &&
+	       now.st_mtim.tv_nsec == st->st_mtim.tv_nsec &&
+	       now.st_ctim.tv_sec == st->st_ctim.tv_sec && now.st_ctim.tv_nsec == st->st_ctim.tv_nsec;
+}
+
 int exec_read_whole(int fd, const struct stat *st, struct exec_buffer *buf)
 {
 	ssize_t got = 0;
@@ -194,6 +205,9 @@ int exec_read_whole(int fd, const struct stat *st, struct exec_buffer *buf)
 		else if (got <= 0)
 			rc = -1;   /* an error, or cut while we read: the judge's */
 	}
+	/* Written to while we read: the bytes are no one version of it. */
+	if (rc == 0 && !unchanged(fd, st))
+		rc = -1;
 	return rc;
 }
 

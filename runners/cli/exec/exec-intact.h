@@ -76,7 +76,7 @@ char *exec_intact_source(const char *path, const struct exec_writer *w);
 /* Read the regular file open at fd, whose stat is *st, whole into buf,
  * grown as needed (one buffer for every file of a round: a fresh one per
  * file costs its page faults). 0, or -1: not a regular file, too large,
- * or not read whole. */
+ * not read whole, or changed (its stat) while it was read. */
 int exec_read_whole(int fd, const struct stat *st, struct exec_buffer *buf);
 
 #endif
