@@ -216,6 +216,7 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_LINK = $(COMMON_OBJ) $(BUILD)/$(ORCHESTRATOR)/scenario.o $(BUILD)/$(ORCHESTRATOR)/inject-env.o \
 	$(BUILD)/$(BASE)/fsinfo.o $(BUILD)/$(BASE)/owned.o $(BUILD)/$(PRELOAD)/scope.o $(BUILD)/$(BASE)/proc.o \
 	$(BUILD)/$(PRELOAD)/written.o $(BUILD)/$(CLI)/exec/exec-intact.o $(BUILD)/$(CLI)/exec/exec-precheck.o \
+	$(BUILD)/$(CLI)/exec/exec-cache.o \
 	$(filter $(BUILD)/results/% $(BUILD)/$(FAULTS)/%,$(CLI_OBJ))
 
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_LINK)

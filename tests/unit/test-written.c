@@ -250,11 +250,7 @@ static void snapshot_entry(const char *path, struct exec_cache_file *f)
 
 	assert_int_equal(stat(path, &st), 0);
 	f->path = (char *)path;
-	f->dev = st.st_dev;
-	f->ino = st.st_ino;
-	f->size = st.st_size;
-	f->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-	f->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+	exec_identity_of(&st, &f->id);
 }
 
 /* A round's turns: the records read, the settled .pyc checked. The pause

@@ -62,11 +62,7 @@ static void add_file(struct scan *sc, const char *path, const struct stat *st)
 	}
 	f = &snap->files[snap->nfiles++];
 	f->path = xstrdup(path);
-	f->dev = st->st_dev;
-	f->ino = st->st_ino;
-	f->size = st->st_size;
-	f->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-	f->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+	exec_identity_of(st, &f->id);
 }
 
 static void add_folder(struct scan *sc, const char *path)
@@ -160,7 +156,16 @@ void exec_snapshot_free(struct exec_snapshot *snap)
 	memset(snap, 0, sizeof(*snap));
 }
 
-static int same_content(const struct exec_cache_file *a, const struct exec_cache_file *b)
+void exec_identity_of(const struct stat *st, struct exec_identity *id)
+{
+	id->dev = st->st_dev;
+	id->ino = st->st_ino;
+	id->size = st->st_size;
+	id->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	id->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+}
+
+int exec_same_identity(const struct exec_identity *a, const struct exec_identity *b)
 {
 	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
 	       a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
@@ -178,7 +183,7 @@ const struct exec_cache_file **exec_snapshot_touched(const struct exec_snapshot 
 		old = before->nfiles ? bsearch(&after->files[i], before->files, before->nfiles,
 					       sizeof(*before->files), by_path)
 				     : NULL;
-		if (!old || !same_content(old, &after->files[i]))
+		if (!old || !exec_same_identity(&old->id, &after->files[i].id))
 			out[(*n)++] = &after->files[i];
 	}
 	return out;

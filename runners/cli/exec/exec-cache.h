@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #define EXEC_MAX_DIRS 16
@@ -25,13 +26,19 @@ struct exec_scope {
 	size_t nskip;
 };
 
-struct exec_cache_file {
-	char *path;                     /* absolute */
+/* What tells two looks at a file apart: a write to it, or a rename onto
+ * its name, changes one of these. */
+struct exec_identity {
 	dev_t dev;
 	ino_t ino;
 	off_t size;
 	int64_t mtime_ns;
 	int64_t ctime_ns;
+};
+
+struct exec_cache_file {
+	char *path;                     /* absolute */
+	struct exec_identity id;
 };
 
 struct exec_snapshot {
@@ -46,6 +53,8 @@ struct exec_snapshot {
 extern const char *const exec_default_names[];
 extern const size_t exec_default_nnames;
 
+void exec_identity_of(const struct stat *st, struct exec_identity *id);
+int exec_same_identity(const struct exec_identity *a, const struct exec_identity *b);
 /* Does name equal one of the scope's names? */
 int exec_scope_names(const struct exec_scope *scope, const char *name);
 void exec_snapshot_take(const struct exec_scope *scope, struct exec_snapshot *snap);

@@ -181,12 +181,14 @@ static char *tagged_source(const char *path, const char *tag, char **module)
 /* Is the file still what st said: the same inode, size, mtime and ctime? */
 static int unchanged(int fd, const struct stat *st)
 {
+	struct exec_identity was, is;
 	struct stat now;
 
-	return fstat(fd, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino &&
-	       now.st_size == st->st_size && now.st_mtim.tv_sec == st->st_mtim.tv_sec &&
-	       now.st_mtim.tv_nsec == st->st_mtim.tv_nsec &&
-	       now.st_ctim.tv_sec == st->st_ctim.tv_sec && now.st_ctim.tv_nsec == st->st_ctim.tv_nsec;
+	exec_identity_of(st, &was);
+	if (fstat(fd, &now) < 0)
+		return 0;
+	exec_identity_of(&now, &is);
+	return exec_same_identity(&was, &is);
 }
 
 int exec_read_whole(int fd, const struct stat *st, struct exec_buffer *buf)

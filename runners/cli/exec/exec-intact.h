@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "exec-cache.h"
 #include "exec-check.h"
 
 /* One complete write stream: its length, its digest, where it was written. */

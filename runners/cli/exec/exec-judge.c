@@ -537,7 +537,8 @@ void exec_run_round(struct exec_run *x, unsigned number, uint64_t seed, struct r
 	}
 	rd->copies = xcalloc(x->o->jobs, sizeof(*rd->copies));
 	forget_written(x);
-	/* Its interpreter starts while the program runs, not after. */
+	/* With a fault armed the judge's interpreter starts while the program
+	 * runs, not after; with none, only when a file needs it. */
 	rd->prejudge.pid = -1;
 	rd->prejudge.in_fd = rd->prejudge.out_fd = -1;
 	if (judge_early(x))

@@ -27,21 +27,6 @@
 /* Record bytes read per file per turn, at most. */
 #define PRECHECK_READ_MAX (1u << 20)
 
-static void identity_of(const struct stat *st, struct exec_identity *id)
-{
-	id->dev = st->st_dev;
-	id->ino = st->st_ino;
-	id->size = st->st_size;
-	id->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-	id->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
-}
-
-static int same_identity(const struct exec_identity *a, const struct exec_identity *b)
-{
-	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-	       a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
-}
-
 static int64_t settled_after_ns(void)
 {
 	struct timespec res;
@@ -176,16 +161,16 @@ static void check_file(struct exec_precheck *p, struct precheck_file *f, int64_t
 	int ok = fd >= 0 && fstat(fd, &before) == 0 && S_ISREG(before.st_mode);
 
 	if (ok)
-		identity_of(&before, &id);
+		exec_identity_of(&before, &id);
 	/* exec_read_whole fails when the file changed while it was read. */
-	ok = ok && !same_identity(&id, &f->seen) && now - id.ctime_ns > p->settled_ns &&
+	ok = ok && !exec_same_identity(&id, &f->seen) && now - id.ctime_ns > p->settled_ns &&
 	     fine_stamps(p, fd, &before) && exec_read_whole(fd, &before, &p->buf) == 0;
 	if (ok) {
 		f->seen = id;
 		f->intact = exec_intact_bytes(&p->streams, &p->writer, f->path, p->buf.data,
 					      p->buf.len, &source);
 		if (f->intact)
-			identity_of(&source, &f->source_seen);
+			exec_identity_of(&source, &f->source_seen);
 	}
 	if (fd >= 0)
 		(void)close(fd);
@@ -218,7 +203,7 @@ int exec_precheck_take(struct exec_precheck *p, const struct exec_cache_file *f,
 		       struct exec_verdict *v)
 {
 	struct precheck_file key = { .path = f->path }, *hit;
-	struct exec_identity now = { f->dev, f->ino, f->size, f->mtime_ns, f->ctime_ns }, src;
+	struct exec_identity src;
 	char *source;
 	struct stat st;
 	int taken = 0;
@@ -230,11 +215,11 @@ int exec_precheck_take(struct exec_precheck *p, const struct exec_cache_file *f,
 		p->sorted = 1;
 	}
 	hit = bsearch(&key, p->files, p->nfiles, sizeof(*p->files), by_path);
-	source = hit && hit->intact && same_identity(&hit->seen, &now)
+	source = hit && hit->intact && exec_same_identity(&hit->seen, &f->id)
 			 ? exec_intact_source(f->path, &p->writer) : NULL;
 	if (source && stat(source, &st) == 0) {
-		identity_of(&st, &src);
-		taken = same_identity(&src, &hit->source_seen);
+		exec_identity_of(&st, &src);
+		taken = exec_same_identity(&src, &hit->source_seen);
 	}
 	if (taken)
 		exec_intact_verdict(v, &p->writer, f->path);

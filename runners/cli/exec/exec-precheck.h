@@ -27,14 +27,6 @@
 #include "exec-cache.h"
 #include "exec-intact.h"
 
-/* What identifies a file's content, as exec's snapshots compare it. */
-struct exec_identity {
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	int64_t mtime_ns, ctime_ns;
-};
-
 /* A record file and how far it has been read. */
 struct precheck_records {
 	char *name;
