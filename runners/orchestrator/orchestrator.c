@@ -36,6 +36,10 @@ extern char **environ;
 /* A strategy whose workers die this many times in a row without finishing
  * a cycle is broken, not unlucky. */
 #define MAX_CRASH_STREAK 20
+/* Before its hello a worker is starting its interpreter, which a loaded
+ * machine can stretch past a short --cycle-timeout: until then it is hung
+ * only after this long (or the cycle timeout, when that is longer). */
+#define STARTUP_TIMEOUT_NS (60ull * 1000000000ull)
 
 struct slot {
 	size_t strategy;             /* index into plan->strategies */
@@ -702,6 +706,20 @@ static void signal_all(struct run *r, int sig)
 			(void)proc_signal(r->slots[i].pid, sig);
 }
 
+/* How long a worker may take to say hello. */
+static uint64_t startup_allowed_ns(const struct run *r)
+{
+	uint64_t cycle = r->plan->cycle_timeout_ns;
+
+	return cycle > STARTUP_TIMEOUT_NS ? cycle : STARTUP_TIMEOUT_NS;
+}
+
+/* How long a worker may stay silent before it is hung. */
+static uint64_t silence_allowed_ns(const struct run *r, const struct slot *sl)
+{
+	return sl->ready ? r->plan->cycle_timeout_ns : startup_allowed_ns(r);
+}
+
 static void kill_hung(struct run *r)
 {
 	uint64_t now = now_ns();
@@ -710,7 +728,7 @@ static void kill_hung(struct run *r)
 	for (i = 0; i < r->nslots; i++) {
 		struct slot *sl = &r->slots[i];
 		if (!sl->exited && sl->pid > 0 && !sl->killed_as_hung &&
-		    now - sl->last_heard_ns > r->plan->cycle_timeout_ns) {
+		    now - sl->last_heard_ns > silence_allowed_ns(r, sl)) {
 			sl->killed_as_hung = 1;
 			(void)proc_signal(sl->pid, SIGKILL);
 		}
@@ -1053,7 +1071,7 @@ static int all_ready(const struct run *r)
  * round's length counts from the moment all of them are up. */
 static void writers_round(struct run *r, struct pollfd *pfd, size_t *map, uint64_t length)
 {
-	uint64_t until = now_ns() + r->plan->cycle_timeout_ns;
+	uint64_t until = now_ns() + startup_allowed_ns(r);
 	size_t i;
 
 	for (i = 0; i < r->nslots && !r->fatal && !interrupts; i++) {

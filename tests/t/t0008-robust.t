@@ -92,6 +92,28 @@ hung_counted() {
 }
 test_ok "the hung worker is counted as worker_timeout and replaced" hung_counted
 
+# A real interpreter that takes 2 s to start, as on a loaded machine: with
+# --cycle-timeout 1s its workers are still starting, not hung; the cycle
+# timeout counts from their hello.
+cat >"$SCRATCH/slow-python" <<SH
+#!/bin/sh
+case "\$*" in *pycstorm-driver-ready*) exec /usr/bin/python3 "\$@" ;; esac
+sleep 2
+exec /usr/bin/python3 "\$@"
+SH
+chmod +x "$SCRATCH/slow-python"
+slow_start() {
+	"$PYCSTORM" run -s py33-atomic -j 2 -d 1s --seed 5 -q -o "$SCRATCH/slow" --cycle-timeout 1s \
+		--python "$SCRATCH/slow-python"
+	result_true "$SCRATCH/slow/summary.json" py33-atomic \
+		'r["outcomes"].get("worker_timeout", 0) == 0 and r["cycles"] > 0'
+}
+if [ -x /usr/bin/python3 ]; then
+	test_ok "workers slower to start than --cycle-timeout are not hung" slow_start
+else
+	skip "workers slower to start than --cycle-timeout" "no /usr/bin/python3"
+fi
+
 cat >"$SCRATCH/dying-python" <<'SH'
 #!/bin/sh
 # passes pycstorm's probe, then dies like a broken interpreter
