@@ -59,6 +59,44 @@ static char *named_pyc(const char *path)
 	return at ? xstrndup(path, (size_t)(at + 4 - path)) : NULL;
 }
 
+/* The slot of path in the index (open addressing): where it is, or the
+ * empty slot where it would go. */
+static size_t slot_of(const struct exec_precheck *p, const char *path)
+{
+	size_t mask = p->index_cap - 1, at = (size_t)hash_fnv1a(HASH_FNV1A_INIT, path, strlen(path));
+
+	for (at &= mask; p->index[at] && strcmp(p->files[p->index[at] - 1].path, path);
+	     at = (at + 1) & mask)
+		;
+	return at;
+}
+
+/* The followed file at path, or NULL. */
+static struct precheck_file *find_file(const struct exec_precheck *p, const char *path)
+{
+	size_t at = p->index_cap ? slot_of(p, path) : 0;
+
+	return p->index_cap && p->index[at] ? &p->files[p->index[at] - 1] : NULL;
+}
+
+/* Room for one more file, the index kept at most half full. */
+static void grow(struct exec_precheck *p)
+{
+	size_t i;
+
+	if (p->nfiles == p->files_cap) {
+		p->files_cap = p->files_cap ? p->files_cap * 2 : 64;
+		p->files = xrealloc(p->files, p->files_cap * sizeof(*p->files));
+	}
+	if (2 * (p->nfiles + 1) > p->index_cap) {
+		p->index_cap = p->index_cap ? p->index_cap * 2 : 128;
+		free(p->index);
+		p->index = xcalloc(p->index_cap, sizeof(*p->index));
+		for (i = 0; i < p->nfiles; i++)
+			p->index[slot_of(p, p->files[i].path)] = i + 1;
+	}
+}
+
 /* A new record: follow the .pyc it names, when the intact check could
  * ever take it (the writer's tag, in __pycache__). */
 static void follow(void *ctx, const char *path)
@@ -66,27 +104,17 @@ static void follow(void *ctx, const char *path)
 	struct exec_precheck *p = ctx;
 	char *pyc = named_pyc(path), *source = pyc ? exec_intact_source(pyc, &p->writer) : NULL;
 	struct precheck_file *f;
-	size_t i;
 
-	if (!source) {
-		free(pyc);
-		pyc = NULL;
-	}
-	free(source);
-	for (i = 0; pyc && i < p->nfiles; i++)
-		if (!strcmp(p->files[i].path, pyc))
-			break;
-	if (pyc && i == p->nfiles && p->nfiles < PRECHECK_MAX_FILES) {
-		if (p->nfiles == p->files_cap) {
-			p->files_cap = p->files_cap ? p->files_cap * 2 : 64;
-			p->files = xrealloc(p->files, p->files_cap * sizeof(*p->files));
-		}
+	if (source && !find_file(p, pyc) && p->nfiles < PRECHECK_MAX_FILES) {
+		grow(p);
 		f = &p->files[p->nfiles++];
 		memset(f, 0, sizeof(*f));
 		f->path = pyc;
 		f->seen.size = -1;
+		p->index[slot_of(p, pyc)] = p->nfiles;
 		pyc = NULL;
 	}
+	free(source);
 	free(pyc);
 }
 
@@ -108,8 +136,12 @@ static void read_records(struct exec_precheck *p, int dirfd_, const char *name)
 {
 	struct precheck_records *r = records_of(p, name);
 	int fd = openat(dirfd_, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	char *text = fd >= 0 ? xmalloc(PRECHECK_READ_MAX) : NULL;
-	ssize_t got = fd >= 0 ? pread(fd, text, PRECHECK_READ_MAX, r->offset) : -1;
+	struct stat st;
+	size_t want = fd >= 0 && fstat(fd, &st) == 0 && st.st_size > r->offset
+			      ? (size_t)(st.st_size - r->offset) : 0;
+	char *text = want ? xmalloc(want < PRECHECK_READ_MAX ? want : PRECHECK_READ_MAX) : NULL;
+	ssize_t got = text ? pread(fd, text, want < PRECHECK_READ_MAX ? want : PRECHECK_READ_MAX,
+				   r->offset) : -1;
 
 	if (got > 0)
 		r->offset += (off_t)exec_streams_add(&p->streams, text, (size_t)got, follow, p);
@@ -193,28 +225,15 @@ void exec_precheck_turn(void *precheck)
 			check_file(p, &p->files[i], wall);
 }
 
-static int by_path(const void *a, const void *b)
-{
-	return strcmp(((const struct precheck_file *)a)->path,
-		      ((const struct precheck_file *)b)->path);
-}
-
 int exec_precheck_take(struct exec_precheck *p, const struct exec_cache_file *f,
 		       struct exec_verdict *v)
 {
-	struct precheck_file key = { .path = f->path }, *hit;
+	struct precheck_file *hit = p->on ? find_file(p, f->path) : NULL;
 	struct exec_identity src;
 	char *source;
 	struct stat st;
 	int taken = 0;
 
-	if (!p->on || !p->nfiles)
-		return 0;
-	if (!p->sorted) {
-		qsort(p->files, p->nfiles, sizeof(*p->files), by_path);
-		p->sorted = 1;
-	}
-	hit = bsearch(&key, p->files, p->nfiles, sizeof(*p->files), by_path);
 	source = hit && hit->intact && exec_same_identity(&hit->seen, &f->id)
 			 ? exec_intact_source(f->path, &p->writer) : NULL;
 	if (source && stat(source, &st) == 0) {
@@ -237,6 +256,7 @@ void exec_precheck_free(struct exec_precheck *p)
 		free(p->files[i].path);
 	free(p->records);
 	free(p->files);
+	free(p->index);
 	free(p->buf.data);
 	free(p->dir);
 	exec_streams_free(&p->streams);

@@ -50,7 +50,8 @@ struct exec_precheck {
 	size_t nrecords;
 	struct precheck_file *files;
 	size_t nfiles, files_cap;
-	int sorted;                    /* files sorted by path: after the round */
+	size_t *index;                 /* by path's hash: 1 + where in files, 0 empty */
+	size_t index_cap;              /* a power of two */
 	struct exec_buffer buf;
 	uint64_t next_ns;
 	int64_t settled_ns;            /* how old a file's ctime must be to be checked */
