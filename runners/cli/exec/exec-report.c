@@ -343,6 +343,26 @@ static void report_copies(const struct exec_run *x, const struct round_facts *rd
 	}
 }
 
+/* What the kept round left in the run folder: "output/, touched/, ...". */
+static char *kept_parts(const struct exec_run *x, const struct round_facts *rd)
+{
+	char *copies = xasprintf("%s/touched", x->run_dir_abs);
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_add(&sb, "output/");
+	if (x->nfaults)
+		strbuf_add(&sb, ", faults/");
+	if (access(copies, F_OK) == 0)
+		strbuf_add(&sb, ", touched/");
+	strbuf_add(&sb, ", touched.txt");
+	if (x->written_dir)
+		strbuf_add(&sb, ", written/");
+	if (rd->damaged || rd->tolerated || rd->leftovers)
+		strbuf_add(&sb, ", damage.txt");
+	free(copies);
+	return strbuf_detach(&sb);
+}
+
 /* "13 exit 0, 1 exit 1, 1 signal 9" */
 static char *status_counts(const struct exec_run *x)
 {
@@ -383,7 +403,7 @@ static const char *why_failed(const struct round_facts *rd)
 
 void exec_report_stress(struct exec_run *x, const struct round_facts *rd)
 {
-	char *statuses = status_counts(x);
+	char *statuses = status_counts(x), *kept;
 
 	if (x->progress)
 		(void)fputs("\r\033[K", stderr);
@@ -399,8 +419,9 @@ void exec_report_stress(struct exec_run *x, const struct round_facts *rd)
 		    " failed, %" PRIu64 " interrupted; in %.1f s", rd->number,
 		 rd->number == 1 ? "" : "s", x->failed_rounds, x->runs, x->runs == 1 ? "" : "s",
 		 statuses, x->failed_runs, x->interrupted_runs, exec_elapsed_s(x));
-	exec_say(x, "kept round %u in %s: output/, faults/, touched/%s", rd->number, x->run_dir,
-	    rd->damaged || rd->tolerated || rd->leftovers ? ", damage.txt" : "");
+	kept = kept_parts(x, rd);
+	exec_say(x, "kept round %u in %s: %s", rd->number, x->run_dir, kept);
+	free(kept);
 	if (rd->failed && !rd->interrupted)
 		exec_say(x, "replay: %s", x->s.replay);
 	else if (!rd->interrupted)
