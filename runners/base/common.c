@@ -527,9 +527,8 @@ int mkdir_p(const char *path, unsigned mode)
 
 static int remove_entry(int parent, const char *name, dev_t dev, unsigned depth);
 
-/* Remove everything in the folder open at fd but the entry named keep
- * (or everything: keep NULL), then close it. */
-static int empty_folder(int fd, dev_t dev, unsigned depth, const char *keep)
+/* Remove everything in the folder open at fd, then close it. */
+static int empty_folder(int fd, dev_t dev, unsigned depth)
 {
 	DIR *d = fdopendir(fd);
 	struct dirent *e;
@@ -541,8 +540,7 @@ static int empty_folder(int fd, dev_t dev, unsigned depth, const char *keep)
 		return rc;
 	}
 	while ((e = readdir(d)) != NULL) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
-		    (keep && !strcmp(e->d_name, keep)))
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
 		sub = remove_entry(dirfd(d), e->d_name, dev, depth);
 		if (sub && !rc)
@@ -580,7 +578,7 @@ static int remove_entry(int parent, const char *name, dev_t dev, unsigned depth)
 	else if (st.st_dev != dev)
 		rc = -EXDEV;
 	if (rc == 0) {
-		rc = empty_folder(fd, dev, depth + 1, NULL);   /* it closes fd */
+		rc = empty_folder(fd, dev, depth + 1);   /* it closes fd */
 		fd = -1;
 		if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && !rc)
 			rc = -errno;
@@ -597,18 +595,4 @@ int remove_tree(const char *path)
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	return remove_entry(AT_FDCWD, path, st.st_dev, 0);
-}
-
-int empty_tree_but(const char *path, const char *keep)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	struct stat st;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		(void)close(fd);
-		return -errno;
-	}
-	return empty_folder(fd, st.st_dev, 1, keep);   /* it closes fd */
 }

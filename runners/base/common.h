@@ -123,8 +123,5 @@ int mkdir_p(const char *path, unsigned mode);
  * target) and stays on path's filesystem (a mount point below is left,
  * -EXDEV); 0 or -errno of the first failure. */
 int remove_tree(const char *path);
-/* Empty the folder at path (not followed when a link), as remove_tree
- * would, but leave the entry named keep and the folder itself. */
-int empty_tree_but(const char *path, const char *keep);
 
 #endif

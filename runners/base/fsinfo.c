@@ -9,12 +9,13 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-static const struct { unsigned long magic; const char *name; } fs_names[] = {
-	{ 0x01021994, "tmpfs" },  { 0xEF53, "ext4" },      { 0x58465342, "xfs" },
-	{ 0x9123683E, "btrfs" },  { 0x794C7630, "overlay" }, { 0x6969, "nfs" },
-	{ 0x65735546, "fuse" },   { 0x2FC12FC1, "zfs" },     { 0x4d44, "vfat" },
-	{ 0x5346544e, "ntfs" },   { 0xFF534D42, "cifs" },    { 0x858458f6, "ramfs" },
-	{ 0x73717368, "squashfs" }, { 0xF2F52010, "f2fs" },
+/* local: this kernel stamps its files' times, to the nanosecond. */
+static const struct { unsigned long magic; const char *name; int local; } fs_names[] = {
+	{ 0x01021994, "tmpfs", 1 },   { 0xEF53, "ext4", 1 },        { 0x58465342, "xfs", 1 },
+	{ 0x9123683E, "btrfs", 1 },   { 0x794C7630, "overlay", 1 }, { 0x6969, "nfs", 0 },
+	{ 0x65735546, "fuse", 0 },    { 0x2FC12FC1, "zfs", 1 },     { 0x4d44, "vfat", 0 },
+	{ 0x5346544e, "ntfs", 0 },    { 0xFF534D42, "cifs", 0 },    { 0x858458f6, "ramfs", 1 },
+	{ 0x73717368, "squashfs", 0 }, { 0xF2F52010, "f2fs", 1 },
 };
 
 const char *fs_type_name(const char *path)
@@ -32,16 +33,14 @@ const char *fs_type_name(const char *path)
 
 int fs_stamps_locally(int fd)
 {
-	static const unsigned long local[] = { 0x01021994, 0xEF53, 0x58465342, 0x9123683E,
-					       0xF2F52010, 0x2FC12FC1, 0x794C7630, 0x858458f6 };
 	struct statfs st;
 	size_t i;
-	int found = 0;
+	int local = 0;
 
 	if (fstatfs(fd, &st) == 0)
-		for (i = 0; i < sizeof(local) / sizeof(local[0]) && !found; i++)
-			found = (unsigned long)st.f_type == local[i];
-	return found;
+		for (i = 0; i < sizeof(fs_names) / sizeof(fs_names[0]); i++)
+			local |= (unsigned long)st.f_type == fs_names[i].magic && fs_names[i].local;
+	return local;
 }
 
 char *kernel_description(void)

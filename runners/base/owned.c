@@ -527,24 +527,11 @@ void owned_release(struct owned *o)
 	o->fd = -1;
 }
 
-/* The folder is emptied while its marker is held, so nobody takes it
- * meanwhile; the marker goes last, once closed. Unlinking it while still
- * open would leave a file on the file system's orphan list, which the
- * close that frees it then pays for (a journal write: a millisecond on
- * ext4, a tenth of what exec adds to a short program). */
 int owned_remove(struct owned *o)
 {
-	int rc = o->fd >= 0 ? empty_tree_but(o->path, OWNED_MARKER) : -EINVAL;
-	char *marker = o->fd >= 0 ? xasprintf("%s/" OWNED_MARKER, o->path) : NULL;
-	char *path = o->path ? xstrdup(o->path) : NULL;
+	int rc = o->fd >= 0 ? remove_tree(o->path) : -EINVAL;
 
 	owned_release(o);
-	if (rc == 0 && unlink(marker) < 0 && errno != ENOENT)
-		rc = -errno;
-	if (rc == 0 && rmdir(path) < 0 && errno != ENOENT)
-		rc = -errno;
-	free(marker);
-	free(path);
 	return rc;
 }
 
