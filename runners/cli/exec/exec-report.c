@@ -144,18 +144,21 @@ static void list_touched(const struct exec_run *x, const struct round_facts *rd)
  * of those worth one, the damage report. (Its output is already in output/.) */
 void exec_keep_round(struct exec_run *x, const struct round_facts *rd)
 {
-	size_t i, kept = 0;
+	size_t i, kept = 0, worth = 0;
 
 	/* With no fault armed there is no fault line to keep. */
 	if (x->nfaults)
 		keep_fault_logs(x, rd);
 	for (i = 0; i < rd->ntouched && rd->files; i++)
-		if (worth_keeping(rd, &rd->files[i]))
+		if (worth_keeping(rd, &rd->files[i])) {
+			worth++;
 			keep_file(x, rd->files[i].path, &kept);
+		}
 	list_touched(x, rd);
 	keep_damage(x, rd, &kept);
-	if (rd->ntouched > MAX_KEPT_FILES)
-		warn("exec: kept %d of the %zu touched files", MAX_KEPT_FILES, rd->ntouched);
+	if (worth > MAX_KEPT_FILES)
+		warn("exec: kept copies of %d of the %zu touched files worth one", MAX_KEPT_FILES,
+		     worth);
 }
 
 /* ---- telling the user --------------------------------------------------------- */
