@@ -166,7 +166,9 @@ fewest() { # fewest PID: the smallest of ten counts taken 0.1 s apart
 	echo $min
 }
 replaced() { # replaced RUN N: at least N workers were killed by the crash fault
-	[ "$(grep -c crash-injected "$1/events.jsonl" 2>/dev/null)" -ge "$2" ]
+	local n
+	n=$(grep -c crash-injected "$1/events.jsonl" 2>/dev/null) || :
+	[ "${n:-0}" -ge "$2" ]
 }
 steady_descriptors() {
 	local R="$SCRATCH/fds" early late crashes
