@@ -1,7 +1,7 @@
 # pycstorm judge: what a real pythonX.Y does when it meets a cache file.
 #
 #   pythonX.Y pycstorm-judge.py [--run | --no-run] [--source FILE.py] [--written DIR] FILE.pyc...
-#   pythonX.Y pycstorm-judge.py --args-from-stdin
+#   pythonX.Y pycstorm-judge.py --serve
 #
 # This is the one definition of a verdict for every release pycstorm cannot
 # host itself. It runs under 2.7 and 3.6 through 3.13, so it keeps to the
@@ -28,8 +28,11 @@
 # sibling PATH.SUFFIX renamed onto it) is that writer's intact image: its
 # header and body are judged as always, but it is not compiled to compare.
 #
-# --args-from-stdin: the arguments come later, NUL-separated on stdin, so
-# exec can start this interpreter while the program runs.
+# --serve: the arguments come later, on stdin, one request after another:
+# each argument NUL-terminated, and one more NUL to end the request. Each
+# answer is the report, then a line "end N", N the exit status the request
+# would have had alone. exec starts this interpreter while the program
+# runs, and keeps it for every round.
 #
 # Exit status: 0 every file would import, 1 one would fail, 2 a file cannot
 # be read or the usage is wrong.
@@ -268,6 +271,7 @@ class EarlyChild(object):
         self.started = start_child(lambda out_w: unmarshal_batch(self.receive(), 0, out_w),
                                    (self.in_w,))
         os.close(self.in_r)
+        self.done = False
 
     def receive(self):
         """In the child: the items the judge sent."""
@@ -291,6 +295,7 @@ class EarlyChild(object):
         except OSError:
             pass  # it died already: its status says how
         os.close(self.in_w)
+        self.done = True
         return child_result(self.started)
 
     def cancel(self):
@@ -300,6 +305,7 @@ class EarlyChild(object):
         os.waitpid(pid, 0)
         for fd in (self.in_w, out_r, err_r):
             os.close(fd)
+        self.done = True
 
 
 def read_pipe(fd):
@@ -657,24 +663,48 @@ def judge_all(paths, source_opt, run, written, early=None):
     return [e[0] for e in examined]
 
 
-def args_from_stdin():
-    """The arguments exec sends once the program has run: NUL-separated."""
-    data = sys.stdin.read() if PY2 else sys.stdin.buffer.read()
-    fields = data.split(b"\0")
-    if fields and not fields[-1]:
-        fields.pop()
-    return fields if PY2 else [os.fsdecode(f) for f in fields]
+class Requests(object):
+    """What exec sends on stdin under --serve: each request its arguments,
+    NUL-terminated, and one more NUL to end it."""
+
+    def __init__(self):
+        self.pending = b""
+
+    def next(self):
+        """The next request's arguments, or None at the end of stdin."""
+        while b"\0\0" not in self.pending and not self.pending.startswith(b"\0"):
+            chunk = os.read(0, 1 << 16)
+            if not chunk:
+                return None
+            self.pending += chunk
+        end = 0 if self.pending.startswith(b"\0") else self.pending.index(b"\0\0") + 1
+        fields = self.pending[:end].split(b"\0")[:-1] if end else []
+        self.pending = self.pending[end + 1:]
+        return fields if PY2 else [os.fsdecode(f) for f in fields]
 
 
-def main(argv):
+def serve():
+    """Answer exec's requests until it closes our stdin. Each one's unmarshal
+    child is forked before the request comes, while the program runs."""
+    requests = Requests()
+    while True:
+        early = EarlyChild()
+        args = requests.next()
+        if args is None:
+            early.cancel()
+            return 0
+        rc = main(["judge"] + args, early)
+        if not early.done:
+            early.cancel()
+        print("end %d" % rc)
+        sys.stdout.flush()
+
+
+def main(argv, early=None):
     run = "auto"
     source = None
     written = None
     args = argv[1:]
-    early = None
-    if args == ["--args-from-stdin"]:
-        early = EarlyChild()
-        args = args_from_stdin()
     while args and args[0].startswith("--"):
         if args[0] in ("--run", "--no-run"):
             run = "always" if args[0] == "--run" else "never"
@@ -717,9 +747,9 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    STATUS = main(sys.argv)
-    if sys.argv[1:] == ["--args-from-stdin"]:
+    if sys.argv[1:] == ["--serve"]:
+        STATUS = serve()
         # exec waits for our end: the interpreter's teardown is not worth it.
         sys.stdout.flush()
         os._exit(STATUS)
-    sys.exit(STATUS)
+    sys.exit(main(sys.argv))

@@ -162,6 +162,16 @@ nothing_fired() {
 preloaded "a round in which the armed faults never fired says so in one line, even with -q" \
 	nothing_fired
 
+# The command did write a cache file, and the fault's chance never came up.
+chances_never_came() {
+	mkdir -p "$W/cn/__pycache__"
+	pycstorm_exec "$W/cn" --fault short-write:p=0.000001 -- "$PY" -c "$WRITE" __pycache__/c.bin
+	whole "$W/cn/__pycache__/c.bin" &&
+		[ "$(grep -c '^pycstorm: warning: exec: no armed fault fired, though the command wrote 1 cache file in __pycache__, .* below .*: the faults. chances never came up (raise p=, or run more rounds)$' "$SCRATCH/exec.err")" -eq 1 ]
+}
+preloaded "a round whose command wrote caches but whose faults never came up says that instead" \
+	chances_never_came
+
 # --- exec refuses scopes where nothing can fire, or everything would --------------------
 from_root() {
 	cd /

@@ -72,6 +72,30 @@ read_back() {
 }
 test_ok "--read-back: the judge reads every .pyc back, intact ones too" read_back
 
+# Stress rounds share one judge: it answers round after round, and still
+# finds the damage the third round's program leaves.
+THIRD_DAMAGES='import compileall, os, sys
+compileall.compile_dir("mods", quiet=1, force=True)
+n = len(os.listdir(sys.argv[2])) if os.path.isdir(sys.argv[2]) else 0
+os.makedirs(sys.argv[2], exist_ok=True)
+open(os.path.join(sys.argv[2], str(n)), "w").close()
+if n == 2:
+    f = open(sys.argv[1], "r+b"); m = len(f.read()); f.seek(16 + (m - 16) // 2); f.write(bytes(64)); f.close()'
+judge_kept() {
+	(cd "$W" && PYCSTORM_NO_CACHE=1 "$PYCSTORM" exec --read-back --runs 5 -o "$SCRATCH/kept-run" \
+		-- "$PY" -c "$THIRD_DAMAGES" "$BIG" "$SCRATCH/rounds" >"$SCRATCH/kept.out" \
+		2>"$SCRATCH/kept.err") && return 1
+	grep -q '^pycstorm exec: round 3 (seed [0-9]*) failed' "$SCRATCH/kept.err"
+	grep -qE "^pycstorm exec:   (interpreter_crash|code_error) +mods/__pycache__/big\.cpython-311\.pyc " \
+		"$SCRATCH/kept.err"
+	# every round's files were read back by the judge: 3 a round
+	result_true "$SCRATCH/kept-run/summary.json" exec \
+		'r["reads"] == 9 and r["by_op"]["import"]["ok"] == 8'
+	# and one judge did it
+	[ "$(grep -c '"type": "judge"' "$SCRATCH/kept-run/events.jsonl")" = 1 ]
+}
+test_ok "stress rounds keep one judge, which still finds the third round's damage" judge_kept
+
 # The interpreter that ran changes a file after writing it, or its source
 # after compiling it: exec's own check refuses both, and the judge decides.
 CHANGED_BY_PY='import compileall, sys

@@ -578,6 +578,7 @@ static void prepare(const struct exec_options *o, struct exec_run *x, int argc, 
 	int rc;
 
 	memset(x, 0, sizeof(*x));
+	x->judge = (struct exec_prejudge)EXEC_PREJUDGE_NONE;
 	x->o = o;
 	x->stress = o->until_failure || o->runs;
 	x->worker = cli_worker_program();
@@ -748,6 +749,7 @@ static void finish(struct exec_run *x)
 	size_t i;
 	int rc;
 
+	exec_prejudge_stop(&x->judge);
 	x->s.elapsed_s = exec_elapsed_s(x);
 	x->s.interrupted = interrupts > 0;
 	rc = format_write_defaults(x->run_dir_abs, &x->s);

@@ -206,10 +206,11 @@ int exec_prejudge_start(struct exec_prejudge *j, const char *python, const char 
 {
 	char *judge = cli_judge_program();
 	/* -S: the judge needs the standard library alone, not site's .pth files. */
-	const char *argv[] = { python, "-E", "-s", "-S", judge, "--args-from-stdin", NULL };
+	const char *argv[] = { python, "-E", "-s", "-S", judge, "--serve", NULL };
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
 	int null, rc = 0;
 
+	free(j->release);   /* of a judge that died */
 	memset(j, 0, sizeof(*j));
 	j->pid = -1;
 	j->in_fd = j->out_fd = -1;
@@ -275,10 +276,10 @@ void exec_prejudge_stop(struct exec_prejudge *j)
 	j->release = NULL;
 }
 
-/* Write the judge's arguments, NUL-separated, to fd. A judge that died
- * before reading them must cost a failed write, not our SIGPIPE: it is
- * blocked meanwhile (not ignored, which the copies would inherit) and a
- * pending one taken away. */
+/* Write one request to the judge on fd: the arguments, each
+ * NUL-terminated, and one more NUL. A judge that died before reading them
+ * must cost a failed write, not our SIGPIPE: it is blocked meanwhile (not
+ * ignored, which the copies would inherit) and a pending one taken away. */
 static void send_args(int fd, const char *written, const char *const *paths, size_t n)
 {
 	static const struct timespec no_wait = { 0, 0 };
@@ -293,30 +294,75 @@ static void send_args(int fd, const char *written, const char *const *paths, siz
 		rc = write_all(fd, "--written", 10) < 0 || write_all(fd, written, strlen(written) + 1) < 0;
 	for (i = 0; i < n && rc == 0; i++)
 		rc = write_all(fd, paths[i], strlen(paths[i]) + 1) < 0;
+	if (rc == 0)
+		(void)write_all(fd, "", 1);
 	while (sigtimedwait(&pipe_sig, NULL, &no_wait) > 0)
 		;
 	(void)sigprocmask(SIG_SETMASK, &before, NULL);
 }
 
-/* Hand the judge its arguments and read its report into out. */
+/* The start of the judge's "end N" line when text ends with one, else NULL. */
+static char *answer_end(char *text, size_t len)
+{
+	char *last;
+
+	if (!len || text[len - 1] != '\n')
+		return NULL;
+	for (last = text + len - 1; last > text && last[-1] != '\n'; last--)
+		;
+	return !strncmp(last, "end ", 4) ? last : NULL;
+}
+
+/* Read one answer of the judge on fd, up to its "end N" line, into a
+ * malloc'd text; *status gets N. NULL when the judge ended first. */
+static char *read_answer(int fd, int *status)
+{
+	size_t cap = 65536, n = 0;
+	char *buf = xmalloc(cap + 1), *end = NULL;
+	ssize_t got = 1;
+
+	while (!end && got > 0) {
+		if (n == cap)
+			buf = xrealloc(buf, (cap *= 2) + 1);
+		got = read(fd, buf + n, cap - n);
+		if (got < 0 && errno == EINTR)
+			got = 1;
+		else if (got > 0)
+			n += (size_t)got;
+		buf[n] = '\0';
+		end = got > 0 ? answer_end(buf, n) : NULL;
+	}
+	if (end) {
+		*status = atoi(end + 4);
+		*end = '\0';
+	} else {
+		free(buf);
+		buf = NULL;
+	}
+	return buf;
+}
+
+/* Hand the judge a round's files and read its report into out. A judge
+ * that ends instead of answering is reaped: the next round starts another. */
 static int prejudge_run(struct exec_prejudge *j, const char *written, const char *const *paths,
 			size_t n, struct exec_verdict *out, char *err, size_t errlen)
 {
-	int status, sig, rc = 0;
+	int status = -1, sig = 0, rc = 0;
 	size_t got = 0;
 	char *text;
 
 	send_args(j->in_fd, written, paths, n);
-	(void)close(j->in_fd);
-	j->in_fd = -1;
-	text = read_all(j->out_fd);
-	(void)close(j->out_fd);
-	j->out_fd = -1;
-	status = prejudge_wait(j, &sig);
-	if (status >= 0 && status <= 2)
+	text = read_answer(j->out_fd, &status);
+	if (!text) {
+		(void)close(j->in_fd);
+		(void)close(j->out_fd);
+		j->in_fd = j->out_fd = -1;
+		status = prejudge_wait(j, &sig);
+	}
+	if (text && status >= 0 && status <= 2)
 		got = parse_report(text, out, n);
 	if (got != n) {
-		(void)snprintf(err, errlen, "the judge started with the round failed (%s %d)",
+		(void)snprintf(err, errlen, "the judge failed (%s %d)",
 			       sig ? "signal" : "exit status", sig ? sig : status);
 		rc = -1;
 	}

@@ -24,10 +24,12 @@ struct exec_verdict {
 /* Would an import of a file in this class fail? */
 int exec_verdict_fails(int outcome);
 /*
- * A judge (runners/worker/judge.py) started under the program's
- * interpreter when the round starts, waiting on its stdin for the files,
- * so its start-up overlaps the program's run. It judges the files of its
- * own release; the others go to `pycstorm classify`.
+ * A judge (runners/worker/judge.py --serve) started under the program's
+ * interpreter, waiting on its stdin for the files of each round in turn:
+ * started with the first round that needs it (with a fault armed, as the
+ * round starts, so its start-up overlaps the program's run) and kept for
+ * the rounds after. It judges the files of its own release; the others go
+ * to `pycstorm classify`.
  */
 struct exec_prejudge {
 	pid_t pid;               /* -1: none */
@@ -35,9 +37,11 @@ struct exec_prejudge {
 	char *release;           /* "3.11": the files it judges */
 };
 
+/* An exec_prejudge with no judge. */
+#define EXEC_PREJUDGE_NONE { .pid = -1, .in_fd = -1, .out_fd = -1 }
 /* Start one under python, of release. 0, or -1 (no judge: j->pid -1). */
 int exec_prejudge_start(struct exec_prejudge *j, const char *python, const char *release);
-/* Stop and reap it when it was not used; free what it holds. */
+/* Stop and reap it; free what it holds. */
 void exec_prejudge_stop(struct exec_prejudge *j);
 /* Classify n files; out[i] belongs to paths[i]. Those of j's release go
  * to j (when it runs), the others to `pycstorm classify`, where python

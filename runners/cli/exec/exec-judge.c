@@ -328,6 +328,19 @@ static void settle_intact(const struct exec_run *x, struct round_facts *rd)
 	exec_streams_free(&streams);
 }
 
+/* Start the judge when none runs (it stays for the rounds after), and say
+ * so in events.jsonl: which interpreter, which process. */
+static void start_judge(struct exec_run *x)
+{
+	if (x->judge.pid > 0 ||
+	    exec_prejudge_start(&x->judge, x->python.path, x->python.release) < 0)
+		return;
+	(void)fprintf(x->events, "{\"t\": %.6f, \"type\": \"judge\", \"pid\": %ld, \"python\": ",
+		      exec_elapsed_s(x), (long)x->judge.pid);
+	json_put_string(x->events, x->python.path);
+	(void)fputs("}\n", x->events);
+}
+
 /* Should the judge start with the round? When faults are armed (a file
  * then often needs it, and its start overlaps the run) or every file is
  * to be read back; else only once a file needs it, after the round. */
@@ -370,9 +383,9 @@ static void judge_files(struct exec_run *x, struct round_facts *rd)
 			paths[nr++] = f->path;
 		}
 	}
-	if (np && rd->prejudge.pid <= 0)
-		(void)exec_prejudge_start(&rd->prejudge, x->python.path, x->python.release);
-	if (np && exec_check_pycs(&rd->prejudge, x->python.path, written_dir(x), pycs, np, pv, err,
+	if (np)
+		start_judge(x);
+	if (np && exec_check_pycs(&x->judge, x->python.path, written_dir(x), pycs, np, pv, err,
 				  sizeof(err)) < 0)
 		warn("exec: %s; the damage check is incomplete", err);
 	if (nr && exec_check_readers(reader_python, x->cwd, kinds, paths, nr, rv, err,
@@ -537,12 +550,11 @@ void exec_run_round(struct exec_run *x, unsigned number, uint64_t seed, struct r
 	}
 	rd->copies = xcalloc(x->o->jobs, sizeof(*rd->copies));
 	forget_written(x);
-	/* With a fault armed the judge's interpreter starts while the program
-	 * runs, not after; with none, only when a file needs it. */
-	rd->prejudge.pid = -1;
-	rd->prejudge.in_fd = rd->prejudge.out_fd = -1;
+	/* With a fault armed the judge's interpreter starts while the first
+	 * round's program runs, not after; with none, only when a file needs
+	 * it. Either way it stays for the rounds after. */
 	if (judge_early(x))
-		(void)exec_prejudge_start(&rd->prejudge, x->python.path, x->python.release);
+		start_judge(x);
 	if (intact_writer(x, &writer)) {
 		exec_precheck_start(&rd->precheck, written_dir(x), &writer);
 		plan.on_turn = exec_precheck_turn;
@@ -562,7 +574,6 @@ void exec_run_round(struct exec_run *x, unsigned number, uint64_t seed, struct r
 	rd->touched = exec_snapshot_touched(&rd->before, &rd->after, &rd->ntouched);
 	judge_copies(x, rd);
 	judge_files(x, rd);
-	exec_prejudge_stop(&rd->prejudge);
 	for (i = 0; i < rd->ntouched; i++)
 		if (rd->files[i].fails || rd->files[i].leftover)
 			event_damage(x, rd, &rd->files[i]);

@@ -213,6 +213,10 @@ static void report_faults(const struct exec_run *x, const struct round_facts *rd
 			     "file%s", scope, held->u.held_lock.share == SHARE_DELETE
 			     ? " (with share=delete a new file's own rename goes through, as on "
 			       "Windows; share=none refuses it)" : "");
+		else if (rd->ntouched)
+			warn("exec: no armed fault fired, though the command wrote %zu cache file%s "
+			     "in %s: the faults' chances never came up (raise p=, or run more rounds)",
+			     rd->ntouched, rd->ntouched == 1 ? "" : "s", scope);
 		else
 			warn("exec: no armed fault fired: nothing the command did reached %s", scope);
 		free(scope);

@@ -80,6 +80,7 @@ struct exec_run {
 	int dropped_dontwrite;       /* PYTHONDONTWRITEBYTECODE was taken out for CMD */
 	struct owned run_own;        /* the run folder, held for the whole exec */
 	struct owned state_own;      /* state_dir, inside it: removed at the end */
+	struct exec_prejudge judge;  /* the program's interpreter judging, kept between rounds */
 	FILE *events;
 	struct summary s;
 	struct strategy_result *res;
@@ -106,7 +107,6 @@ struct round_facts {
 	unsigned number;
 	uint64_t seed;
 	struct exec_copy *copies;
-	struct exec_prejudge prejudge;   /* the judge started with the round */
 	struct exec_precheck precheck;   /* intact files found while it ran */
 	int outcome[EXEC_MAX_JOBS];
 	char *error[EXEC_MAX_JOBS];
