@@ -383,6 +383,28 @@ static int confirm_any(const struct repro_options *o, const char *python, const 
 	return rc;
 }
 
+/*
+ * Did strategy r reproduce the target, as the orchestrator counts it? A
+ * class that leaves evidence counts only once a file of it was kept: a
+ * half-merged package the merge completed before the worker could copy it
+ * was seen, but there is nothing to hand to the real interpreter.
+ */
+static int reproduced_by(const struct target *t, const struct summary *s,
+			 const struct strategy_result *r, uint64_t *seen_unkept)
+{
+	struct result_figures fig;
+	const char *cls = outcome_name(t->outcome);
+	size_t i;
+	int kept = !outcome_leaves_evidence(t->outcome);
+
+	summary_figures(s, r, &fig);
+	for (i = 0; i < r->nevidence && !kept; i++)
+		kept = strstr(r->evidence[i], cls) != NULL;
+	if (fig.outcomes[t->outcome] && !kept)
+		*seen_unkept += fig.outcomes[t->outcome];
+	return fig.outcomes[t->outcome] && kept;
+}
+
 /* Is python a 2.7, whose scenarios need modules in 2.7 syntax? */
 static int is_python27(const char *python)
 {
@@ -399,10 +421,10 @@ static int repro_main(int argc, char **argv)
 {
 	struct repro_options o;
 	struct summary s = { 0 };
-	struct result_figures fig;
 	char *run_dir = NULL;
 	const char *python;
 	const struct strategy_result *hit = NULL;
+	uint64_t seen_unkept = 0;
 	size_t i;
 	int rc;
 
@@ -421,13 +443,14 @@ static int repro_main(int argc, char **argv)
 		free(run_dir);
 		return rc;
 	}
-	for (i = 0; i < s.nresults && !hit; i++) {
-		summary_figures(&s, &s.results[i], &fig);
-		if (fig.outcomes[o.target->outcome])
+	for (i = 0; i < s.nresults && !hit; i++)
+		if (reproduced_by(o.target, &s, &s.results[i], &seen_unkept))
 			hit = &s.results[i];
-	}
 	(void)printf("seed %" PRIu64 "; run folder %s\n", s.seed, run_dir);
 	if (!hit) {
+		if (seen_unkept)
+			(void)printf("seen %" PRIu64 " time%s, but gone before a copy could be kept\n",
+				     seen_unkept, seen_unkept == 1 ? "" : "s");
 		(void)printf("not reproduced within %s (%.1f s); try a longer --timeout or more -j\n",
 			     o.timeout, s.elapsed_s);
 		rc = EXIT_FAILED;
