@@ -449,7 +449,7 @@ static int repro_main(int argc, char **argv)
 	(void)printf("seed %" PRIu64 "; run folder %s\n", s.seed, run_dir);
 	if (!hit) {
 		if (seen_unkept)
-			(void)printf("seen %" PRIu64 " time%s, but gone before a copy could be kept\n",
+			(void)printf("seen %" PRIu64 " time%s, but no copy of it was kept\n",
 				     seen_unkept, seen_unkept == 1 ? "" : "s");
 		(void)printf("not reproduced within %s (%.1f s); try a longer --timeout or more -j\n",
 			     o.timeout, s.elapsed_s);

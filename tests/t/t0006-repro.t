@@ -104,6 +104,24 @@ out_of_time() {
 	return 1
 }
 test_ok "repro that runs out of time exits 1 and says so" out_of_time
+
+# A failure seen but never kept is not a reproduction: with every evidence
+# slot taken (a test shim), the workers meet half-merged packages and keep
+# none, as when each merge moves on before the copy.
+unkept() {
+	exits 1 env LD_PRELOAD="$PYCSTORM_SHIMS/evidence-slots-taken.so" \
+		"$PYCSTORM" repro module-not-found --timeout 3s --seed 1 -o "$SCRATCH/unkept" \
+		>"$SCRATCH/unkept.out" 2>&1
+	result_true "$SCRATCH/unkept/summary.json" merge-direct \
+		'r["outcomes"].get("module_not_found", 0) > 0 and r["evidence"] == []'
+	grep -qE '^seen [0-9]+ times?, but no copy of it was kept$' "$SCRATCH/unkept.out"
+	grep -q '^not reproduced within 3s' "$SCRATCH/unkept.out"
+	not grep -q 'reproduced after\|the real interpreter' "$SCRATCH/unkept.out"
+}
+case "${PYCSTORM_SANITIZE:-}" in
+*address*) skip "a failure seen but not kept" "a test shim cannot load next to the AddressSanitizer runtime" ;;
+*) test_ok "a failure seen but not kept is not reproduced: exit 1, and it says so" unkept ;;
+esac
 test_ok "unknown repro target: one line naming the valid ones, exit 2" \
 	one_line_exit 2 "unknown target 'segfault' \(valid: bad-marshal, eof, permission-error, module-not-found, interpreter-crash\)" \
 	"$PYCSTORM" repro segfault
