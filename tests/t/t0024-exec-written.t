@@ -242,10 +242,22 @@ other_release() {
 	own_line 6 "$SCRATCH/rel.err"
 	not grep -q 'could not be judged' "$SCRATCH/rel.err"
 }
+# Under 3.11, a round whose only .pyc files are 3.12's: classify judges them
+# with 3.12, and the 3.11 judge, which would take none, never starts.
+other_release_only() {
+	exec_in relonly "$PY" -c 'import subprocess, sys
+subprocess.run([sys.argv[1], "-m", "compileall", "-q", "-f", "mods"], check=True)' "$PY312"
+	grep -q "^pycstorm exec: python: $PY .*(from the command)" "$SCRATCH/relonly.err"
+	grep -q 'judged 3 .pyc and 0 other: 0 damaged' "$SCRATCH/relonly.err"
+	not grep -q 'could not be judged' "$SCRATCH/relonly.err"
+	not grep -q '"type": "judge"' "$SCRATCH/relonly-run/events.jsonl"
+}
 if [ -n "$PY312" ]; then
 	test_ok "files of another release go to classify, with the records too" other_release
+	test_ok "a round with only another release's files starts no judge" other_release_only
 else
 	skip "files of another release go to classify" "no pyenv 3.12"
+	skip "a round with only another release's files starts no judge" "no pyenv 3.12"
 fi
 
 bad_written() {

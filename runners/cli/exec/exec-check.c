@@ -385,6 +385,16 @@ static int of_release(const char *path, const char *release)
 	return names && !strcmp(names, release);
 }
 
+int exec_any_of_release(const char *const *paths, size_t n, const char *release)
+{
+	size_t i;
+	int found = 0;
+
+	for (i = 0; i < n && release && !found; i++)
+		found = of_release(paths[i], release);
+	return found;
+}
+
 int exec_check_pycs(struct exec_prejudge *j, const char *python, const char *written,
 		    const char *const *paths, size_t n, struct exec_verdict *out, char *err,
 		    size_t errlen)

@@ -43,6 +43,9 @@ struct exec_prejudge {
 int exec_prejudge_start(struct exec_prejudge *j, const char *python, const char *release);
 /* Stop and reap it; free what it holds. */
 void exec_prejudge_stop(struct exec_prejudge *j);
+/* Is any of the n .pyc files of release (one the judge of that release
+ * would take)? A judge that would take none need not start. */
+int exec_any_of_release(const char *const *paths, size_t n, const char *release);
 /* Classify n files; out[i] belongs to paths[i]. Those of j's release go
  * to j (when it runs), the others to `pycstorm classify`, where python
  * (or NULL), the interpreter that ran, judges its own release's files.
