@@ -60,7 +60,7 @@ size_t exec_streams_add(struct exec_streams *s, const char *text, size_t len,
 			void (*each)(void *ctx, const char *path), void *ctx)
 {
 	const char *line, *nl;
-	size_t used = 0;
+	size_t used = 0, had = s->n;
 
 	/* A line without its newline is cut short, or still being written:
 	 * left for later (and skipped at the end). */
@@ -77,7 +77,8 @@ size_t exec_streams_add(struct exec_streams *s, const char *text, size_t len,
 		}
 		used = (size_t)(nl + 1 - text);
 	}
-	if (s->n)
+	/* Only new lines need a sort (a turn may bring only part of one). */
+	if (s->n > had)
 		qsort(s->items, s->n, sizeof(*s->items), by_digest);
 	return used;
 }

@@ -383,8 +383,9 @@ static void judge_files(struct exec_run *x, struct round_facts *rd)
 			paths[nr++] = f->path;
 		}
 	}
-	/* Other releases' files go to classify, which runs their own readers. */
-	if (exec_any_of_release(pycs, np, x->python.release))
+	/* Other releases' files go to classify, which runs their own readers;
+	 * a judge already running needs no look at the files. */
+	if (x->judge.pid <= 0 && exec_any_of_release(pycs, np, x->python.release))
 		start_judge(x);
 	if (np && exec_check_pycs(&x->judge, x->python.path, written_dir(x), pycs, np, pv, err,
 				  sizeof(err)) < 0)
